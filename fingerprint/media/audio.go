@@ -1,0 +1,501 @@
+package media
+
+/*
+#cgo pkg-config: libavutil
+#include <libavutil/frame.h>
+
+static int cueprint_nb_samples(const AVFrame *f) { return f->nb_samples; }
+static const float *cueprint_plane0(const AVFrame *f) { return (const float *)f->data[0]; }
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// checkContextEveryNPackets is how often the packet loop looks at ctx. A
+// packet is 20-100 ms of audio, so 64 packets bound the reaction time to a
+// few seconds of media (milliseconds of wall time) without a check per
+// packet.
+const checkContextEveryNPackets = 64
+
+// readerBufferBytes is the size of the AVIOContext buffer used for
+// io.Reader input: large enough that FFmpeg's probing rarely needs more
+// than one read, small enough to be irrelevant to memory.
+const readerBufferBytes = 64 << 10
+
+// AudioOptions says what PCM the caller wants.
+type AudioOptions struct {
+	// SampleRateHz is the output sample rate. Required, 1000 to 192000.
+	SampleRateHz int
+	// Filters is an optional FFmpeg audio filter chain (filtergraph syntax,
+	// e.g. "asetrate=46305,aresample=44100") applied to the decoded audio
+	// before resampling to SampleRateHz and down-mixing to mono. Empty for
+	// none. The benchmark uses it to degrade queries in process.
+	Filters string
+	// MaxDuration stops decoding with ErrTooLong once more output than this
+	// has been produced. Zero means no limit.
+	MaxDuration time.Duration
+}
+
+// Validate reports every invalid field.
+func (o AudioOptions) Validate() error {
+	var errs []error
+	if o.SampleRateHz < 1000 || o.SampleRateHz > 192000 {
+		errs = append(errs, fmt.Errorf("media: SampleRateHz = %d, want 1000 to 192000", o.SampleRateHz))
+	}
+	if o.MaxDuration < 0 {
+		errs = append(errs, fmt.Errorf("media: MaxDuration = %v, want >= 0", o.MaxDuration))
+	}
+	return errors.Join(errs...)
+}
+
+// AudioInfo describes what was decoded.
+type AudioInfo struct {
+	// Format is the demuxer's short name ("ogg", "mov,mp4,m4a,3gp,3g2,mj2", ...).
+	Format string
+	// Codec is the audio decoder's name ("vorbis", "aac", ...).
+	Codec string
+	// SourceSampleRateHz and Channels describe the stream as stored.
+	SourceSampleRateHz int
+	Channels           int
+	// DeclaredDuration is the duration the container announces, zero when
+	// it announces none.
+	DeclaredDuration time.Duration
+	// Decoded is the duration of the PCM handed to the caller.
+	Decoded time.Duration
+	// Samples is the number of output samples handed to the caller.
+	Samples int64
+	// CorruptPackets counts packets the decoder rejected and skipped.
+	CorruptPackets int
+	// Truncated is set when the stream ended well before the duration the
+	// container declared (at least 1 s and 10 % short): the file was cut.
+	Truncated bool
+}
+
+// SampleFunc receives decoded mono PCM. The slice is reused: it is valid
+// only until the function returns. Returning an error stops decoding and
+// is returned (wrapped) by the decode call.
+type SampleFunc func(samples []float32) error
+
+// DecodeAudioFile decodes the best audio stream of the file at path. The
+// path is always read as a local file (FFmpeg protocols such as http: are
+// not interpreted).
+func DecodeAudioFile(ctx context.Context, path string, opts AudioOptions, fn SampleFunc) (AudioInfo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return AudioInfo{}, &DecodeError{Op: "open", Path: path, Err: err}
+	}
+	return decodeAudio(ctx, path, "file:"+abs, nil, opts, fn)
+}
+
+// DecodeAudioReader decodes the best audio stream read from r, through a
+// custom AVIOContext. name is used in errors only. When r is also an
+// io.Seeker, FFmpeg may seek (needed by MP4 files whose index is at the
+// end); otherwise the input is read once, front to back, as a stream.
+func DecodeAudioReader(ctx context.Context, r io.Reader, name string, opts AudioOptions, fn SampleFunc) (AudioInfo, error) {
+	return decodeAudio(ctx, name, "", r, opts, fn)
+}
+
+// audioDecoder owns every FFmpeg object of one decode. It is used by one
+// goroutine only.
+type audioDecoder struct {
+	name   string
+	opts   AudioOptions
+	fn     SampleFunc
+	closer closer
+
+	fc       *astiav.FormatContext
+	stream   *astiav.Stream
+	cc       *astiav.CodecContext
+	pkt      *astiav.Packet
+	decFrame *astiav.Frame
+	outFrame *astiav.Frame
+
+	graph    *astiav.FilterGraph
+	src      *astiav.FilterContext
+	sink     *astiav.FilterContext
+	graphKey string // the input parameters the graph was built for
+
+	buf         []float32
+	info        AudioInfo
+	maxSamples  int64
+	goodPackets int
+}
+
+func decodeAudio(ctx context.Context, name, url string, r io.Reader, opts AudioOptions, fn SampleFunc) (info AudioInfo, err error) {
+	if err := opts.Validate(); err != nil {
+		return AudioInfo{}, &DecodeError{Op: "options", Path: name, Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return AudioInfo{}, &DecodeError{Op: "open", Path: name, Err: err}
+	}
+	d := &audioDecoder{name: name, opts: opts, fn: fn}
+	if opts.MaxDuration > 0 {
+		d.maxSamples = int64(opts.MaxDuration.Seconds() * float64(opts.SampleRateHz))
+	}
+	defer func() {
+		if cerr := d.closer.Close(); cerr != nil && err == nil {
+			err = &DecodeError{Op: "close", Path: name, Err: cerr}
+		}
+	}()
+	if err := d.open(ctx, url, r); err != nil {
+		return d.info, err
+	}
+	if err := d.run(ctx); err != nil {
+		return d.info, err
+	}
+	return d.info, nil
+}
+
+func (d *audioDecoder) fail(op string, err error) error {
+	return &DecodeError{Op: op, Path: d.name, Err: err}
+}
+
+func (d *audioDecoder) open(ctx context.Context, url string, r io.Reader) error {
+	if d.fc = astiav.AllocFormatContext(); d.fc == nil {
+		return d.fail("open", errors.New("media: cannot allocate format context"))
+	}
+	d.closer.add(d.fc.Free)
+
+	ii := d.fc.SetInterruptCallback()
+	stop := context.AfterFunc(ctx, ii.Interrupt)
+	d.closer.add(func() { stop() })
+
+	if r != nil {
+		ioc, err := newReaderIOContext(ctx, r)
+		if err != nil {
+			return d.fail("open", err)
+		}
+		// Custom I/O is not freed by avformat_close_input: free it after.
+		d.closer.add(ioc.Free)
+		d.fc.SetPb(ioc)
+	}
+	if err := d.fc.OpenInput(url, nil, nil); err != nil {
+		if ctx.Err() != nil {
+			return d.fail("open", ctx.Err())
+		}
+		return d.fail("open", classifyOpenError(err))
+	}
+	d.closer.add(d.fc.CloseInput)
+	if err := d.fc.FindStreamInfo(nil); err != nil {
+		if ctx.Err() != nil {
+			return d.fail("probe", ctx.Err())
+		}
+		return d.fail("probe", fmt.Errorf("%w: %w", ErrUnsupportedMedia, err))
+	}
+	if in := d.fc.InputFormat(); in != nil {
+		d.info.Format = in.Name()
+	}
+	if du := d.fc.Duration(); du > 0 {
+		d.info.DeclaredDuration = time.Duration(du) * time.Microsecond
+	}
+
+	var codec *astiav.Codec
+	var audioStreams int
+	for _, s := range d.fc.Streams() {
+		if s.CodecParameters().MediaType() != astiav.MediaTypeAudio {
+			continue
+		}
+		audioStreams++
+		if c := astiav.FindDecoder(s.CodecParameters().CodecID()); c != nil {
+			d.stream, codec = s, c
+			break
+		}
+	}
+	switch {
+	case audioStreams == 0:
+		return d.fail("select stream", ErrNoAudio)
+	case d.stream == nil:
+		return d.fail("select stream", fmt.Errorf("%w: no decoder for any of %d audio streams", ErrUndecodable, audioStreams))
+	}
+	if sd := d.stream.Duration(); sd > 0 && d.info.DeclaredDuration == 0 {
+		d.info.DeclaredDuration = time.Duration(float64(sd) * d.stream.TimeBase().Float64() * float64(time.Second))
+	}
+
+	if d.cc = astiav.AllocCodecContext(codec); d.cc == nil {
+		return d.fail("open decoder", errors.New("media: cannot allocate codec context"))
+	}
+	d.closer.add(d.cc.Free)
+	if err := d.stream.CodecParameters().ToCodecContext(d.cc); err != nil {
+		return d.fail("open decoder", fmt.Errorf("%w: %w", ErrUndecodable, err))
+	}
+	// One decoder thread: cueprint parallelises across inputs, not within one.
+	d.cc.SetThreadCount(1)
+	if err := d.cc.Open(codec, nil); err != nil {
+		return d.fail("open decoder", fmt.Errorf("%w: %s: %w", ErrUndecodable, codec.Name(), err))
+	}
+	d.info.Codec = codec.Name()
+	d.info.SourceSampleRateHz = d.cc.SampleRate()
+	d.info.Channels = d.cc.ChannelLayout().NbChannels()
+
+	if d.pkt = astiav.AllocPacket(); d.pkt == nil {
+		return d.fail("open", errors.New("media: cannot allocate packet"))
+	}
+	d.closer.add(d.pkt.Free)
+	if d.decFrame = astiav.AllocFrame(); d.decFrame == nil {
+		return d.fail("open", errors.New("media: cannot allocate frame"))
+	}
+	d.closer.add(d.decFrame.Free)
+	if d.outFrame = astiav.AllocFrame(); d.outFrame == nil {
+		return d.fail("open", errors.New("media: cannot allocate frame"))
+	}
+	d.closer.add(d.outFrame.Free)
+	// The graph is built lazily from the first decoded frame, whose
+	// parameters are the truth (the codec context may still be guessing).
+	d.closer.add(d.freeGraph)
+	return nil
+}
+
+// run is the packet loop: read, decode, filter, then drain everything.
+func (d *audioDecoder) run(ctx context.Context) error {
+	for n := 0; ; n++ {
+		if n%checkContextEveryNPackets == 0 {
+			if err := ctx.Err(); err != nil {
+				return d.fail("read", err)
+			}
+		}
+		done, err := d.readPacket(ctx)
+		if err != nil {
+			return err
+		}
+		if done {
+			break
+		}
+	}
+	// Drain the decoder, then flush the filter graph.
+	if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return d.fail("drain decoder", err)
+	}
+	if err := d.receiveFrames(); err != nil {
+		return err
+	}
+	if d.graph != nil {
+		if err := d.filter(nil); err != nil {
+			return err
+		}
+	}
+	if d.info.Samples == 0 {
+		if d.info.CorruptPackets > 0 {
+			return d.fail("decode", fmt.Errorf("%w: all %d packets corrupt", ErrUndecodable, d.info.CorruptPackets))
+		}
+		return d.fail("decode", ErrEmpty)
+	}
+	if d.info.CorruptPackets > 10 && d.info.CorruptPackets > d.goodPackets {
+		return d.fail("decode", fmt.Errorf("%w: %d of %d packets corrupt", ErrUndecodable, d.info.CorruptPackets, d.info.CorruptPackets+d.goodPackets))
+	}
+	decl := d.info.DeclaredDuration
+	if decl > 0 && decl-d.info.Decoded > time.Second && d.info.Decoded < decl*9/10 {
+		d.info.Truncated = true
+	}
+	return nil
+}
+
+// readPacket reads and decodes one packet; done is true at end of input.
+func (d *audioDecoder) readPacket(ctx context.Context) (done bool, err error) {
+	defer d.pkt.Unref()
+	if err := d.fc.ReadFrame(d.pkt); err != nil {
+		if errors.Is(err, astiav.ErrEof) {
+			return true, nil
+		}
+		if ctx.Err() != nil {
+			return false, d.fail("read", ctx.Err())
+		}
+		if errors.Is(err, astiav.ErrEio) || errors.Is(err, astiav.ErrInvaliddata) {
+			// A read error mid-file (cut or damaged): decode what we have.
+			return true, nil
+		}
+		return false, d.fail("read", err)
+	}
+	if d.pkt.StreamIndex() != d.stream.Index() {
+		return false, nil
+	}
+	if err := d.cc.SendPacket(d.pkt); err != nil {
+		if errors.Is(err, astiav.ErrInvaliddata) || errors.Is(err, errEinval) {
+			d.info.CorruptPackets++
+			return false, nil
+		}
+		if !errors.Is(err, astiav.ErrEagain) {
+			return false, d.fail("decode", err)
+		}
+	}
+	d.goodPackets++
+	return false, d.receiveFrames()
+}
+
+func (d *audioDecoder) receiveFrames() error {
+	for {
+		err := d.receiveFrame()
+		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (d *audioDecoder) receiveFrame() error {
+	defer d.decFrame.Unref()
+	if err := d.cc.ReceiveFrame(d.decFrame); err != nil {
+		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+			return err
+		}
+		if errors.Is(err, astiav.ErrInvaliddata) {
+			d.info.CorruptPackets++
+			return nil
+		}
+		return d.fail("decode", err)
+	}
+	if err := d.ensureGraph(d.decFrame); err != nil {
+		return err
+	}
+	return d.filter(d.decFrame)
+}
+
+// frameKey identifies the parameters a filter graph was built for.
+func frameKey(f *astiav.Frame) string {
+	return fmt.Sprintf("%d|%s|%s", f.SampleRate(), f.SampleFormat().Name(), layoutArg(f.ChannelLayout()))
+}
+
+// layoutArg names a channel layout the way abuffer parses it. A layout
+// with unspecified order (e.g. some WAV files) is passed as its channel
+// count; FFmpeg then picks the default layout for that count.
+func layoutArg(l astiav.ChannelLayout) string {
+	s := l.String()
+	if s == "" || strings.Contains(s, "channels") {
+		n := l.NbChannels()
+		if n <= 0 {
+			n = 1
+		}
+		return strconv.Itoa(n) + "c"
+	}
+	return s
+}
+
+func (d *audioDecoder) ensureGraph(f *astiav.Frame) error {
+	key := frameKey(f)
+	if d.graph != nil && key == d.graphKey {
+		return nil
+	}
+	if d.graph != nil {
+		// The stream changed parameters mid-way: flush what the old graph
+		// holds, then build a new one for the new parameters.
+		if err := d.filter(nil); err != nil {
+			return err
+		}
+		d.freeGraph()
+	}
+	if err := d.buildGraph(f); err != nil {
+		return d.fail("build filter graph", err)
+	}
+	d.graphKey = key
+	return nil
+}
+
+func (d *audioDecoder) freeGraph() {
+	if d.graph != nil {
+		d.graph.Free() // frees the filter contexts it owns
+		d.graph, d.src, d.sink = nil, nil, nil
+	}
+}
+
+func (d *audioDecoder) buildGraph(f *astiav.Frame) (err error) {
+	if f.SampleRate() <= 0 {
+		return fmt.Errorf("%w: sample rate %d", ErrUndecodable, f.SampleRate())
+	}
+	if d.graph = astiav.AllocFilterGraph(); d.graph == nil {
+		return errors.New("media: cannot allocate filter graph")
+	}
+	d.graph.SetThreadCount(1)
+	src := astiav.FindFilterByName("abuffer")
+	sink := astiav.FindFilterByName("abuffersink")
+	if src == nil || sink == nil {
+		return errors.New("media: abuffer/abuffersink filters missing from this FFmpeg")
+	}
+	if d.src, err = d.graph.NewFilterContext(src, "in", astiav.FilterArgs{
+		"channel_layout": layoutArg(f.ChannelLayout()),
+		"sample_fmt":     f.SampleFormat().Name(),
+		"sample_rate":    strconv.Itoa(f.SampleRate()),
+		"time_base":      "1/" + strconv.Itoa(f.SampleRate()),
+	}); err != nil {
+		return fmt.Errorf("abuffer: %w", err)
+	}
+	if d.sink, err = d.graph.NewFilterContext(sink, "out", nil); err != nil {
+		return fmt.Errorf("abuffersink: %w", err)
+	}
+	spec := fmt.Sprintf("aresample=%d,aformat=sample_fmts=flt:channel_layouts=mono", d.opts.SampleRateHz)
+	if d.opts.Filters != "" {
+		spec = d.opts.Filters + "," + spec
+	}
+	return parseGraph(d.graph, spec, d.src, d.sink)
+}
+
+// filter pushes one frame (nil flushes) through the graph and hands every
+// output frame to the caller.
+func (d *audioDecoder) filter(f *astiav.Frame) error {
+	if err := d.src.BuffersrcAddFrame(f, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
+		return d.fail("filter", err)
+	}
+	for {
+		err := d.pullFrame()
+		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (d *audioDecoder) pullFrame() error {
+	defer d.outFrame.Unref()
+	if err := d.sink.BuffersinkGetFrame(d.outFrame, astiav.NewBuffersinkFlags()); err != nil {
+		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+			return err
+		}
+		return d.fail("filter", err)
+	}
+	cf := (*C.AVFrame)(d.outFrame.UnsafePointer())
+	n := int(C.cueprint_nb_samples(cf))
+	if n <= 0 {
+		return nil
+	}
+	src := unsafe.Slice((*float32)(unsafe.Pointer(C.cueprint_plane0(cf))), n)
+	if cap(d.buf) < n {
+		d.buf = make([]float32, n)
+	}
+	d.buf = d.buf[:n]
+	copy(d.buf, src)
+	d.info.Samples += int64(n)
+	d.info.Decoded = time.Duration(float64(d.info.Samples) / float64(d.opts.SampleRateHz) * float64(time.Second))
+	if d.maxSamples > 0 && d.info.Samples > d.maxSamples {
+		return d.fail("decode", fmt.Errorf("%w: more than %v", ErrTooLong, d.opts.MaxDuration))
+	}
+	if err := d.fn(d.buf); err != nil {
+		return d.fail("consume", err)
+	}
+	return nil
+}
+
+// classifyOpenError maps avformat_open_input's failure onto our sentinels.
+func classifyOpenError(err error) error {
+	switch {
+	case errors.Is(err, errEnoent):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, astiav.ErrEof):
+		return fmt.Errorf("%w: empty or truncated input: %w", ErrUnsupportedMedia, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrUnsupportedMedia, err)
+	}
+}

@@ -1,0 +1,34 @@
+// Package media decodes audio from anything FFmpeg can read and hands it on
+// as plain Go values: mono float32 PCM at a fixed sample rate.
+//
+// It is the only package of cueprint that imports go-astiav (and so the only
+// cgo package). FFmpeg timestamps, time bases and *astiav values never leave
+// it; callers see []float32 samples and time.Duration.
+//
+// # Pipeline
+//
+//	input (path or io.Reader through a custom AVIOContext)
+//	  -> demuxer (avformat) -> best audio stream
+//	  -> decoder (avcodec; corrupt packets are skipped and counted)
+//	  -> filter graph: abuffer -> [extra filters] -> aresample=R
+//	     -> aformat=sample_fmts=flt:channel_layouts=mono -> abuffersink
+//	  -> callback with chunks of []float32
+//
+// Resampling and down-mixing are FFmpeg's (aresample/aformat through
+// libswresample), never re-implemented in Go. At end of input the decoder
+// is drained (SendPacket(nil) until EOF) and the filter graph flushed with
+// a nil frame, so no trailing samples are lost.
+//
+// # Memory
+//
+// Memory is bounded whatever the input length: one packet, one decoded
+// frame and one filtered frame are alive at a time, and samples are handed
+// to the caller chunk by chunk. A 3-hour file is streamed, never loaded.
+//
+// # Cancellation
+//
+// A context cancels decoding at three depths: FFmpeg's interrupt callback
+// (aborts a blocking open or read inside C), the custom reader (checks ctx
+// before every read) and the packet loop (checks ctx every
+// checkContextEveryNPackets packets).
+package media
