@@ -1,0 +1,94 @@
+package fingerprint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/cueprint/cueprint/fingerprint/media"
+)
+
+// ErrNoContent: the audio decoded but holds too little structure to
+// fingerprint (silence, a few seconds of near-constant tone).
+var ErrNoContent = errors.New("fingerprint: no usable audio content")
+
+// minPeaks is the fewest peaks a print needs to be worth storing or
+// querying: about a second of music.
+const minPeaks = 16
+
+// AudioPrint is the fingerprint of one piece of audio.
+type AudioPrint struct {
+	// Peaks in time order.
+	Peaks []Peak
+	// Frames is the number of STFT frames analysed.
+	Frames int
+	// Duration of the decoded audio.
+	Duration time.Duration
+	// Media describes the decoded input.
+	Media media.AudioInfo
+}
+
+// ExtractOptions tune one extraction without changing the print's
+// parameters.
+type ExtractOptions struct {
+	// MaxDuration stops with media.ErrTooLong past this much audio. Zero
+	// means no limit.
+	MaxDuration time.Duration
+	// Filters is an FFmpeg audio filter chain applied before analysis (see
+	// media.AudioOptions.Filters). Used to render degraded queries.
+	Filters string
+}
+
+// ExtractFile fingerprints the audio of the file at path.
+func ExtractFile(ctx context.Context, path string, p AudioParams, o ExtractOptions) (*AudioPrint, error) {
+	return extract(ctx, path, p, o, func(opts media.AudioOptions, fn media.SampleFunc) (media.AudioInfo, error) {
+		return media.DecodeAudioFile(ctx, path, opts, fn)
+	})
+}
+
+// ExtractReader fingerprints audio read from r; name is used in errors.
+func ExtractReader(ctx context.Context, r io.Reader, name string, p AudioParams, o ExtractOptions) (*AudioPrint, error) {
+	return extract(ctx, name, p, o, func(opts media.AudioOptions, fn media.SampleFunc) (media.AudioInfo, error) {
+		return media.DecodeAudioReader(ctx, r, name, opts, fn)
+	})
+}
+
+// ExtractSamples fingerprints mono PCM already at p.SampleRateHz.
+func ExtractSamples(samples []float32, p AudioParams) (*AudioPrint, error) {
+	e, err := NewExtractor(p)
+	if err != nil {
+		return nil, err
+	}
+	e.Write(samples)
+	frames := e.Frames()
+	return &AudioPrint{
+		Peaks:    e.Finish(),
+		Frames:   frames,
+		Duration: time.Duration(float64(len(samples)) / float64(p.SampleRateHz) * float64(time.Second)),
+	}, nil
+}
+
+func extract(ctx context.Context, name string, p AudioParams, o ExtractOptions,
+	decode func(media.AudioOptions, media.SampleFunc) (media.AudioInfo, error)) (*AudioPrint, error) {
+	e, err := NewExtractor(p)
+	if err != nil {
+		return nil, err
+	}
+	info, err := decode(media.AudioOptions{SampleRateHz: p.SampleRateHz, Filters: o.Filters, MaxDuration: o.MaxDuration},
+		func(s []float32) error { e.Write(s); return nil })
+	if err != nil {
+		return nil, err
+	}
+	frames := e.Frames()
+	ap := &AudioPrint{Peaks: e.Finish(), Frames: frames, Duration: info.Decoded, Media: info}
+	if len(ap.Peaks) < minPeaks {
+		return ap, fmt.Errorf("fingerprint %q: %w (%d spectral peaks in %v)", name, ErrNoContent, len(ap.Peaks), info.Decoded.Round(time.Millisecond))
+	}
+	return ap, nil
+}
+
+// IsNoContent reports whether err says the audio held nothing to
+// fingerprint (silence): a query that simply matches nothing.
+func IsNoContent(err error) bool { return errors.Is(err, ErrNoContent) }

@@ -1,0 +1,325 @@
+package fingerprint
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/dsp/fourier"
+)
+
+// Peak is one spectral peak: a point of the time-frequency plane that
+// dominates its neighbourhood.
+type Peak struct {
+	// Time is the peak's time in STFT frames (seconds = Time * HopSamples /
+	// SampleRateHz), interpolated between frames and rounded to 1/16 frame
+	// (timeScale), so that a query whose frame grid is offset from the
+	// reference's still yields the same time differences.
+	Time float32
+	// Strength is the peak's prominence over the spectral envelope
+	// (natural-log magnitude), rounded to 1/32. Pairing prefers strong
+	// targets, which noise displaces least.
+	Strength float32
+	// Pitch is the peak's frequency in semitones above MinFreqHz,
+	// interpolated between FFT bins (log-frequency makes a pitch change a
+	// shift and keeps the distance between two peaks invariant).
+	Pitch float32
+}
+
+// Extractor turns a stream of mono PCM at AudioParams.SampleRateHz into
+// spectral peaks. Memory is bounded by the window and the peak
+// neighbourhood (plus the peaks themselves), not by the stream length.
+// An Extractor is used by one goroutine.
+type Extractor struct {
+	p   AudioParams
+	fft *fourier.FFT
+
+	window  []float64    // Hann window
+	frame   []float64    // FFT input
+	coeffs  []complex128 // FFT output
+	pending []float32    // samples not yet consumed by a frame
+
+	kmin, kmax int // analysed FFT bins [kmin, kmax)
+	nbins      int
+	envHalf    int // half-width of the spectral envelope, in bins
+
+	// Ring of the last 2*PeakFrames+1 whitened columns and their
+	// frequency-wise sliding maxima.
+	cols, colMax [][]float32
+	logMag       []float32
+	prefix       []float64
+	scratchA     []float32
+	scratchB     []float32
+	nFrames      int // frames computed so far
+
+	// Peaks of the current one-second block, before the density cap.
+	block      []strongPeak
+	blockStart int
+	framesPerS int
+
+	peaks []Peak
+}
+
+type strongPeak struct {
+	Peak
+}
+
+// NewExtractor returns an extractor for the given parameters.
+func NewExtractor(p AudioParams) (*Extractor, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	n := p.WindowSamples
+	e := &Extractor{
+		p:      p,
+		fft:    fourier.NewFFT(n),
+		window: make([]float64, n),
+		frame:  make([]float64, n),
+		coeffs: make([]complex128, n/2+1),
+	}
+	for i := range e.window {
+		e.window[i] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n))
+	}
+	binHz := float64(p.SampleRateHz) / float64(n)
+	e.kmin = int(math.Floor(p.MinFreqHz / binHz))
+	e.kmax = int(math.Ceil(p.MaxFreqHz/binHz)) + 1
+	if e.kmax > n/2 {
+		e.kmax = n / 2
+	}
+	e.nbins = e.kmax - e.kmin
+	e.envHalf = 2 * p.PeakBins
+	ring := 2*p.PeakFrames + 1
+	e.cols = make([][]float32, ring)
+	e.colMax = make([][]float32, ring)
+	for i := range ring {
+		e.cols[i] = make([]float32, e.nbins)
+		e.colMax[i] = make([]float32, e.nbins)
+	}
+	e.logMag = make([]float32, e.nbins+2)
+	e.prefix = make([]float64, e.nbins+1)
+	e.scratchA = make([]float32, e.nbins)
+	e.scratchB = make([]float32, e.nbins)
+	e.framesPerS = int(math.Round(1 / p.FrameDuration()))
+	return e, nil
+}
+
+// Write consumes samples. It may be called with chunks of any size.
+func (e *Extractor) Write(samples []float32) {
+	e.pending = append(e.pending, samples...)
+	n, hop := e.p.WindowSamples, e.p.HopSamples
+	off := 0
+	for len(e.pending)-off >= n {
+		e.analyse(e.pending[off : off+n])
+		off += hop
+	}
+	// Keep the unconsumed tail; the copy keeps pending's memory bounded.
+	e.pending = append(e.pending[:0], e.pending[off:]...)
+}
+
+// Frames is the number of STFT frames computed so far.
+func (e *Extractor) Frames() int { return e.nFrames }
+
+// Finish flushes the pipeline and returns every peak, in time order. The
+// extractor must not be used afterwards.
+func (e *Extractor) Finish() []Peak {
+	// Pad with silence so the last real frames get their future
+	// neighbourhood, then close the last density block.
+	last := e.nFrames
+	silence := make([]float32, e.p.HopSamples)
+	for range e.p.PeakFrames {
+		e.Write(silence)
+	}
+	e.flushBlock()
+	// Drop peaks found in the padding.
+	e.peaks = slices.DeleteFunc(e.peaks, func(pk Peak) bool { return pk.Time >= float32(last) })
+	return e.peaks
+}
+
+// analyse computes one STFT column, whitens it, and picks the peaks of the
+// column that now has its full time neighbourhood.
+func (e *Extractor) analyse(samples []float32) {
+	for i, s := range samples {
+		e.frame[i] = float64(s) * e.window[i]
+	}
+	e.fft.Coefficients(e.coeffs, e.frame)
+
+	// Log magnitude of the band, with one bin of margin each side for
+	// interpolation.
+	lm := e.logMag
+	for i := range lm {
+		k := e.kmin - 1 + i
+		if k < 0 || k > e.p.WindowSamples/2 {
+			lm[i] = -23
+			continue
+		}
+		c := e.coeffs[k]
+		lm[i] = float32(0.5 * math.Log(real(c)*real(c)+imag(c)*imag(c)+1e-10))
+	}
+
+	// Whiten: subtract the spectral envelope (moving average over
+	// 2*envHalf+1 bins), so peaks are judged by prominence, not level.
+	// This makes the picking indifferent to gain, EQ and tilt.
+	slot := e.nFrames % len(e.cols)
+	col := e.cols[slot]
+	band := lm[1 : 1+e.nbins]
+	e.prefix[0] = 0
+	for i, v := range band {
+		e.prefix[i+1] = e.prefix[i] + float64(v)
+	}
+	for i := range band {
+		lo, hi := max(0, i-e.envHalf), min(e.nbins, i+e.envHalf+1)
+		env := (e.prefix[hi] - e.prefix[lo]) / float64(hi-lo)
+		col[i] = band[i] - float32(env)
+	}
+	slidingMax(e.colMax[slot], col, e.p.PeakBins, e.scratchA, e.scratchB)
+	e.nFrames++
+
+	// The column PeakFrames back now has all its neighbours.
+	center := e.nFrames - 1 - e.p.PeakFrames
+	if center < 0 {
+		return
+	}
+	e.pickPeaks(center)
+}
+
+// pickPeaks finds the peaks of column c: bins that are the maximum of
+// their frequency neighbourhood (colMax) and of the same neighbourhood in
+// every column within PeakFrames.
+func (e *Extractor) pickPeaks(c int) {
+	ring := len(e.cols)
+	col := e.cols[c%ring]
+	cmax := e.colMax[c%ring]
+	first := max(0, c-e.p.PeakFrames)
+	last := c + e.p.PeakFrames // < nFrames by construction
+	for k, v := range col {
+		if v != cmax[k] || float64(v) < e.p.MinProminence {
+			continue
+		}
+		peak := true
+		for t := first; t <= last && peak; t++ {
+			if t != c && e.colMax[t%ring][k] >= v {
+				peak = false
+			}
+		}
+		if !peak {
+			continue
+		}
+		e.addPeak(c, k, v)
+	}
+}
+
+func (e *Extractor) addPeak(c, k int, strength float32) {
+	// Parabolic interpolation of the log magnitude around bin k.
+	a, b, d := e.logMagAt(c, k-1), e.logMagAt(c, k), e.logMagAt(c, k+1)
+	delta := parabolicPeak(a, b, d)
+	// And in time, around column c (c-1 and c+1 are in the ring).
+	ring := len(e.cols)
+	dtime := 0.0
+	if c > 0 {
+		dtime = parabolicPeak(float64(e.cols[(c-1)%ring][k]), b, float64(e.cols[(c+1)%ring][k]))
+	}
+	binHz := float64(e.p.SampleRateHz) / float64(e.p.WindowSamples)
+	hz := (float64(e.kmin+k) + delta) * binHz
+	if hz < e.p.MinFreqHz {
+		hz = e.p.MinFreqHz
+	}
+	pitch := 12 * math.Log2(hz/e.p.MinFreqHz)
+
+	if c >= e.blockStart+e.framesPerS {
+		e.flushBlock()
+		e.blockStart = c - c%e.framesPerS
+	}
+	e.block = append(e.block, strongPeak{Peak: Peak{Time: QuantizeTime(float32(float64(c) + dtime)), Pitch: QuantizePitch(float32(pitch)), Strength: QuantizeStrength(strength)}})
+}
+
+// parabolicPeak returns the offset, in [-0.5, 0.5], of the vertex of the
+// parabola through (-1, a), (0, b), (1, d).
+func parabolicPeak(a, b, d float64) float64 {
+	den := a - 2*b + d
+	if den >= 0 {
+		return 0
+	}
+	return max(-0.5, min(0.5, 0.5*(a-d)/den))
+}
+
+// logMagAt returns the whitened value used for interpolation; neighbours
+// outside the band fall back to the centre value (no interpolation).
+func (e *Extractor) logMagAt(c, k int) float64 {
+	col := e.cols[c%len(e.cols)]
+	if k < 0 || k >= len(col) {
+		return float64(col[max(0, min(len(col)-1, k))])
+	}
+	return float64(col[k])
+}
+
+// flushBlock applies the density cap to the current block and appends the
+// survivors in time order.
+func (e *Extractor) flushBlock() {
+	if len(e.block) == 0 {
+		return
+	}
+	if len(e.block) > e.p.MaxPeaksPerSecond {
+		slices.SortFunc(e.block, func(x, y strongPeak) int {
+			switch {
+			case x.Strength > y.Strength:
+				return -1
+			case x.Strength < y.Strength:
+				return 1
+			}
+			return 0
+		})
+		e.block = e.block[:e.p.MaxPeaksPerSecond]
+		slices.SortFunc(e.block, func(x, y strongPeak) int {
+			if x.Time != y.Time {
+				if x.Time < y.Time {
+					return -1
+				}
+				return 1
+			}
+			if x.Pitch < y.Pitch {
+				return -1
+			}
+			return 1
+		})
+	}
+	for _, sp := range e.block {
+		e.peaks = append(e.peaks, sp.Peak)
+	}
+	e.block = e.block[:0]
+}
+
+// slidingMax sets dst[i] = max(src[i-h .. i+h]) (clipped to the slice) in
+// O(n) with the van Herk/Gil-Werman block method.
+func slidingMax(dst, src []float32, h int, fwd, bwd []float32) {
+	n := len(src)
+	w := 2*h + 1
+	for i := 0; i < n; i++ {
+		if i%w == 0 {
+			fwd[i] = src[i]
+		} else {
+			fwd[i] = max(fwd[i-1], src[i])
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		if i == n-1 || (i+1)%w == 0 {
+			bwd[i] = src[i]
+		} else {
+			bwd[i] = max(bwd[i+1], src[i])
+		}
+	}
+	for i := 0; i < n; i++ {
+		lo, hi := i-h, i+h
+		if lo < 0 {
+			lo = 0
+		}
+		if hi >= n {
+			hi = n - 1
+		}
+		dst[i] = max(bwd[lo], fwd[hi])
+	}
+}
+
+// String describes the extractor's state, for debugging.
+func (e *Extractor) String() string {
+	return fmt.Sprintf("extractor{frames=%d peaks=%d}", e.nFrames, len(e.peaks))
+}
