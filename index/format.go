@@ -1,0 +1,50 @@
+package index
+
+import "encoding/binary"
+
+// Key families; see FORMAT.md.
+const (
+	prefixMeta     = 'm' // FORMAT.md#meta
+	prefixCounter  = 'c' // FORMAT.md#counter
+	prefixWork     = 'w' // FORMAT.md#work
+	prefixNum      = 'n' // FORMAT.md#num
+	prefixForward  = 'f' // FORMAT.md#forward
+	prefixPostings = 'p' // FORMAT.md#postings
+	prefixPending  = 'x' // FORMAT.md#pending
+)
+
+// Format versions. Numbers are never reused.
+const (
+	// FormatV1 is the first format: FORMAT.md.
+	FormatV1 uint32 = 1
+	// FormatCurrent is what this binary writes.
+	FormatCurrent = FormatV1
+)
+
+// magic opens the meta record.
+var magic = [4]byte{'C', 'U', 'E', 'P'}
+
+// Postings value encodings (FORMAT.md#postings).
+const (
+	postingsSingle  = 0x01
+	postingsList    = 0x02
+)
+
+// Pending operations (FORMAT.md#pending).
+const (
+	pendingRegister = 1
+	pendingDelete   = 2
+)
+
+func metaKey() []byte    { return []byte{prefixMeta} }
+func counterKey() []byte { return []byte{prefixCounter} }
+func workKey(id string) []byte {
+	return append([]byte{prefixWork}, id...)
+}
+func numKey(prefix byte, num uint32) []byte {
+	k := make([]byte, 5)
+	k[0] = prefix
+	binary.BigEndian.PutUint32(k[1:], num)
+	return k
+}
+func postingsKey(hash uint32) []byte { return numKey(prefixPostings, hash) }

@@ -1,0 +1,144 @@
+package index
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// postingList is a decoded postings value: works in ascending order, each
+// with its sorted anchor times (FORMAT.md#postings).
+type postingList struct {
+	works []uint32
+	times [][]uint32
+}
+
+// find returns the index of work w, or -1.
+func (pl *postingList) find(w uint32) int {
+	i, ok := slices.BinarySearch(pl.works, w)
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// set replaces work w's times (nil or empty removes w).
+func (pl *postingList) set(w uint32, times []uint32) {
+	i, ok := slices.BinarySearch(pl.works, w)
+	switch {
+	case ok && len(times) == 0:
+		pl.works = slices.Delete(pl.works, i, i+1)
+		pl.times = slices.Delete(pl.times, i, i+1)
+	case ok:
+		pl.times[i] = times
+	case len(times) > 0:
+		pl.works = slices.Insert(pl.works, i, w)
+		pl.times = slices.Insert(pl.times, i, times)
+	}
+}
+
+func encodePostings(pl *postingList) []byte {
+	if len(pl.works) == 1 && len(pl.times[0]) == 1 {
+		v := make([]byte, 5, 10)
+		v[0] = postingsSingle
+		binary.BigEndian.PutUint32(v[1:], pl.works[0])
+		return binary.AppendUvarint(v, uint64(pl.times[0][0]))
+	}
+	bm := roaring.BitmapOf(pl.works...)
+	bm.RunOptimize()
+	var buf bytes.Buffer
+	buf.WriteByte(postingsList)
+	var tmp [binary.MaxVarintLen64]byte
+	buf.Write(tmp[:binary.PutUvarint(tmp[:], bm.GetSerializedSizeInBytes())])
+	_, _ = bm.WriteTo(&buf) // writes to a bytes.Buffer cannot fail
+	out := buf.Bytes()
+	for _, ts := range pl.times {
+		out = binary.AppendUvarint(out, uint64(len(ts)))
+		prev := uint32(0)
+		for _, t := range ts {
+			out = binary.AppendUvarint(out, uint64(t-prev))
+			prev = t
+		}
+	}
+	return out
+}
+
+// decodePostings decodes v into pl (reusing its slices). It copies what it
+// keeps: v may be a Badger buffer that is reused after the call. When keep
+// is not nil, only the works it contains are decoded (the others are
+// skipped cheaply).
+func decodePostings(v []byte, pl *postingList, keep *roaring.Bitmap) error {
+	pl.works, pl.times = pl.works[:0], pl.times[:0]
+	if len(v) == 0 {
+		return fmt.Errorf("%w: empty postings", ErrCorrupt)
+	}
+	switch v[0] {
+	case postingsSingle:
+		if len(v) < 6 {
+			return fmt.Errorf("%w: single posting of %d bytes", ErrCorrupt, len(v))
+		}
+		w := binary.BigEndian.Uint32(v[1:])
+		t, n := binary.Uvarint(v[5:])
+		if n <= 0 || 5+n != len(v) || t > 1<<32-1 {
+			return fmt.Errorf("%w: single posting time", ErrCorrupt)
+		}
+		if keep == nil || keep.Contains(w) {
+			pl.works = append(pl.works, w)
+			pl.times = append(pl.times, []uint32{uint32(t)})
+		}
+		return nil
+	case postingsList:
+	default:
+		return fmt.Errorf("%w: postings encoding %#x", ErrCorrupt, v[0])
+	}
+	size, n := binary.Uvarint(v[1:])
+	if n <= 0 || size > uint64(len(v)-1-n) {
+		return fmt.Errorf("%w: postings bitmap length", ErrCorrupt)
+	}
+	off := 1 + n
+	bm := roaring.New()
+	if _, err := bm.ReadFrom(bytes.NewReader(v[off : off+int(size)])); err != nil {
+		return fmt.Errorf("%w: postings bitmap: %w", ErrCorrupt, err)
+	}
+	off += int(size)
+	it := bm.Iterator()
+	for it.HasNext() {
+		w := it.Next()
+		cnt, n := binary.Uvarint(v[off:])
+		if n <= 0 || cnt == 0 || cnt > uint64(len(v)-off) {
+			return fmt.Errorf("%w: postings count of work %d", ErrCorrupt, w)
+		}
+		off += n
+		want := keep == nil || keep.Contains(w)
+		var ts []uint32
+		if want {
+			ts = make([]uint32, 0, cnt)
+		}
+		t := uint64(0)
+		for range cnt {
+			d, n := binary.Uvarint(v[off:])
+			if n <= 0 {
+				return fmt.Errorf("%w: postings times of work %d", ErrCorrupt, w)
+			}
+			off += n
+			t += d
+			if t > 1<<32-1 {
+				return fmt.Errorf("%w: postings time overflow", ErrCorrupt)
+			}
+			if want {
+				ts = append(ts, uint32(t))
+			}
+		}
+		if want {
+			pl.works = append(pl.works, w)
+			pl.times = append(pl.times, ts)
+		}
+	}
+	if off != len(v) {
+		return fmt.Errorf("%w: %d trailing postings bytes", ErrCorrupt, len(v)-off)
+	}
+	return nil
+}

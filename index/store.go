@@ -1,0 +1,546 @@
+// Package index is cueprint's store: a registry of works and an inverted
+// index from landmark hash to the works holding it, in Badger v4 with
+// Roaring-bitmap postings. The on-disk key layout is documented in
+// FORMAT.md beside this file.
+//
+// A Store is safe for concurrent use. Writes (register, delete) are
+// serialised by the store; reads run concurrently with them and never see
+// a half-registered work.
+package index
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/cueprint/cueprint/fingerprint"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	ErrNotFound          = errors.New("index: work not found")
+	ErrExists            = errors.New("index: work already registered")
+	ErrInvalidWork       = errors.New("index: invalid work")
+	ErrCorrupt           = errors.New("index: corrupt")
+	ErrUnsupportedFormat = errors.New("index: unsupported format version")
+	ErrParamsMismatch    = errors.New("index: fingerprint parameters differ from the store's")
+	ErrClosed            = errors.New("index: store closed")
+)
+
+// postingsBatch is how many postings keys one transaction updates while a
+// work is registered or removed: well inside Badger's transaction limits.
+const postingsBatch = 4096
+
+// Options configure Open.
+type Options struct {
+	// Params are the fingerprint parameters; a new store records their
+	// hash, an existing one must match it.
+	Params fingerprint.AudioParams
+	// InMemory keeps everything in memory (tests).
+	InMemory bool
+	// Logger receives Badger's warnings and the store's recovery notes; nil
+	// discards.
+	Logger *slog.Logger
+	// CacheBytes is Badger's block cache size. The default value is 64 MiB.
+	CacheBytes int64
+}
+
+// Store is an open index.
+type Store struct {
+	db     *badger.DB
+	params fingerprint.AudioParams
+	log    *slog.Logger
+	dir    string
+
+	writeMu sync.Mutex // serialises register and delete
+
+	mu     sync.RWMutex
+	live   *roaring.Bitmap // numbers of registered works
+	closed bool
+}
+
+// Open opens (creating if needed) the store in dir.
+func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
+	if err := o.Params.Validate(); err != nil {
+		return nil, err
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	bo := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{logger}).
+		WithSyncWrites(true). // an acknowledged write survives kill -9 and power loss
+		WithCompression(options.ZSTD).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(2).
+		WithValueThreshold(1 << 20).
+		WithNumVersionsToKeep(1).
+		WithBlockCacheSize(64 << 20)
+	if o.CacheBytes > 0 {
+		bo = bo.WithBlockCacheSize(o.CacheBytes)
+	}
+	if o.InMemory {
+		bo = bo.WithInMemory(true).WithDir("").WithValueDir("")
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	s = &Store{db: db, params: o.Params, log: logger, dir: dir, live: roaring.New()}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, db.Close())
+			s = nil
+		}
+	}()
+	if err := s.checkMeta(); err != nil {
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	if err := s.recover(ctx); err != nil {
+		return nil, fmt.Errorf("open index %s: recover: %w", dir, err)
+	}
+	if err := s.loadLive(); err != nil {
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// Close closes the store. It is safe to call twice.
+func (s *Store) Close() error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.db.Close()
+}
+
+// Params returns the fingerprint parameters of the store.
+func (s *Store) Params() fingerprint.AudioParams { return s.params }
+
+func (s *Store) checkMeta() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(metaKey())
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			v := make([]byte, 16)
+			copy(v, magic[:])
+			binary.BigEndian.PutUint32(v[4:], FormatCurrent)
+			binary.BigEndian.PutUint64(v[8:], s.params.Hash())
+			return txn.Set(metaKey(), v)
+		}
+		if err != nil {
+			return err
+		}
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return err
+		}
+		if len(v) != 16 || !bytes.Equal(v[:4], magic[:]) {
+			return fmt.Errorf("%w: bad meta record (%d bytes)", ErrCorrupt, len(v))
+		}
+		if ver := binary.BigEndian.Uint32(v[4:]); ver != FormatCurrent {
+			return fmt.Errorf("%w: store has version %d, this binary reads %d", ErrUnsupportedFormat, ver, FormatCurrent)
+		}
+		if h := binary.BigEndian.Uint64(v[8:]); h != s.params.Hash() {
+			return fmt.Errorf("%w: store %016x, requested %016x", ErrParamsMismatch, h, s.params.Hash())
+		}
+		return nil
+	})
+}
+
+func (s *Store) loadLive() error {
+	live := roaring.New()
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixNum}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 5 {
+				return fmt.Errorf("%w: num key of %d bytes", ErrCorrupt, len(k))
+			}
+			live.Add(binary.BigEndian.Uint32(k[1:]))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.live = live
+	s.mu.Unlock()
+	return nil
+}
+
+// recover finishes every interrupted registration or deletion (FORMAT.md#pending).
+func (s *Store) recover(ctx context.Context) error {
+	var pending []uint32
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPending}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) != 5 {
+				return fmt.Errorf("%w: pending key of %d bytes", ErrCorrupt, len(k))
+			}
+			pending = append(pending, binary.BigEndian.Uint32(k[1:]))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, num := range pending {
+		s.log.Info("finishing interrupted operation", "work_num", num)
+		if err := s.purge(ctx, num); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Live returns the number of registered works.
+func (s *Store) Live() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.live.GetCardinality()
+}
+
+// IsLive reports whether work number num is registered.
+func (s *Store) IsLive(num uint32) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.live.Contains(num)
+}
+
+// Register stores work w with the print's peaks. With replace, an existing
+// work of the same ID is replaced atomically; without, it is refused with
+// ErrExists. The returned Work carries the stored record.
+func (s *Store) Register(ctx context.Context, w Work, peaks []fingerprint.Peak, replace bool) (Work, error) {
+	if err := w.Validate(); err != nil {
+		return Work{}, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.checkOpen(); err != nil {
+		return Work{}, err
+	}
+	old, err := s.Get(w.ID)
+	switch {
+	case err == nil && !replace:
+		return Work{}, fmt.Errorf("register %q: %w (registered %s; use replace)", w.ID, ErrExists, old.RegisteredAt.Format(time.RFC3339))
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Work{}, fmt.Errorf("register %q: %w", w.ID, err)
+	}
+	hadOld := err == nil
+
+	// Step 1: allocate the number, mark it pending, store the forward print.
+	var num uint32
+	fwd := fingerprint.AppendPeaks(nil, peaks)
+	err = s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(counterKey())
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			num = 1
+		case err != nil:
+			return err
+		default:
+			if err := item.Value(func(v []byte) error {
+				if len(v) != 4 {
+					return fmt.Errorf("%w: counter of %d bytes", ErrCorrupt, len(v))
+				}
+				num = binary.BigEndian.Uint32(v)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if num == 0 || num == ^uint32(0) {
+			return fmt.Errorf("%w: work numbers exhausted", ErrCorrupt)
+		}
+		next := make([]byte, 4)
+		binary.BigEndian.PutUint32(next, num+1)
+		if err := txn.Set(counterKey(), next); err != nil {
+			return err
+		}
+		if err := txn.Set(numKey(prefixPending, num), []byte{pendingRegister}); err != nil {
+			return err
+		}
+		return txn.Set(numKey(prefixForward, num), fwd)
+	})
+	if err != nil {
+		return Work{}, fmt.Errorf("register %q: %w", w.ID, err)
+	}
+
+	// Step 2: postings.
+	groups := groupLandmarks(s.params.Landmarks(peaks))
+	if err := s.updatePostings(ctx, num, groups); err != nil {
+		return Work{}, errors.Join(fmt.Errorf("register %q: %w", w.ID, err), s.purge(context.WithoutCancel(ctx), num))
+	}
+
+	// Step 3: make it live (and retire the old number) in one commit.
+	w.Num = num
+	w.Peaks = len(peaks)
+	w.Hashes = len(groups)
+	w.RegisteredAt = time.Now().UTC().Truncate(time.Millisecond)
+	rec, err := json.Marshal(w)
+	if err != nil {
+		return Work{}, fmt.Errorf("register %q: %w", w.ID, err)
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(workKey(w.ID), rec); err != nil {
+			return err
+		}
+		if err := txn.Set(numKey(prefixNum, num), []byte(w.ID)); err != nil {
+			return err
+		}
+		if err := txn.Delete(numKey(prefixPending, num)); err != nil {
+			return err
+		}
+		if hadOld {
+			if err := txn.Delete(numKey(prefixNum, old.Num)); err != nil {
+				return err
+			}
+			return txn.Set(numKey(prefixPending, old.Num), []byte{pendingDelete})
+		}
+		return nil
+	})
+	if err != nil {
+		return Work{}, errors.Join(fmt.Errorf("register %q: commit: %w", w.ID, err), s.purge(context.WithoutCancel(ctx), num))
+	}
+	s.mu.Lock()
+	s.live.Add(num)
+	if hadOld {
+		s.live.Remove(old.Num)
+	}
+	s.mu.Unlock()
+	if hadOld {
+		// The new work is already live; an error here leaves the old
+		// number pending, finished at the next open.
+		if err := s.purge(context.WithoutCancel(ctx), old.Num); err != nil {
+			s.log.Warn("old postings not yet removed", "item_id", w.ID, "err", err)
+		}
+	}
+	return w, nil
+}
+
+// Delete removes the work with the given ID from every later result.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	w, err := s.Get(id)
+	if err != nil {
+		return fmt.Errorf("delete %q: %w", id, err)
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(workKey(id)); err != nil {
+			return err
+		}
+		if err := txn.Delete(numKey(prefixNum, w.Num)); err != nil {
+			return err
+		}
+		return txn.Set(numKey(prefixPending, w.Num), []byte{pendingDelete})
+	})
+	if err != nil {
+		return fmt.Errorf("delete %q: %w", id, err)
+	}
+	s.mu.Lock()
+	s.live.Remove(w.Num)
+	s.mu.Unlock()
+	if err := s.purge(context.WithoutCancel(ctx), w.Num); err != nil {
+		s.log.Warn("postings not yet removed; finished at next open", "item_id", id, "err", err)
+	}
+	return nil
+}
+
+// purge removes work number num's postings, forward print and pending
+// marker. It is idempotent.
+func (s *Store) purge(ctx context.Context, num uint32) error {
+	var peaks []fingerprint.Peak
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(numKey(prefixForward, num))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			p, err := fingerprint.DecodePeaks(v)
+			if err != nil {
+				return fmt.Errorf("%w: forward print of work %d: %w", ErrCorrupt, num, err)
+			}
+			peaks = p
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if len(peaks) > 0 {
+		groups := groupLandmarks(s.params.Landmarks(peaks))
+		for i := range groups {
+			groups[i].times = nil // remove
+		}
+		if err := s.updatePostings(ctx, num, groups); err != nil {
+			return err
+		}
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(numKey(prefixForward, num)); err != nil {
+			return err
+		}
+		return txn.Delete(numKey(prefixPending, num))
+	})
+}
+
+// hashTimes is one hash of a work and the anchor times (whole frames)
+// at which the work holds it.
+type hashTimes struct {
+	hash  uint32
+	times []uint32
+}
+
+// groupLandmarks groups landmarks by hash, in hash order, with sorted,
+// distinct times.
+func groupLandmarks(lms []fingerprint.Landmark) []hashTimes {
+	sorted := slices.Clone(lms)
+	slices.SortFunc(sorted, func(x, y fingerprint.Landmark) int {
+		switch {
+		case x.Hash != y.Hash:
+			if x.Hash < y.Hash {
+				return -1
+			}
+			return 1
+		case x.Time < y.Time:
+			return -1
+		case x.Time > y.Time:
+			return 1
+		}
+		return 0
+	})
+	var out []hashTimes
+	for _, lm := range sorted {
+		t := uint32(max(lm.Time, 0))
+		if n := len(out); n > 0 && out[n-1].hash == lm.Hash {
+			if ts := out[n-1].times; ts[len(ts)-1] != t {
+				out[n-1].times = append(ts, t)
+			}
+			continue
+		}
+		out = append(out, hashTimes{hash: lm.Hash, times: []uint32{t}})
+	}
+	return out
+}
+
+// updatePostings sets work num's times in the postings of every hash of
+// groups (nil times remove num), in batches of postingsBatch keys per
+// transaction.
+func (s *Store) updatePostings(ctx context.Context, num uint32, groups []hashTimes) error {
+	var pl postingList
+	for start := 0; start < len(groups); start += postingsBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch := groups[start:min(len(groups), start+postingsBatch)]
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for _, g := range batch {
+				key := postingsKey(g.hash)
+				pl.works, pl.times = pl.works[:0], pl.times[:0]
+				item, err := txn.Get(key)
+				switch {
+				case errors.Is(err, badger.ErrKeyNotFound):
+				case err != nil:
+					return err
+				default:
+					if err := item.Value(func(v []byte) error { return decodePostings(v, &pl, nil) }); err != nil {
+						return fmt.Errorf("postings of hash %d: %w", g.hash, err)
+					}
+				}
+				pl.set(num, g.times)
+				if len(pl.works) == 0 {
+					if err := txn.Delete(key); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := txn.Set(key, encodePostings(&pl)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) checkOpen() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Dir returns the store's directory ("" in memory).
+func (s *Store) Dir() string { return s.dir }
+
+// SizeBytes returns the bytes the store's files take on disk.
+func (s *Store) SizeBytes() int64 {
+	if s.dir == "" {
+		lsm, vlog := s.db.Size()
+		return lsm + vlog
+	}
+	var total int64
+	_ = filepath.WalkDir(s.dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				total += diskUsage(fi)
+			}
+		}
+		return nil
+	})
+	return total
+}
+
+// badgerLogger routes Badger's logs to slog; its chatty Info and Debug
+// lines go to Debug.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error("badger", "msg", fmt.Sprintf(f, a...))
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn("badger", "msg", fmt.Sprintf(f, a...))
+}
+func (b badgerLogger) Infof(f string, a ...any) {
+	b.l.Debug("badger", "msg", fmt.Sprintf(f, a...))
+}
+func (b badgerLogger) Debugf(f string, a ...any) {
+	b.l.Debug("badger", "msg", fmt.Sprintf(f, a...))
+}

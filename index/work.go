@@ -1,0 +1,213 @@
+package index
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// maxIDBytes bounds a work ID: long enough for any catalogue code.
+const maxIDBytes = 256
+
+// Work is a registered work: the caller's identifiers and metadata plus
+// what the store records about its print.
+type Work struct {
+	// ID is the caller's stable identifier (a CMO's own work code, say).
+	ID    string `json:"id"`
+	Title string `json:"title,omitempty"`
+	// ISRC identifies the recording (12 characters, stored without dashes).
+	ISRC string `json:"isrc,omitempty"`
+	// ISWC identifies the musical work (T-DDD.DDD.DDD-C, stored as T + 10 digits).
+	ISWC string `json:"iswc,omitempty"`
+	// ISAN and EIDR identify audiovisual works.
+	ISAN string `json:"isan,omitempty"`
+	EIDR string `json:"eidr,omitempty"`
+	// Owners and their shares, in percent.
+	Owners []Owner `json:"owners,omitempty"`
+	// Tenant is the account that registered the work (the HTTP API's
+	// access control); empty on the command line.
+	Tenant string `json:"tenant,omitempty"`
+	// DurationS is the duration of the registered audio, in seconds.
+	DurationS float64 `json:"duration_s"`
+	// RegisteredAt is when the registration was committed (UTC).
+	RegisteredAt time.Time `json:"registered_at"`
+	// Num is the internal work number (FORMAT.md#counter).
+	Num uint32 `json:"num"`
+	// Peaks and Hashes count the print's spectral peaks and distinct hashes.
+	Peaks  int `json:"peaks"`
+	Hashes int `json:"hashes"`
+}
+
+// Owner is one rights holder of a work.
+type Owner struct {
+	Name string `json:"name"`
+	// Role is free text: "composer", "publisher", "label", ...
+	Role string `json:"role,omitempty"`
+	// Share in percent, 0 to 100.
+	Share float64 `json:"share"`
+}
+
+var (
+	isrcRe = regexp.MustCompile(`^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$`)
+	iswcRe = regexp.MustCompile(`^T[0-9]{10}$`)
+	isanRe = regexp.MustCompile(`^[0-9A-F]{16}([0-9A-F]{8})?$`)
+	eidrRe = regexp.MustCompile(`^10\.5240/([0-9A-F]{4}-){5}[0-9A-Z]$`)
+)
+
+// Normalize upper-cases and strips separators from the identifiers, so
+// "us-rc1-76-07839" and "USRC17607839" are the same ISRC.
+func (w *Work) Normalize() {
+	strip := func(s string, seps string) string {
+		s = strings.ToUpper(strings.TrimSpace(s))
+		return strings.Map(func(r rune) rune {
+			if strings.ContainsRune(seps, r) {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	w.ID = strings.TrimSpace(w.ID)
+	w.Title = strings.TrimSpace(w.Title)
+	w.ISRC = strip(w.ISRC, "- ")
+	w.ISWC = strip(w.ISWC, "-. ")
+	w.ISAN = strings.TrimPrefix(strip(w.ISAN, "- "), "ISAN")
+	if len(w.ISAN) == 17 || len(w.ISAN) == 26 { // check characters of the printed form
+		w.ISAN = w.ISAN[:16] + map[bool]string{true: w.ISAN[17:25], false: ""}[len(w.ISAN) == 26]
+	}
+	w.EIDR = strings.ToUpper(strings.TrimSpace(w.EIDR))
+}
+
+// Validate reports every problem with the caller-given fields.
+func (w Work) Validate() error {
+	var errs []error
+	bad := func(f string, args ...any) { errs = append(errs, fmt.Errorf("%w: "+f, append([]any{ErrInvalidWork}, args...)...)) }
+	switch {
+	case w.ID == "":
+		bad("id is required")
+	case len(w.ID) > maxIDBytes:
+		bad("id is %d bytes, at most %d", len(w.ID), maxIDBytes)
+	case !utf8.ValidString(w.ID):
+		bad("id %q is not valid UTF-8", w.ID)
+	case strings.IndexFunc(w.ID, unicode.IsControl) >= 0:
+		bad("id %q has control characters", w.ID)
+	}
+	if len(w.Title) > 1024 {
+		bad("title is %d bytes, at most 1024", len(w.Title))
+	}
+	if w.ISRC != "" && !isrcRe.MatchString(w.ISRC) {
+		bad("isrc %q is not CC-XXX-YY-NNNNN", w.ISRC)
+	}
+	if w.ISWC != "" {
+		if !iswcRe.MatchString(w.ISWC) {
+			bad("iswc %q is not T-DDD.DDD.DDD-C", w.ISWC)
+		} else if !iswcCheck(w.ISWC) {
+			bad("iswc %q has a wrong check digit", w.ISWC)
+		}
+	}
+	if w.ISAN != "" && !isanRe.MatchString(w.ISAN) {
+		bad("isan %q is not 16 or 24 hexadecimal digits", w.ISAN)
+	}
+	if w.EIDR != "" && !eidrRe.MatchString(w.EIDR) {
+		bad("eidr %q is not 10.5240/XXXX-XXXX-XXXX-XXXX-XXXX-C", w.EIDR)
+	}
+	total := 0.0
+	for i, o := range w.Owners {
+		if strings.TrimSpace(o.Name) == "" {
+			bad("owner %d has no name", i)
+		}
+		if o.Share < 0 || o.Share > 100 || math.IsNaN(o.Share) {
+			bad("owner %q share %g, want 0 to 100", o.Name, o.Share)
+		}
+		total += o.Share
+	}
+	if total > 100.0001 {
+		bad("owner shares add up to %g%%, more than 100", total)
+	}
+	return errors.Join(errs...)
+}
+
+// iswcCheck verifies the ISWC check digit: 1 + sum(i * d_i) mod 10, then
+// (10 - r) mod 10.
+func iswcCheck(s string) bool {
+	sum := 1
+	for i := 1; i <= 9; i++ {
+		sum += i * int(s[i]-'0')
+	}
+	return (10-sum%10)%10 == int(s[10]-'0')
+}
+
+// Get returns the registered work with the given ID.
+func (s *Store) Get(id string) (Work, error) {
+	var w Work
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(workKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: %q", ErrNotFound, id)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return unmarshalWork(v, &w) })
+	})
+	return w, err
+}
+
+// GetNum returns the registered work with internal number num.
+func (s *Store) GetNum(num uint32) (Work, error) {
+	var id string
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(numKey(prefixNum, num))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: number %d", ErrNotFound, num)
+		}
+		if err != nil {
+			return err
+		}
+		v, err := item.ValueCopy(nil)
+		id = string(v)
+		return err
+	})
+	if err != nil {
+		return Work{}, err
+	}
+	return s.Get(id)
+}
+
+// List calls fn for registered works in ID order, starting after the ID
+// `after` ("" for the first), until fn returns false.
+func (s *Store) List(after string, fn func(Work) bool) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixWork}, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		start := workKey(after)
+		for it.Seek(start); it.Valid(); it.Next() {
+			item := it.Item()
+			if after != "" && string(item.Key()[1:]) == after {
+				continue
+			}
+			var w Work
+			if err := item.Value(func(v []byte) error { return unmarshalWork(v, &w) }); err != nil {
+				return err
+			}
+			if !fn(w) {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+func unmarshalWork(v []byte, w *Work) error {
+	if err := json.Unmarshal(v, w); err != nil {
+		return fmt.Errorf("%w: work record: %w", ErrCorrupt, err)
+	}
+	return nil
+}
