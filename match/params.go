@@ -1,0 +1,118 @@
+package match
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/cueprint/cueprint/fingerprint"
+)
+
+// Params are the matching parameters.
+type Params struct {
+	// Variants are the alterations a query is searched under, beyond the
+	// identity (which is always searched first). The default grid covers
+	// speed changes (tempo and pitch together) from 0.90 to 1.10,
+	// tempo-only changes of the same size and pitch-only shifts up to
+	// ±1.75 semitones; see DefaultVariants.
+	Variants []fingerprint.Variant
+	// MaxCandidates is how many works per window are aligned after the
+	// postings vote. The default value is 12.
+	MaxCandidates int
+	// MinAligned is the fewest time-aligned hash matches a segment needs.
+	// The default value is 10: unrelated queries, searched under every
+	// variant, almost never align more than 6.
+	MinAligned int
+	// MinConfidence is the lowest confidence reported. The default value
+	// is 0.9.
+	MinConfidence float64
+	// OffsetToleranceFrames is the width of the window in which offsets
+	// count as aligned. The default value is 3 frames (96 ms).
+	OffsetToleranceFrames int
+	// WindowSeconds and HopSeconds cut long queries into overlapping
+	// windows matched one by one (then merged into segments). The defaults
+	// are 20 and 10 s: a window holds enough peaks to match under heavy
+	// noise, and every part of a work of 10 s or more lies wholly in one.
+	WindowSeconds, HopSeconds float64
+	// FastPathScore: when the identity search yields a segment at least
+	// this strong, the variant search is skipped. The default value is 40.
+	FastPathScore int
+}
+
+// DefaultParams returns the default parameters (see each field).
+func DefaultParams() Params {
+	return Params{
+		Variants:              DefaultVariants(),
+		MaxCandidates:         12,
+		MinAligned:            10,
+		MinConfidence:         0.9,
+		OffsetToleranceFrames: 3,
+		WindowSeconds:         20,
+		HopSeconds:            10,
+		FastPathScore:         40,
+	}
+}
+
+// DefaultVariants returns the default search grid. Time scales step by 3 %:
+// a pair's time difference (at most 48 frames) is matched within ±0.8
+// frames, so every pair survives a residual of ±1.5 %. Pitch shifts step by
+// half a semitone, the hash's own step, of which at least 70 % of anchors
+// survive the worst residual.
+func DefaultVariants() []fingerprint.Variant {
+	var vs []fingerprint.Variant
+	seen := map[fingerprint.Variant]bool{{TimeScale: 1}: true}
+	add := func(v fingerprint.Variant) {
+		v.TimeScale = math.Round(v.TimeScale*1e6) / 1e6
+		v.PitchShift = math.Round(v.PitchShift*1e6) / 1e6
+		if !seen[v] {
+			seen[v] = true
+			vs = append(vs, v)
+		}
+	}
+	for _, s := range []float64{0.97, 1.03, 0.94, 1.06, 0.91, 1.09} {
+		add(fingerprint.Speed(s))                         // tempo and pitch together
+		add(fingerprint.Variant{TimeScale: s, PitchShift: 0}) // tempo only
+	}
+	for _, st := range []float64{-0.5, 0.5, -1, 1, -1.5, 1.5} {
+		add(fingerprint.Variant{TimeScale: 1, PitchShift: st}) // pitch only
+	}
+	return vs
+}
+
+// Validate reports every invalid field.
+func (p Params) Validate() error {
+	var errs []error
+	bad := func(field string, v any, want string) {
+		errs = append(errs, fmt.Errorf("match: %s = %v, want %s", field, v, want))
+	}
+	for i, v := range p.Variants {
+		if v.TimeScale < 0.5 || v.TimeScale > 2 {
+			bad(fmt.Sprintf("Variants[%d].TimeScale", i), v.TimeScale, "0.5 to 2")
+		}
+		if math.Abs(v.PitchShift) > 2 {
+			bad(fmt.Sprintf("Variants[%d].PitchShift", i), v.PitchShift, "-2 to 2 semitones")
+		}
+	}
+	if len(p.Variants) > 250 {
+		bad("len(Variants)", len(p.Variants), "at most 250")
+	}
+	if p.MaxCandidates < 1 {
+		bad("MaxCandidates", p.MaxCandidates, ">= 1")
+	}
+	if p.MinAligned < 3 {
+		bad("MinAligned", p.MinAligned, ">= 3")
+	}
+	if p.MinConfidence < 0 || p.MinConfidence > 1 {
+		bad("MinConfidence", p.MinConfidence, "0 to 1")
+	}
+	if p.OffsetToleranceFrames < 1 {
+		bad("OffsetToleranceFrames", p.OffsetToleranceFrames, ">= 1")
+	}
+	if p.WindowSeconds < 3 {
+		bad("WindowSeconds", p.WindowSeconds, ">= 3")
+	}
+	if p.HopSeconds <= 0 || p.HopSeconds > p.WindowSeconds {
+		bad("HopSeconds", p.HopSeconds, "0 < hop <= WindowSeconds")
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,105 @@
+package match
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/cueprint/cueprint/index"
+)
+
+const (
+	// mergeToleranceFrames: two windows' hits of the same work belong to
+	// one segment when their alignments agree within this many frames.
+	mergeToleranceFrames = 16
+	// snapFrames: a segment whose first (last) aligned anchor lies within
+	// this many frames of the query's start (end) is taken to reach it;
+	// peaks are sparse, so the first anchor is rarely at the very edge.
+	snapFrames = 47
+)
+
+// segments merges window hits into segments in query order.
+func (m *Matcher) segments(hits []windowHit, totalFrames int) ([]Segment, error) {
+	slices.SortFunc(hits, func(x, y windowHit) int {
+		if x.num != y.num {
+			return int(x.num) - int(y.num)
+		}
+		return int(x.first) - int(y.first)
+	})
+	var merged []windowHit
+	for _, h := range hits {
+		if n := len(merged); n > 0 {
+			p := &merged[n-1]
+			at := h.first
+			if p.num == h.num && h.first <= p.last+m.p.HopSeconds/m.fp.FrameDuration()+snapFrames &&
+				math.Abs((p.a*at+p.b)-(h.a*at+h.b)) <= mergeToleranceFrames {
+				if h.score > p.score {
+					p.a, p.b, p.pitch = h.a, h.b, h.pitch
+				}
+				p.first = min(p.first, h.first)
+				p.last = max(p.last, h.last)
+				p.score = max(p.score, h.score)
+				p.confidence = max(p.confidence, h.confidence)
+				p.background = max(p.background, h.background)
+				continue
+			}
+		}
+		merged = append(merged, h)
+	}
+
+	frameDur := m.fp.FrameDuration()
+	out := make([]Segment, 0, len(merged))
+	for _, h := range merged {
+		w, err := m.store.GetNum(h.num)
+		if errors.Is(err, index.ErrNotFound) {
+			continue // deleted while we matched
+		}
+		if err != nil {
+			return nil, fmt.Errorf("match: work %d: %w", h.num, err)
+		}
+		qs := h.first
+		qe := h.last + float64(m.fp.MaxDeltaFrames)/2
+		if h.first <= snapFrames {
+			qs = 0
+		}
+		if int(h.last)+snapFrames+m.fp.MaxDeltaFrames >= totalFrames {
+			qe = float64(totalFrames)
+		}
+		qe = math.Min(qe, float64(totalFrames))
+		// Keep the segment inside the work.
+		if rs := h.a*qs + h.b; rs < 0 {
+			qs = -h.b / h.a
+		}
+		if re := h.a*qe + h.b; re > float64(h.refFrames) {
+			qe = (float64(h.refFrames) - h.b) / h.a
+		}
+		if qe <= qs {
+			continue
+		}
+		out = append(out, Segment{
+			Work:       w,
+			QueryStart: round3(qs * frameDur),
+			QueryEnd:   round3(qe * frameDur),
+			RefStart:   round3((h.a*qs + h.b) * frameDur),
+			RefEnd:     round3((h.a*qe + h.b) * frameDur),
+			Score:      h.score,
+			Confidence: round3(h.confidence),
+			Speed:      round3(h.a),
+			PitchShift: round3(h.pitch),
+			Background: round3(h.background),
+		})
+	}
+	slices.SortFunc(out, func(x, y Segment) int {
+		switch {
+		case x.QueryStart < y.QueryStart:
+			return -1
+		case x.QueryStart > y.QueryStart:
+			return 1
+		}
+		return y.Score - x.Score
+	})
+	return out, nil
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
