@@ -1,0 +1,155 @@
+// Command cueprint identifies registered works in audio and video media.
+//
+// Usage:
+//
+//	cueprint register --db DIR --id ID [--title T] [--isrc X] [--iswc X] [--replace] FILE
+//	cueprint register --db DIR --manifest works.csv
+//	cueprint match    --db DIR [--json] FILE
+//	cueprint works    list|show ID|delete ID --db DIR
+//
+// Exit status: 0 on success (a query with no match is a success), 1 when
+// the operation failed (bad media, store error, a manifest with failed
+// rows), 2 for a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/cueprint/cueprint/fingerprint/media"
+)
+
+// errUsage marks a command-line error (exit status 2).
+var errUsage = errors.New("usage")
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *env, args []string) error
+}
+
+// env carries what every subcommand needs: streams and the logger.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	log            *slog.Logger
+}
+
+func commands() []command {
+	return []command{
+		{"register", "register works (one file, or a CSV manifest)", runRegister},
+		{"match", "find registered works in a media file", runMatch},
+		{"works", "list, show or delete registered works", runWorks},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	level := slog.LevelWarn
+	if v := os.Getenv("CUEPRINT_LOG_LEVEL"); v != "" {
+		_ = level.UnmarshalText([]byte(v))
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	media.RouteLogs(logger, max(level, slog.LevelError))
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: logger}
+
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, e, args[1:])
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				fmt.Fprintf(stderr, "cueprint %s: %v\n", c.name, err)
+				return 2
+			default:
+				fmt.Fprintf(stderr, "cueprint %s: %v\n", c.name, err)
+				return 1
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "cueprint: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: cueprint COMMAND [flags] [args]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'cueprint COMMAND -h' for a command's flags.")
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(e *env, name, usageLine string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: cueprint %s\n\nflags:\n", usageLine)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args allowing flags after positional arguments
+// ("cueprint match song.mp3 --json").
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+		if len(args) == 0 || !strings.HasPrefix(args[0], "-") || args[0] == "-" {
+			// Keep collecting positional arguments until the next flag.
+			for len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-") {
+				pos = append(pos, args[0])
+				args = args[1:]
+			}
+			if len(args) == 0 {
+				return pos, nil
+			}
+		}
+	}
+}
+
+func runVersion(_ context.Context, e *env, _ []string) error {
+	fmt.Fprintln(e.stdout, "cueprint", version())
+	return nil
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/match"
+)
+
+// matchOutput is the JSON shape of `cueprint match --json`.
+type matchOutput struct {
+	Query   queryOutput    `json:"query"`
+	Matches []segmentJSON `json:"matches"`
+}
+
+type queryOutput struct {
+	Path      string  `json:"path"`
+	DurationS float64 `json:"duration_s"`
+}
+
+// segmentJSON is one match, the fields shared by the CLI and the HTTP API.
+type segmentJSON struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	QueryStartS float64 `json:"query_start_s"`
+	QueryEndS   float64 `json:"query_end_s"`
+	RefStartS   float64 `json:"ref_start_s"`
+	RefEndS     float64 `json:"ref_end_s"`
+	DurationS   float64 `json:"duration_s"`
+	Score       int     `json:"score"`
+	Confidence  float64 `json:"confidence"`
+	Speed       float64 `json:"speed"`
+}
+
+func toJSON(s match.Segment) segmentJSON {
+	return segmentJSON{
+		ID: s.Work.ID, Title: s.Work.Title,
+		QueryStartS: s.QueryStart, QueryEndS: s.QueryEnd,
+		RefStartS: s.RefStart, RefEndS: s.RefEnd,
+		DurationS: round3(s.Duration()), Score: s.Score, Confidence: s.Confidence, Speed: s.Speed,
+	}
+}
+
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+
+func runMatch(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "match", "match --db DIR [--json] FILE   (FILE may be - for standard input)")
+	db := dbFlag(fs)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want exactly one FILE", errUsage)
+	}
+	st, err := openStore(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m, err := match.New(st, match.DefaultParams(), e.log)
+	if err != nil {
+		return err
+	}
+	path := pos[0]
+	var ap *fingerprint.AudioPrint
+	if path == "-" {
+		ap, err = fingerprint.ExtractReader(ctx, e.stdin, "stdin", st.Params(), fingerprint.ExtractOptions{})
+	} else {
+		ap, err = fingerprint.ExtractFile(ctx, path, st.Params(), fingerprint.ExtractOptions{})
+	}
+	var segs []match.Segment
+	switch {
+	case fingerprint.IsNoContent(err):
+		// Silence or near-silence: a valid query that matches nothing.
+	case err != nil:
+		return err
+	default:
+		if segs, err = m.Match(ctx, ap); err != nil {
+			return err
+		}
+	}
+	out := matchOutput{Query: queryOutput{Path: path, DurationS: round3(ap.Duration.Seconds())}, Matches: []segmentJSON{}}
+	for _, s := range segs {
+		out.Matches = append(out.Matches, toJSON(s))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		return enc.Encode(out)
+	}
+	if len(out.Matches) == 0 {
+		fmt.Fprintf(e.stdout, "%s (%.1f s): no match\n", path, out.Query.DurationS)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "%s (%.1f s): %d match(es)\n", path, out.Query.DurationS, len(out.Matches))
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTITLE\tQUERY\tREFERENCE\tDURATION\tSCORE\tCONFIDENCE\tSPEED\tPITCH")
+	for i, s := range out.Matches {
+		fmt.Fprintf(tw, "%s\t%s\t%.2f-%.2f s\t%.2f-%.2f s\t%.2f s\t%d\t%.3f\t%.3f\t%+.2f st\n", s.ID, s.Title,
+			s.QueryStartS, s.QueryEndS, s.RefStartS, s.RefEndS, s.DurationS, s.Score, s.Confidence, s.Speed, segs[i].PitchShift)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/index"
+)
+
+// ownersFlag collects repeated --owner NAME:SHARE[:ROLE] values.
+type ownersFlag []index.Owner
+
+func (o *ownersFlag) String() string { return fmt.Sprint(*o) }
+func (o *ownersFlag) Set(v string) error {
+	ow, err := parseOwner(v)
+	if err != nil {
+		return err
+	}
+	*o = append(*o, ow)
+	return nil
+}
+
+func parseOwner(v string) (index.Owner, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return index.Owner{}, fmt.Errorf("owner %q: want NAME:SHARE or NAME:SHARE:ROLE", v)
+	}
+	share, err := strconv.ParseFloat(parts[1], 64)
+	if err != nil {
+		return index.Owner{}, fmt.Errorf("owner %q: share: %w", v, err)
+	}
+	o := index.Owner{Name: parts[0], Share: share}
+	if len(parts) == 3 {
+		o.Role = parts[2]
+	}
+	return o, nil
+}
+
+func runRegister(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "register", "register --db DIR --id ID [--title T] [--isrc X] [--iswc X] [--replace] FILE\n       cueprint register --db DIR --manifest works.csv [--replace]")
+	db := dbFlag(fs)
+	var w index.Work
+	var owners ownersFlag
+	fs.StringVar(&w.ID, "id", "", "the work's stable `ID` (required for one file)")
+	fs.StringVar(&w.Title, "title", "", "the work's title")
+	fs.StringVar(&w.ISRC, "isrc", "", "ISRC of the recording")
+	fs.StringVar(&w.ISWC, "iswc", "", "ISWC of the musical work")
+	fs.StringVar(&w.ISAN, "isan", "", "ISAN of an audiovisual work")
+	fs.StringVar(&w.EIDR, "eidr", "", "EIDR of an audiovisual work")
+	fs.Var(&owners, "owner", "an owner as `NAME:SHARE[:ROLE]` (share in percent; repeatable)")
+	replace := fs.Bool("replace", false, "replace a work already registered under the same ID")
+	manifest := fs.String("manifest", "", "CSV `file` with columns id,title,isrc,iswc,path (paths relative to the file)")
+	jobs := fs.Int("jobs", runtime.NumCPU(), "files fingerprinted in parallel (manifest)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	w.Owners = owners
+	switch {
+	case *manifest != "" && (len(pos) > 0 || w.ID != ""):
+		return fmt.Errorf("%w: --manifest takes no FILE and no --id", errUsage)
+	case *manifest == "" && len(pos) != 1:
+		return fmt.Errorf("%w: want exactly one FILE (or --manifest)", errUsage)
+	case *manifest == "" && w.ID == "":
+		return fmt.Errorf("%w: --id is required", errUsage)
+	case *jobs < 1:
+		return fmt.Errorf("%w: --jobs must be at least 1", errUsage)
+	}
+	if *manifest == "" {
+		w.Normalize()
+		if err := w.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+
+	st, err := openStore(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if *manifest != "" {
+		return registerManifest(ctx, e, st, *manifest, *replace, *jobs)
+	}
+	path := pos[0]
+	start := time.Now()
+	ap, err := fingerprint.ExtractFile(ctx, path, st.Params(), fingerprint.ExtractOptions{})
+	if err != nil {
+		return err
+	}
+	if ap.Media.Truncated {
+		return fmt.Errorf("decode %q: file is truncated: %v decoded of %v declared", path, ap.Duration.Round(time.Millisecond), ap.Media.DeclaredDuration.Round(time.Millisecond))
+	}
+	w.DurationS = ap.Duration.Seconds()
+	stored, err := st.Register(ctx, w, ap.Peaks, *replace)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "registered %s (%s): %.1f s, %d peaks, %d hashes in %v\n",
+		stored.ID, stored.Title, stored.DurationS, stored.Peaks, stored.Hashes, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// manifestRow is one line of a manifest.
+type manifestRow struct {
+	line int
+	work index.Work
+	path string
+	err  error
+}
+
+func readManifest(path string) ([]manifestRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	r.Comment = '#'
+	cols := map[string]int{"id": 0, "title": 1, "isrc": 2, "iswc": 3, "path": 4}
+	base := filepath.Dir(path)
+	var rows []manifestRow
+	for n := 1; ; n++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", path, err)
+		}
+		line, _ := r.FieldPos(0)
+		if n == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "id") {
+			cols = map[string]int{}
+			for i, c := range rec {
+				cols[strings.ToLower(strings.TrimSpace(c))] = i
+			}
+			if _, ok := cols["path"]; !ok {
+				return nil, fmt.Errorf("manifest %s: header has no path column", path)
+			}
+			continue
+		}
+		get := func(c string) string {
+			if i, ok := cols[c]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		row := manifestRow{line: line, path: get("path")}
+		row.work = index.Work{ID: get("id"), Title: get("title"), ISRC: get("isrc"), ISWC: get("iswc"), ISAN: get("isan"), EIDR: get("eidr")}
+		if o := get("owners"); o != "" {
+			for _, part := range strings.Split(o, ";") {
+				ow, err := parseOwner(strings.TrimSpace(part))
+				if err != nil {
+					row.err = err
+					break
+				}
+				row.work.Owners = append(row.work.Owners, ow)
+			}
+		}
+		row.work.Normalize()
+		if row.err == nil {
+			row.err = row.work.Validate()
+		}
+		if row.path == "" && row.err == nil {
+			row.err = errors.New("no path")
+		}
+		if row.path != "" && !filepath.IsAbs(row.path) {
+			row.path = filepath.Join(base, row.path)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+func registerManifest(ctx context.Context, e *env, st *index.Store, path string, replace bool, jobs int) error {
+	rows, err := readManifest(path)
+	if err != nil {
+		return err
+	}
+	type result struct {
+		i  int
+		ap *fingerprint.AudioPrint
+		err error
+	}
+	// Fingerprint in parallel; register in manifest order as results come.
+	results := make([]chan result, len(rows))
+	for i := range results {
+		results[i] = make(chan result, 1)
+	}
+	sem := make(chan struct{}, jobs)
+	var wg sync.WaitGroup
+	go func() {
+		for i, row := range rows {
+			if row.err != nil {
+				results[i] <- result{i: i}
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i] <- result{i: i, err: ctx.Err()}
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				ap, err := fingerprint.ExtractFile(ctx, row.path, st.Params(), fingerprint.ExtractOptions{})
+				if err == nil && ap.Media.Truncated {
+					err = fmt.Errorf("decode %q: file is truncated: %v decoded of %v declared", row.path, ap.Duration.Round(time.Millisecond), ap.Media.DeclaredDuration.Round(time.Millisecond))
+				}
+				results[i] <- result{i: i, ap: ap, err: err}
+			}()
+		}
+	}()
+	start := time.Now()
+	var ok, failed int
+	var audio time.Duration
+	for i, row := range rows {
+		res := <-results[i]
+		err := row.err
+		if err == nil {
+			err = res.err
+		}
+		if err == nil {
+			row.work.DurationS = res.ap.Duration.Seconds()
+			_, err = st.Register(ctx, row.work, res.ap.Peaks, replace)
+		}
+		prefix := fmt.Sprintf("[%d/%d]", i+1, len(rows))
+		if err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "%s FAILED line %d %s: %v\n", prefix, row.line, row.work.ID, err)
+			continue
+		}
+		ok++
+		audio += res.ap.Duration
+		fmt.Fprintf(e.stderr, "%s registered %s (%s) %.1f s\n", prefix, row.work.ID, row.work.Title, res.ap.Duration.Seconds())
+	}
+	wg.Wait()
+	el := time.Since(start)
+	fmt.Fprintf(e.stderr, "summary: %d registered, %d failed, %.2f h of audio in %v (%.0fx real time)\n",
+		ok, failed, audio.Hours(), el.Round(time.Millisecond), audio.Seconds()/max(el.Seconds(), 1e-9))
+	if failed > 0 {
+		return fmt.Errorf("%d of %d manifest rows failed", failed, len(rows))
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cueprint/cueprint/index"
+)
+
+func runWorks(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: want list, show ID or delete ID", errUsage)
+	}
+	sub := args[0]
+	fs := newFlagSet(e, "works "+sub, "works list|show ID|delete ID --db DIR [--json]")
+	db := dbFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON (list, show)")
+	pos, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "list":
+		if len(pos) != 0 {
+			return fmt.Errorf("%w: list takes no arguments", errUsage)
+		}
+	case "show", "delete":
+		if len(pos) != 1 {
+			return fmt.Errorf("%w: %s takes exactly one ID", errUsage, sub)
+		}
+	default:
+		return fmt.Errorf("%w: unknown works command %q (want list, show or delete)", errUsage, sub)
+	}
+	st, err := openStore(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	switch sub {
+	case "show":
+		w, err := st.Get(pos[0])
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(w)
+	case "delete":
+		if err := st.Delete(ctx, pos[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "deleted %s\n", pos[0])
+		return nil
+	}
+	if *asJSON {
+		works := []index.Work{}
+		if err := st.List("", func(w index.Work) bool { works = append(works, w); return true }); err != nil {
+			return err
+		}
+		return json.NewEncoder(e.stdout).Encode(works)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTITLE\tDURATION\tISRC\tISWC\tREGISTERED")
+	n := 0
+	err = st.List("", func(w index.Work) bool {
+		n++
+		fmt.Fprintf(tw, "%s\t%s\t%.1f s\t%s\t%s\t%s\n", w.ID, w.Title, w.DurationS, w.ISRC, w.ISWC, w.RegisteredAt.Format(time.RFC3339))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "%d works\n", n)
+	return nil
+}
