@@ -26,8 +26,8 @@ var magic = [4]byte{'C', 'U', 'E', 'P'}
 
 // Postings value encodings (FORMAT.md#postings).
 const (
-	postingsSingle  = 0x01
-	postingsList    = 0x02
+	postingsSingle = 0x01
+	postingsList   = 0x02
 )
 
 // Pending operations (FORMAT.md#pending).

@@ -88,7 +88,9 @@ func (w *Work) Normalize() {
 // Validate reports every problem with the caller-given fields.
 func (w Work) Validate() error {
 	var errs []error
-	bad := func(f string, args ...any) { errs = append(errs, fmt.Errorf("%w: "+f, append([]any{ErrInvalidWork}, args...)...)) }
+	bad := func(f string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+f, append([]any{ErrInvalidWork}, args...)...))
+	}
 	switch {
 	case w.ID == "":
 		bad("id is required")

@@ -70,7 +70,7 @@ func DefaultVariants() []fingerprint.Variant {
 		}
 	}
 	for _, s := range []float64{0.97, 1.03, 0.94, 1.06, 0.91, 1.09} {
-		add(fingerprint.Speed(s))                         // tempo and pitch together
+		add(fingerprint.Speed(s))                             // tempo and pitch together
 		add(fingerprint.Variant{TimeScale: s, PitchShift: 0}) // tempo only
 	}
 	for _, st := range []float64{-0.5, 0.5, -1, 1, -1.5, 1.5} {

@@ -12,7 +12,7 @@ import (
 
 // matchOutput is the JSON shape of `cueprint match --json`.
 type matchOutput struct {
-	Query   queryOutput    `json:"query"`
+	Query   queryOutput   `json:"query"`
 	Matches []segmentJSON `json:"matches"`
 }
 

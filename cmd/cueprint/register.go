@@ -191,8 +191,8 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 		return err
 	}
 	type result struct {
-		i  int
-		ap *fingerprint.AudioPrint
+		i   int
+		ap  *fingerprint.AudioPrint
 		err error
 	}
 	// Fingerprint in parallel; register in manifest order as results come.

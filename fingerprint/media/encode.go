@@ -45,7 +45,9 @@ func EncodeAudio(ctx context.Context, samples []float32, rateHz int, c Codec) (o
 	}
 	var cl closer
 	defer func() { err = errors.Join(err, cl.Close()) }()
-	fail := func(op string, e error) error { return fmt.Errorf("media: encode %s/%s: %s: %w", c.Encoder, c.Format, op, e) }
+	fail := func(op string, e error) error {
+		return fmt.Errorf("media: encode %s/%s: %s: %w", c.Encoder, c.Format, op, e)
+	}
 
 	codec := astiav.FindEncoderByName(c.Encoder)
 	if codec == nil {
