@@ -48,6 +48,7 @@ func commands() []command {
 		{"register", "register works (one file, or a CSV manifest)", runRegister},
 		{"match", "find registered works in a media file", runMatch},
 		{"works", "list, show or delete registered works", runWorks},
+		{"excerpt", "render a degraded excerpt of a recording (a realistic query)", runExcerpt},
 		{"version", "print the version", runVersion},
 	}
 }
