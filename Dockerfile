@@ -1,13 +1,10 @@
 # Build: docker build -t cueprint .
 # Run:   docker run --rm -v "$PWD/data:/data" cueprint match --db /data/db /data/query.mp3
-FROM debian:12 AS build
+FROM golang:1.26-bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates curl gcc libc6-dev pkg-config \
+      gcc libc6-dev pkg-config \
       libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswresample-dev libswscale-dev libavdevice-dev \
     && rm -rf /var/lib/apt/lists/*
-ARG GO_VERSION=1.26.8
-RUN curl -fsSL "https://go.dev/dl/go${GO_VERSION}.linux-amd64.tar.gz" | tar -C /usr/local -xz
-ENV PATH=/usr/local/go/bin:$PATH
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -61,12 +61,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	level := slog.LevelWarn
+	// Our errors already say what failed with which file; FFmpeg's own log
+	// is shown only when CUEPRINT_LOG_LEVEL asks for it.
+	level, ffmpegLevel := slog.LevelWarn, slog.LevelError+4
 	if v := os.Getenv("CUEPRINT_LOG_LEVEL"); v != "" {
 		_ = level.UnmarshalText([]byte(v))
+		ffmpegLevel = level
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	media.RouteLogs(logger, max(level, slog.LevelError))
+	media.RouteLogs(logger, ffmpegLevel)
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: logger}
 
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {

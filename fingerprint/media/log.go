@@ -36,8 +36,10 @@ func ffmpegLevel(l slog.Level) astiav.LogLevel {
 		return astiav.LogLevelInfo
 	case l <= slog.LevelWarn:
 		return astiav.LogLevelWarning
-	default:
+	case l <= slog.LevelError:
 		return astiav.LogLevelError
+	default:
+		return astiav.LogLevelQuiet
 	}
 }
 
