@@ -130,8 +130,19 @@ func (e *Extractor) Finish() []Peak {
 		e.Write(silence)
 	}
 	e.flushBlock()
-	// Drop peaks found in the padding.
+	// Drop peaks found in the padding. Interpolated times of neighbouring
+	// columns may cross by up to a frame: sort, so every consumer (pairing,
+	// the delta-coded encoding) sees time order.
 	e.peaks = slices.DeleteFunc(e.peaks, func(pk Peak) bool { return pk.Time >= float32(last) })
+	slices.SortStableFunc(e.peaks, func(x, y Peak) int {
+		switch {
+		case x.Time < y.Time:
+			return -1
+		case x.Time > y.Time:
+			return 1
+		}
+		return 0
+	})
 	return e.peaks
 }
 

@@ -103,6 +103,11 @@ func decodePostings(v []byte, pl *postingList, keep *roaring.Bitmap) error {
 	if _, err := bm.ReadFrom(bytes.NewReader(v[off : off+int(size)])); err != nil {
 		return fmt.Errorf("%w: postings bitmap: %w", ErrCorrupt, err)
 	}
+	// ReadFrom accepts some malformed containers (a run container with no
+	// runs) that its iterators then panic on: check the invariants first.
+	if err := bm.Validate(); err != nil {
+		return fmt.Errorf("%w: postings bitmap: %w", ErrCorrupt, err)
+	}
 	off += int(size)
 	it := bm.Iterator()
 	for it.HasNext() {

@@ -1,0 +1,178 @@
+package fingerprint_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueprint/cueprint/fingerprint"
+)
+
+// melody renders a deterministic random melody of decaying harmonic notes
+// with noise: a generated signal with music's structure (onsets, harmonics,
+// changing pitch) and no licence.
+func melody(seconds float64, seed uint64, rateHz int) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	out := make([]float32, int(seconds*float64(rateHz)))
+	noteLen := rateHz / 4
+	for start := 0; start < len(out); start += noteLen {
+		f0 := 220 * math.Pow(2, float64(rng.IntN(24))/12)
+		for i := 0; i < noteLen && start+i < len(out); i++ {
+			t := float64(i) / float64(rateHz)
+			env := math.Exp(-3 * t)
+			v := 0.0
+			for h := 1; h <= 4; h++ {
+				v += math.Sin(2*math.Pi*f0*float64(h)*t) / float64(h)
+			}
+			out[start+i] += float32(0.3 * env * v)
+		}
+	}
+	for i := range out {
+		out[i] += float32(0.01 * rng.NormFloat64())
+	}
+	return out
+}
+
+func TestParamsValidate(t *testing.T) {
+	require.NoError(t, fingerprint.DefaultAudioParams().Validate())
+	tests := []struct {
+		name   string
+		mutate func(*fingerprint.AudioParams)
+		want   string
+	}{
+		{"rate", func(p *fingerprint.AudioParams) { p.SampleRateHz = 100 }, "SampleRateHz = 100"},
+		{"window not power of two", func(p *fingerprint.AudioParams) { p.WindowSamples = 1000 }, "WindowSamples = 1000"},
+		{"hop", func(p *fingerprint.AudioParams) { p.HopSamples = 4096 }, "HopSamples = 4096"},
+		{"band", func(p *fingerprint.AudioParams) { p.MaxFreqHz = 100 }, "MinFreqHz/MaxFreqHz"},
+		{"fan-out", func(p *fingerprint.AudioParams) { p.FanOut = 0 }, "FanOut = 0"},
+		{"dt", func(p *fingerprint.AudioParams) { p.MaxDeltaFrames = 64 }, "MaxDeltaFrames = 64"},
+		{"step too fine for the hash", func(p *fingerprint.AudioParams) { p.FreqStepSemitones = 0.1 }, "FreqStepSemitones = 0.1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := fingerprint.DefaultAudioParams()
+			tc.mutate(&p)
+			assert.ErrorContains(t, p.Validate(), tc.want)
+			assert.NotEqual(t, fingerprint.DefaultAudioParams().Hash(), p.Hash())
+		})
+	}
+	t.Run("every violation reported", func(t *testing.T) {
+		p := fingerprint.DefaultAudioParams()
+		p.FanOut, p.PeakBins = 0, 0
+		err := p.Validate()
+		assert.ErrorContains(t, err, "FanOut")
+		assert.ErrorContains(t, err, "PeakBins")
+	})
+}
+
+func TestExtractDeterministicAndStreaming(t *testing.T) {
+	p := fingerprint.DefaultAudioParams()
+	sig := melody(20, 1, p.SampleRateHz)
+	whole, err := fingerprint.ExtractSamples(sig, p)
+	require.NoError(t, err)
+	assert.Greater(t, len(whole.Peaks), 20*15, "peaks for 20 s of melody")
+	assert.LessOrEqual(t, len(whole.Peaks), 21*p.MaxPeaksPerSecond)
+
+	// Writing in odd-sized chunks gives the same peaks as writing at once.
+	e, err := fingerprint.NewExtractor(p)
+	require.NoError(t, err)
+	for off := 0; off < len(sig); off += 777 {
+		e.Write(sig[off:min(len(sig), off+777)])
+	}
+	assert.Equal(t, whole.Peaks, e.Finish())
+
+	for i := 1; i < len(whole.Peaks); i++ {
+		require.LessOrEqual(t, whole.Peaks[i-1].Time, whole.Peaks[i].Time, "peaks in time order")
+	}
+}
+
+func TestSilenceHasNoPeaks(t *testing.T) {
+	p := fingerprint.DefaultAudioParams()
+	ap, err := fingerprint.ExtractSamples(make([]float32, 10*p.SampleRateHz), p)
+	require.NoError(t, err)
+	assert.Empty(t, ap.Peaks)
+}
+
+// TestQueryHashesCoverReference: an excerpt of a signal, cut at an offset
+// that is not a multiple of the hop, yields most of the reference's hashes
+// at the right offset (the soft quantisation and interpolated times at
+// work), and a speed-changed excerpt does under the Speed variant.
+func TestQueryHashesCoverReference(t *testing.T) {
+	p := fingerprint.DefaultAudioParams()
+	ref := melody(30, 2, p.SampleRateHz)
+	refPrint, err := fingerprint.ExtractSamples(ref, p)
+	require.NoError(t, err)
+	refSet := map[uint32][]float32{}
+	for _, lm := range p.Landmarks(refPrint.Peaks) {
+		refSet[lm.Hash] = append(refSet[lm.Hash], lm.Time)
+	}
+	startSamples := 10*p.SampleRateHz + 97 // 10.012 s: off the frame grid
+	frameOffset := float64(startSamples) / float64(p.HopSamples)
+
+	aligned := func(q []fingerprint.Peak, v fingerprint.Variant) float64 {
+		pairs, hit := map[int]bool{}, map[int]bool{}
+		p.QueryHashes(q, v, func(pair int, tm float64, h uint32) {
+			pairs[pair] = true
+			for _, rt := range refSet[h] {
+				if math.Abs(float64(rt)-(tm+frameOffset)) < 2 {
+					hit[pair] = true
+				}
+			}
+		})
+		return float64(len(hit)) / float64(len(pairs))
+	}
+
+	q, err := fingerprint.ExtractSamples(ref[startSamples:startSamples+10*p.SampleRateHz], p)
+	require.NoError(t, err)
+	assert.Greater(t, aligned(q.Peaks, fingerprint.Variant{TimeScale: 1}), 0.5, "clean excerpt")
+	assert.Less(t, aligned(q.Peaks, fingerprint.Speed(1.06)), 0.05, "a wrong variant aligns almost nothing")
+}
+
+func TestPeaksEncoding(t *testing.T) {
+	p := fingerprint.DefaultAudioParams()
+	ap, err := fingerprint.ExtractSamples(melody(10, 3, p.SampleRateHz), p)
+	require.NoError(t, err)
+	b := fingerprint.AppendPeaks(nil, ap.Peaks)
+	got, err := fingerprint.DecodePeaks(b)
+	require.NoError(t, err)
+	assert.Equal(t, ap.Peaks, got, "extractor output is already quantised: lossless")
+	assert.Less(t, float64(len(b))/float64(len(ap.Peaks)), 5.5, "bytes per peak")
+
+	for _, bad := range [][]byte{nil, {0x05}, b[:len(b)-1], append(append([]byte{}, b...), 0)} {
+		_, err := fingerprint.DecodePeaks(bad)
+		assert.ErrorIs(t, err, fingerprint.ErrCorruptPeaks)
+	}
+}
+
+// FuzzDecodePeaks: arbitrary bytes never panic, and whatever decodes
+// re-encodes to the same bytes.
+func FuzzDecodePeaks(f *testing.F) {
+	p := fingerprint.DefaultAudioParams()
+	ap, _ := fingerprint.ExtractSamples(melody(2, 4, p.SampleRateHz), p)
+	f.Add(fingerprint.AppendPeaks(nil, ap.Peaks))
+	f.Add([]byte{0})
+	f.Add([]byte{1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		peaks, err := fingerprint.DecodePeaks(b)
+		if err != nil {
+			return
+		}
+		again, err := fingerprint.DecodePeaks(fingerprint.AppendPeaks(nil, peaks))
+		require.NoError(t, err)
+		require.Equal(t, peaks, again)
+	})
+}
+
+func BenchmarkExtract(b *testing.B) {
+	p := fingerprint.DefaultAudioParams()
+	sig := melody(60, 5, p.SampleRateHz)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(sig) * 4))
+	for b.Loop() {
+		_, _ = fingerprint.ExtractSamples(sig, p)
+	}
+	b.ReportMetric(60*float64(b.N)/b.Elapsed().Seconds(), "audio-s/s")
+}

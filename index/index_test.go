@@ -1,0 +1,243 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueprint/cueprint/fingerprint"
+)
+
+// fakePeaks returns a deterministic print of n peaks.
+func fakePeaks(seed uint64, n int) []fingerprint.Peak {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	peaks := make([]fingerprint.Peak, n)
+	t := float32(0)
+	for i := range peaks {
+		t += fingerprint.QuantizeTime(float32(rng.IntN(40)) / 16)
+		peaks[i] = fingerprint.Peak{
+			Time:     t,
+			Pitch:    fingerprint.QuantizePitch(float32(rng.Float64() * 44)),
+			Strength: fingerprint.QuantizeStrength(float32(rng.Float64() * 4)),
+		}
+	}
+	return peaks
+}
+
+func openTest(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dir, Options{Params: fingerprint.DefaultAudioParams()})
+	require.NoError(t, err)
+	return s
+}
+
+// postingsOf returns the live works of one hash, straight from the store.
+func postingsOf(t *testing.T, s *Store, h uint32) []uint32 {
+	var got []uint32
+	require.NoError(t, s.Postings(context.Background(), []uint32{h}, func(_ uint32, works []uint32, _ [][]uint32) {
+		got = append(got, works...)
+	}))
+	return got
+}
+
+// rawPostings returns every work number in a hash's postings, live or not.
+func rawPostings(t *testing.T, s *Store, h uint32) []uint32 {
+	var pl postingList
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(postingsKey(h))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return decodePostings(v, &pl, nil) })
+	})
+	require.NoError(t, err)
+	return pl.works
+}
+
+func TestRegisterGetListDelete(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	p := s.Params()
+
+	peaksA, peaksB := fakePeaks(1, 400), fakePeaks(2, 400)
+	a, err := s.Register(ctx, Work{ID: "A-1", Title: "First", ISRC: "USRC17607839", Owners: []Owner{{Name: "X", Share: 60}, {Name: "Y", Share: 40}}}, peaksA, false)
+	require.NoError(t, err)
+	assert.NotZero(t, a.Num)
+	assert.Equal(t, 400, a.Peaks)
+	_, err = s.Register(ctx, Work{ID: "B-2", Title: "Second"}, peaksB, false)
+	require.NoError(t, err)
+
+	got, err := s.Get("A-1")
+	require.NoError(t, err)
+	assert.Equal(t, "First", got.Title)
+	assert.Equal(t, []Owner{{Name: "X", Share: 60}, {Name: "Y", Share: 40}}, got.Owners)
+	byNum, err := s.GetNum(a.Num)
+	require.NoError(t, err)
+	assert.Equal(t, "A-1", byNum.ID)
+	stored, err := s.Peaks(a.Num)
+	require.NoError(t, err)
+	assert.Equal(t, peaksA, stored)
+
+	var ids []string
+	require.NoError(t, s.List("", func(w Work) bool { ids = append(ids, w.ID); return true }))
+	assert.Equal(t, []string{"A-1", "B-2"}, ids)
+	ids = nil
+	require.NoError(t, s.List("A-1", func(w Work) bool { ids = append(ids, w.ID); return true }))
+	assert.Equal(t, []string{"B-2"}, ids, "paging after an ID")
+
+	_, err = s.Register(ctx, Work{ID: "A-1"}, peaksB, false)
+	assert.ErrorIs(t, err, ErrExists)
+
+	h := p.Landmarks(peaksA)[0].Hash
+	assert.Contains(t, postingsOf(t, s, h), a.Num)
+
+	require.NoError(t, s.Delete(ctx, "A-1"))
+	_, err = s.Get("A-1")
+	assert.ErrorIs(t, err, ErrNotFound)
+	assert.NotContains(t, postingsOf(t, s, h), a.Num)
+	assert.NotContains(t, rawPostings(t, s, h), a.Num, "postings purged, not just hidden")
+	assert.ErrorIs(t, s.Delete(ctx, "A-1"), ErrNotFound)
+	assert.Equal(t, uint64(1), s.Live())
+}
+
+func TestReplace(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	old, err := s.Register(ctx, Work{ID: "W", Title: "old"}, fakePeaks(1, 300), false)
+	require.NoError(t, err)
+	nw, err := s.Register(ctx, Work{ID: "W", Title: "new"}, fakePeaks(2, 300), true)
+	require.NoError(t, err)
+	assert.NotEqual(t, old.Num, nw.Num, "numbers are never reused")
+	got, _ := s.Get("W")
+	assert.Equal(t, "new", got.Title)
+	assert.False(t, s.IsLive(old.Num))
+	h := s.Params().Landmarks(fakePeaks(1, 300))[0].Hash
+	assert.NotContains(t, rawPostings(t, s, h), old.Num)
+}
+
+// TestRecoverInterrupted simulates kill -9 after each step of a
+// registration and of a deletion: on reopen the work is wholly there or
+// wholly gone, and no stray posting remains.
+func TestRecoverInterrupted(t *testing.T) {
+	ctx := context.Background()
+	for _, stop := range []string{"after pending", "after postings", "during delete"} {
+		t.Run(stop, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openTest(t, dir)
+			peaks := fakePeaks(3, 300)
+			groups := groupLandmarks(s.Params().Landmarks(peaks))
+			var num uint32 = 77
+			switch stop {
+			case "after pending", "after postings":
+				require.NoError(t, s.db.Update(func(txn *badger.Txn) error {
+					require.NoError(t, txn.Set(numKey(prefixPending, num), []byte{pendingRegister}))
+					return txn.Set(numKey(prefixForward, num), fingerprint.AppendPeaks(nil, peaks))
+				}))
+				if stop == "after postings" {
+					require.NoError(t, s.updatePostings(ctx, num, groups))
+				}
+			case "during delete":
+				w, err := s.Register(ctx, Work{ID: "D"}, peaks, false)
+				require.NoError(t, err)
+				num = w.Num
+				require.NoError(t, s.db.Update(func(txn *badger.Txn) error {
+					require.NoError(t, txn.Delete(workKey("D")))
+					require.NoError(t, txn.Delete(numKey(prefixNum, num)))
+					return txn.Set(numKey(prefixPending, num), []byte{pendingDelete})
+				}))
+			}
+			require.NoError(t, s.Close()) // the "crash": nothing else runs
+
+			s = openTest(t, dir)
+			defer s.Close()
+			assert.False(t, s.IsLive(num))
+			assert.Empty(t, rawPostings(t, s, groups[0].hash))
+			_, err := s.Peaks(num)
+			assert.ErrorIs(t, err, ErrNotFound)
+			assert.Equal(t, uint64(0), s.Live())
+		})
+	}
+}
+
+func TestParamsMismatch(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	require.NoError(t, s.Close())
+	p := fingerprint.DefaultAudioParams()
+	p.FanOut = 3
+	_, err := Open(context.Background(), dir, Options{Params: p})
+	assert.ErrorIs(t, err, ErrParamsMismatch)
+}
+
+func TestWorkValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		w    Work
+		want string
+	}{
+		{"ok", Work{ID: "x", ISRC: "us-rc1-76-07839", ISWC: "T-034.524.680-1", EIDR: "10.5240/7791-8534-2C23-9030-8610-5"}, ""},
+		{"no id", Work{}, "id is required"},
+		{"control chars", Work{ID: "a\nb"}, "control characters"},
+		{"bad isrc", Work{ID: "x", ISRC: "nope"}, "isrc"},
+		{"bad iswc check digit", Work{ID: "x", ISWC: "T-034.524.680-2"}, "check digit"},
+		{"bad isan", Work{ID: "x", ISAN: "zz"}, "isan"},
+		{"shares over 100", Work{ID: "x", Owners: []Owner{{Name: "a", Share: 70}, {Name: "b", Share: 40}}}, "more than 100"},
+		{"owner without name", Work{ID: "x", Owners: []Owner{{Share: 10}}}, "no name"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.w.Normalize()
+			err := tc.w.Validate()
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			assert.ErrorIs(t, err, ErrInvalidWork)
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestPostingsEncoding(t *testing.T) {
+	tests := []postingList{
+		{works: []uint32{7}, times: [][]uint32{{12345}}},
+		{works: []uint32{7}, times: [][]uint32{{1, 5, 900}}},
+		{works: []uint32{1, 2, 70000, 1 << 31}, times: [][]uint32{{0}, {3, 4}, {9}, {1 << 30}}},
+	}
+	for _, pl := range tests {
+		var got postingList
+		require.NoError(t, decodePostings(encodePostings(&pl), &got, nil))
+		assert.Equal(t, pl, got)
+		keep := roaring.BitmapOf(pl.works[0])
+		require.NoError(t, decodePostings(encodePostings(&pl), &got, keep))
+		assert.Equal(t, pl.works[:1], got.works, "filtered by the live set")
+	}
+}
+
+// FuzzDecodePostings: arbitrary bytes never panic, and whatever decodes
+// re-encodes to the same bytes.
+func FuzzDecodePostings(f *testing.F) {
+	f.Add(encodePostings(&postingList{works: []uint32{7}, times: [][]uint32{{12}}}))
+	f.Add(encodePostings(&postingList{works: []uint32{1, 9}, times: [][]uint32{{1, 2}, {3}}}))
+	f.Add([]byte{2, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var pl postingList
+		if err := decodePostings(b, &pl, nil); err != nil {
+			return
+		}
+		var again postingList
+		require.NoError(t, decodePostings(encodePostings(&pl), &again, nil))
+		require.Equal(t, pl, again)
+	})
+}
