@@ -2,8 +2,8 @@ package media_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"errors"
 	"image"
 	"image/color"
