@@ -26,8 +26,45 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 		return ErrClosed
 	}
 	var pl postingList
+	var works []uint32
+	var times [][]uint32
+	emit := func(h uint32, flat []uint32) {
+		works, times = works[:0], times[:0]
+		n := int(flat[0])
+		off := 1
+		for range n {
+			w, cnt := flat[off], int(flat[off+1])
+			ts := flat[off+2 : off+2+cnt]
+			off += 2 + cnt
+			if live.Contains(w) {
+				works = append(works, w)
+				times = append(times, ts)
+			}
+		}
+		if len(works) > 0 {
+			fn(h, works, times)
+		}
+	}
+	var missing []uint32
+	for _, h := range hashes {
+		if flat, ok := s.cache.get(h); ok {
+			if flat != nil {
+				emit(h, flat)
+			}
+			continue
+		}
+		missing = append(missing, h)
+	}
+	if len(missing) == 0 {
+		return ctx.Err()
+	}
+	// Misses are read in one transaction and cached (decoded, unfiltered)
+	// unless a write touched the hash meanwhile: the write lock is not
+	// held here, so the cache is only filled with what this read saw when
+	// no writer is active.
+	gen := s.gen.Load()
 	return s.db.View(func(txn *badger.Txn) error {
-		for i, h := range hashes {
+		for i, h := range missing {
 			if i%checkContextEveryNLookups == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -35,20 +72,33 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 			}
 			item, err := txn.Get(postingsKey(h))
 			if errors.Is(err, badger.ErrKeyNotFound) {
+				s.cacheFill(gen, h, nil)
 				continue
 			}
 			if err != nil {
 				return err
 			}
-			if err := item.Value(func(v []byte) error { return decodePostings(v, &pl, live) }); err != nil {
+			if err := item.Value(func(v []byte) error { return decodePostings(v, &pl, nil) }); err != nil {
 				return fmt.Errorf("postings of hash %d: %w", h, err)
 			}
-			if len(pl.works) > 0 {
-				fn(h, pl.works, pl.times)
-			}
+			flat := flatten(&pl)
+			s.cacheFill(gen, h, flat)
+			emit(h, flat)
 		}
 		return nil
 	})
+}
+
+// cacheFill caches a postings list read outside the write lock, in a
+// transaction begun at write generation gen. It does nothing while a write
+// is in progress or if one committed since gen: the list read may be stale.
+func (s *Store) cacheFill(gen uint64, h uint32, flat []uint32) {
+	if s.writeMu.TryLock() {
+		if s.gen.Load() == gen {
+			s.cache.put(h, flat)
+		}
+		s.writeMu.Unlock()
+	}
 }
 
 // Peaks returns the forward print of live work number num.

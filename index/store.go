@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -56,6 +57,10 @@ type Options struct {
 	Logger *slog.Logger
 	// CacheBytes is Badger's block cache size. The default value is 64 MiB.
 	CacheBytes int64
+	// PostingsCacheBytes bounds the decoded postings kept in memory for
+	// queries. The default value is 1 GiB, enough for the whole index of
+	// some 100 hours of audio; a negative value disables the cache.
+	PostingsCacheBytes int64
 }
 
 // Store is an open index.
@@ -70,6 +75,11 @@ type Store struct {
 	mu     sync.RWMutex
 	live   *roaring.Bitmap // numbers of registered works
 	closed bool
+
+	cache *postingsCache
+	// gen counts committed postings writes; a read fills the cache only if
+	// no write committed since it began (see cacheFill).
+	gen atomic.Uint64
 }
 
 // Open opens (creating if needed) the store in dir.
@@ -102,7 +112,11 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)
 	}
-	s = &Store{db: db, params: o.Params, log: logger, dir: dir, live: roaring.New()}
+	cacheBytes := o.PostingsCacheBytes
+	if cacheBytes == 0 {
+		cacheBytes = 1 << 30
+	}
+	s = &Store{db: db, params: o.Params, log: logger, dir: dir, live: roaring.New(), cache: newPostingsCache(max(cacheBytes, 0))}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, db.Close())
@@ -479,6 +493,7 @@ func (s *Store) updatePostings(ctx context.Context, num uint32, groups []hashTim
 					}
 				}
 				pl.set(num, g.times)
+				s.cache.drop(g.hash)
 				if len(pl.works) == 0 {
 					if err := txn.Delete(key); err != nil {
 						return err
@@ -491,6 +506,7 @@ func (s *Store) updatePostings(ctx context.Context, num uint32, groups []hashTim
 			}
 			return nil
 		})
+		s.gen.Add(1)
 		if err != nil {
 			return err
 		}

@@ -400,36 +400,42 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	tol := float64(m.p.OffsetToleranceFrames)
 	var hits []hit
 	var offs []offPair
-	for _, vi := range tryVariants {
-		v := variants[vi]
-		hits = joinHits(hits[:0], byVariant[vi], ref.landmarks)
-		if len(hits) < m.p.MinAligned {
-			continue
+	try := func(vi int, f float64) {
+		offs = offs[:0]
+		for _, h := range hits {
+			offs = append(offs, offPair{off: float64(h.rframe) - float64(h.sframe)*f, key: h.hash})
 		}
-		// Slopes from the variant's own outwards: on a tie (short or
-		// sparse alignments fit several), the nearest to the variant wins.
-		for ki := 0; ki <= 2*slopeSteps; ki++ {
+		score, off := densest(offs, tol)
+		if score <= bestHit.score {
+			return
+		}
+		v := variants[vi]
+		first, last := alignedExtent(hits, f, off, tol)
+		bestHit = windowHit{
+			num: num, a: v.TimeScale * f, b: off + tol/2, pitch: -v.PitchShift,
+			first: first, last: last, score: score, refFrames: ref.frames,
+			pairsInRange: len(hits), variant: vi, slope: f,
+		}
+		found = true
+	}
+	// Each variant at its own time scale first; then the slope is refined
+	// around the best variant only, from its own outwards (on a tie, the
+	// nearest to the variant wins).
+	for _, vi := range tryVariants {
+		hits = joinHits(hits[:0], byVariant[vi], ref.landmarks)
+		if len(hits) >= m.p.MinAligned {
+			try(int(vi), 1)
+		}
+	}
+	if found {
+		vi := bestHit.variant
+		hits = joinHits(hits[:0], byVariant[vi], ref.landmarks)
+		for ki := 1; ki <= 2*slopeSteps; ki++ {
 			k := (ki + 1) / 2
 			if ki%2 == 1 {
 				k = -k
 			}
-			f := 1 + float64(k)*slopeStep
-			offs = offs[:0]
-			for _, h := range hits {
-				offs = append(offs, offPair{off: float64(h.rframe) - float64(h.sframe)*f, key: h.hash})
-			}
-			score, off := densest(offs, tol)
-			if score <= bestHit.score {
-				continue
-			}
-			a := v.TimeScale * f
-			first, last := alignedExtent(hits, f, off, tol)
-			bestHit = windowHit{
-				num: num, a: a, b: off + tol/2, pitch: -v.PitchShift,
-				first: first, last: last, score: score, refFrames: ref.frames,
-				pairsInRange: len(hits), variant: int(vi), slope: f,
-			}
-			found = true
+			try(vi, 1+float64(k)*slopeStep)
 		}
 	}
 	if !found || bestHit.score < m.p.MinAligned {

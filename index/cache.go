@@ -1,0 +1,75 @@
+package index
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// postingsCache keeps decoded postings in memory, flat, for the hashes
+// queries touch: a Badger point lookup costs 2-3 us, and a query searched
+// under every variant looks up some 100,000 hashes. Values are flat
+// []uint32: nWorks, then per work: num, nTimes, times... (no pointers
+// per work, decoded without allocation). Entries are dropped when a
+// write touches their hash (register and delete run under the store's
+// write lock, so a reader never sees a stale list of a committed change
+// for longer than the commit itself). The budget bounds memory: past it,
+// nothing more is cached.
+type postingsCache struct {
+	mu         sync.RWMutex
+	m          map[uint32][]uint32
+	words      int64 // uint32 words held
+	limitWords int64
+	hits       atomic.Int64
+	misses     atomic.Int64
+}
+
+func newPostingsCache(limitBytes int64) *postingsCache {
+	return &postingsCache{m: make(map[uint32][]uint32), limitWords: limitBytes / 4}
+}
+
+func (c *postingsCache) get(h uint32) ([]uint32, bool) {
+	c.mu.RLock()
+	v, ok := c.m[h]
+	c.mu.RUnlock()
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return v, ok
+}
+
+// put caches the flat list for h (nil: the hash has no postings).
+func (c *postingsCache) put(h uint32, flat []uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[h]; ok || c.words+int64(len(flat))+8 > c.limitWords {
+		return
+	}
+	c.m[h] = flat
+	c.words += int64(len(flat)) + 8 // + map entry and slice header
+}
+
+func (c *postingsCache) drop(h uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[h]; ok {
+		c.words -= int64(len(v)) + 8
+		delete(c.m, h)
+	}
+}
+
+// flatten encodes a posting list in the cache's flat form.
+func flatten(pl *postingList) []uint32 {
+	n := 1
+	for _, ts := range pl.times {
+		n += 2 + len(ts)
+	}
+	out := make([]uint32, 0, n)
+	out = append(out, uint32(len(pl.works)))
+	for i, w := range pl.works {
+		out = append(out, w, uint32(len(pl.times[i])))
+		out = append(out, pl.times[i]...)
+	}
+	return out
+}
