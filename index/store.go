@@ -532,8 +532,14 @@ func (s *Store) SizeBytes() int64 {
 		lsm, vlog := s.db.Size()
 		return lsm + vlog
 	}
+	return DirSize(s.dir)
+}
+
+// DirSize returns the bytes the files under dir take on disk (allocated
+// blocks, as du counts them).
+func DirSize(dir string) int64 {
 	var total int64
-	_ = filepath.WalkDir(s.dir, func(_ string, d os.DirEntry, err error) error {
+	_ = filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			if fi, err := d.Info(); err == nil {
 				total += diskUsage(fi)

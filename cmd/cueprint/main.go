@@ -49,6 +49,7 @@ func commands() []command {
 		{"match", "find registered works in a media file", runMatch},
 		{"works", "list, show or delete registered works", runWorks},
 		{"excerpt", "render a degraded excerpt of a recording (a realistic query)", runExcerpt},
+		{"bench", "measure accuracy, speed and size on real recordings", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -131,16 +131,33 @@ type audioDecoder struct {
 	info        AudioInfo
 	maxSamples  int64
 	goodPackets int
+	decodeOnly  bool // count decoded samples; no filtering, no callback
+}
+
+// DecodeOnlyFile decodes the best audio stream of the file at path and
+// discards the frames: no resampling, no filtering. It measures FFmpeg's
+// own decoding speed, the ceiling of any fingerprinting throughput. The
+// returned AudioInfo.Samples counts decoded samples at the source rate.
+func DecodeOnlyFile(ctx context.Context, path string) (AudioInfo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return AudioInfo{}, &DecodeError{Op: "open", Path: path, Err: err}
+	}
+	return decodeAudioMode(ctx, path, "file:"+abs, nil, AudioOptions{SampleRateHz: 8000}, nil, true)
 }
 
 func decodeAudio(ctx context.Context, name, url string, r io.Reader, opts AudioOptions, fn SampleFunc) (info AudioInfo, err error) {
+	return decodeAudioMode(ctx, name, url, r, opts, fn, false)
+}
+
+func decodeAudioMode(ctx context.Context, name, url string, r io.Reader, opts AudioOptions, fn SampleFunc, decodeOnly bool) (info AudioInfo, err error) {
 	if err := opts.Validate(); err != nil {
 		return AudioInfo{}, &DecodeError{Op: "options", Path: name, Err: err}
 	}
 	if err := ctx.Err(); err != nil {
 		return AudioInfo{}, &DecodeError{Op: "open", Path: name, Err: err}
 	}
-	d := &audioDecoder{name: name, opts: opts, fn: fn}
+	d := &audioDecoder{name: name, opts: opts, fn: fn, decodeOnly: decodeOnly}
 	if opts.MaxDuration > 0 {
 		d.maxSamples = int64(opts.MaxDuration.Seconds() * float64(opts.SampleRateHz))
 	}
@@ -285,6 +302,9 @@ func (d *audioDecoder) run(ctx context.Context) error {
 			return err
 		}
 	}
+	if d.decodeOnly && d.info.SourceSampleRateHz > 0 {
+		d.info.Decoded = time.Duration(float64(d.info.Samples) / float64(d.info.SourceSampleRateHz) * float64(time.Second))
+	}
 	if d.info.Samples == 0 {
 		if d.info.CorruptPackets > 0 {
 			return d.fail("decode", fmt.Errorf("%w: all %d packets corrupt", ErrUndecodable, d.info.CorruptPackets))
@@ -356,6 +376,10 @@ func (d *audioDecoder) receiveFrame() error {
 			return nil
 		}
 		return d.fail("decode", err)
+	}
+	if d.decodeOnly {
+		d.info.Samples += int64(d.decFrame.NbSamples())
+		return nil
 	}
 	if err := d.ensureGraph(d.decFrame); err != nil {
 		return err

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cueprint/cueprint/corpus/bench"
+	"github.com/cueprint/cueprint/corpus/publicset"
+	"github.com/cueprint/cueprint/fingerprint/media"
+)
+
+// audioExts are the file endings a --refs directory is searched for.
+var audioExts = map[string]bool{".ogg": true, ".mp3": true, ".flac": true, ".wav": true, ".m4a": true, ".aac": true, ".opus": true, ".mp4": true, ".mkv": true, ".webm": true}
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "bench", "bench [--refs LIST|DIR] [--out DIR] [--quick] [--store-hours H] [--seed N]")
+	refs := fs.String("refs", "", "references: a duration<TAB>path `list` or a directory (default: the public set)")
+	out := fs.String("out", "out/bench", "output `directory` for results.json, results.md and the charts")
+	quick := fs.Bool("quick", false, "a few tracks and conditions (under 2 minutes)")
+	hours := fs.Float64("store-hours", 0, "pad the store to this many `hours` with speed-shifted renditions (latency at scale)")
+	seed := fs.Uint64("seed", 20261121, "seed of the split, offsets and noise")
+	workers := fs.Int("workers", 0, "parallel queries (0: one per core)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: bench takes no arguments", errUsage)
+	}
+	tracks, err := loadRefs(ctx, *refs)
+	if err != nil {
+		return err
+	}
+	res, err := bench.Run(ctx, bench.Config{
+		Refs: tracks, Dir: filepath.Join(*out, "store"), Quick: *quick, Seed: *seed,
+		StoreHours: *hours, Workers: *workers, Progress: e.stderr,
+	})
+	if err != nil {
+		return err
+	}
+	if err := res.Write(*out); err != nil {
+		return err
+	}
+	fmt.Fprint(e.stdout, res.Markdown())
+	fmt.Fprintf(e.stderr, "wrote %s/results.json, results.md, recall_snr.svg, recall_speed.svg\n", *out)
+	return nil
+}
+
+func loadRefs(ctx context.Context, refs string) ([]publicset.Track, error) {
+	if refs == "" {
+		return publicset.Default()
+	}
+	fi, err := os.Stat(refs)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return publicset.Load(refs)
+	}
+	var out []publicset.Track
+	err = filepath.WalkDir(refs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !audioExts[strings.ToLower(filepath.Ext(p))] {
+			return err
+		}
+		info, err := media.DecodeOnlyFile(ctx, p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "skipping %s: %v\n", p, err)
+			return nil
+		}
+		out = append(out, publicset.Track{Path: p, DurationS: info.Decoded.Seconds()})
+		return nil
+	})
+	return out, err
+}

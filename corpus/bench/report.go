@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cueprint/cueprint/corpus/eval"
+)
+
+// Write writes results.json, results.md and the charts into dir.
+func (r *Results) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
+		return err
+	}
+	charts := r.charts()
+	for name, svg := range charts {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(svg), 0o644); err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(r.Markdown()), 0o644)
+}
+
+func (r *Results) stat(cond string, length float64) (eval.Stats, bool) {
+	key := cond + "/" + strconv.FormatFloat(length, 'f', -1, 64) + "s"
+	for _, s := range r.Positives {
+		if s.Group == key {
+			return s, true
+		}
+	}
+	return eval.Stats{}, false
+}
+
+// Markdown renders the results as tables.
+func (r *Results) Markdown() string {
+	var b strings.Builder
+	mode := "full"
+	if r.Quick {
+		mode = "quick"
+	}
+	fmt.Fprintf(&b, "# cueprint benchmark (%s)\n\n", mode)
+	fmt.Fprintf(&b, "%s, seed %d, %d cores, %s. %d references: %d registered, the rest are negatives.\n\n",
+		r.Started.Format("2006-01-02 15:04 UTC"), r.Seed, r.Cores, r.GoVersion, r.References, r.Registered)
+	b.WriteString("## Top-1 recall by condition and query length\n\n")
+	b.WriteString("Right work and reference offset within 0.2 s. In brackets: wrong-work rate where not 0.\n\n| condition |")
+	for _, l := range r.Lengths {
+		fmt.Fprintf(&b, " %gs |", l)
+	}
+	b.WriteString(" offset err p50 / p95 (10 s) | speed err p50 (10 s) |\n|---|")
+	for range r.Lengths {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|---|\n")
+	for _, c := range r.Conditions {
+		fmt.Fprintf(&b, "| %s |", c.Name)
+		for _, l := range r.Lengths {
+			s, ok := r.stat(c.Name, l)
+			if !ok {
+				b.WriteString(" - |")
+				continue
+			}
+			fmt.Fprintf(&b, " %.2f", s.Recall)
+			if s.WrongWorkRate > 0 {
+				fmt.Fprintf(&b, " (%.2f)", s.WrongWorkRate)
+			}
+			b.WriteString(" |")
+		}
+		if s, ok := r.stat(c.Name, 10); ok {
+			fmt.Fprintf(&b, " %.3f / %.3f s | %.4f |\n", s.OffsetErrMedianS, s.OffsetErrP95S, s.SpeedErrMedian)
+		} else {
+			b.WriteString(" - | - |\n")
+		}
+	}
+	b.WriteString("\n## Negative queries (10 s): share that matched anything\n\n| kind | queries | matched |\n|---|---|---|\n")
+	for _, s := range r.Negatives {
+		fmt.Fprintf(&b, "| %s | %d | %.3f (%d) |\n", s.Group, s.Queries, s.FalsePositiveRate, int(math.Round(s.FalsePositiveRate*float64(s.Queries))))
+	}
+	c := r.Cost
+	b.WriteString("\n## Cost\n\n| figure | value |\n|---|---|\n")
+	fmt.Fprintf(&b, "| fingerprinting throughput (decode+resample+extract, 1 core) | %.0fx real time |\n", c.FingerprintXRT)
+	fmt.Fprintf(&b, "| FFmpeg decode-only throughput, same files | %.0fx real time |\n", c.DecodeOnlyXRT)
+	fmt.Fprintf(&b, "| ratio (fingerprinting / decode-only) | %.2f |\n", c.Ratio)
+	fmt.Fprintf(&b, "| store | %d works, %.2f h, %.1f MB, %.2f MB per hour |\n", c.RegisteredWorks, c.StoreHours, float64(c.StoreBytes)/1e6, c.BytesPerHour/1e6)
+	fmt.Fprintf(&b, "| match latency, all queries, p50 / p99 | %.1f / %.1f ms |\n", c.MatchP50MS, c.MatchP99MS)
+	fmt.Fprintf(&b, "| match latency, 10 s positive queries, p50 | %.1f ms |\n", c.Match10sP50MS)
+	fmt.Fprintf(&b, "| query latency (extract + match), 10 s, p50 | %.1f ms |\n", c.Query10sP50MS)
+	fmt.Fprintf(&b, "| peak RSS while registering / matching | %.0f / %.0f MB |\n", float64(c.PeakRSSRegisterB)/1e6, float64(c.PeakRSSMatchB)/1e6)
+	fmt.Fprintf(&b, "| registration wall time | %.1f s |\n", c.RegisterSeconds)
+	if len(r.Skipped) > 0 {
+		b.WriteString("\nSkipped references:\n\n")
+		for _, s := range r.Skipped {
+			fmt.Fprintf(&b, "- %s\n", s)
+		}
+	}
+	b.WriteString("\nCharts: `recall_snr.svg` (recall against SNR per noise kind and length), `recall_speed.svg` (against speed, tempo-only and pitch-only ratio).\n")
+	return b.String()
+}
+
+// charts draws recall against SNR and against speed change, one panel per
+// family, one line per query length.
+func (r *Results) charts() map[string]string {
+	out := map[string]string{}
+	var snr, spd []string
+	for _, f := range families(r.Conditions) {
+		switch f {
+		case "white", "pink", "speech", "music":
+			snr = append(snr, f)
+		default:
+			spd = append(spd, f)
+		}
+	}
+	if len(snr) > 0 {
+		out["recall_snr.svg"] = r.chart("Top-1 recall against SNR (dB)", snr)
+	}
+	if len(spd) > 0 {
+		out["recall_speed.svg"] = r.chart("Top-1 recall against speed / tempo / pitch ratio", spd)
+	}
+	return out
+}
+
+var lineColors = []string{"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"}
+
+func (r *Results) chart(title string, fams []string) string {
+	const pw, ph, pad = 300.0, 200.0, 45.0
+	w := pad + float64(len(fams))*(pw+pad)
+	h := ph + 2*pad + 30
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`, w, h)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%.0f" y="18" font-size="14">%s</text>`, pad, title)
+	for i, f := range fams {
+		x0 := pad + float64(i)*(pw+pad)
+		y0 := pad
+		var xs []float64
+		for _, c := range r.Conditions {
+			if c.Family == f {
+				xs = append(xs, c.X)
+			}
+		}
+		slices.Sort(xs)
+		lo, hi := xs[0], xs[len(xs)-1]
+		if hi == lo {
+			hi = lo + 1
+		}
+		px := func(x float64) float64 { return x0 + (x-lo)/(hi-lo)*pw }
+		py := func(y float64) float64 { return y0 + (1-y)*ph }
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`, x0, y0, pw, ph)
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="12">%s</text>`, x0+4, y0-6, f)
+		for _, y := range []float64{0, 0.5, 1} {
+			fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="end">%.1f</text><line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#eee"/>`, x0-4, py(y)+4, y, x0, x0+pw, py(y), py(y))
+		}
+		for _, x := range xs {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle">%g</text>`, px(x), y0+ph+14, x)
+		}
+		for li, l := range r.Lengths {
+			var pts []string
+			for _, c := range r.Conditions {
+				if c.Family != f {
+					continue
+				}
+				if s, ok := r.stat(c.Name, l); ok {
+					pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(c.X), py(s.Recall)))
+				}
+			}
+			// Points in x order.
+			slices.SortFunc(pts, func(a, b string) int {
+				xa, _ := strconv.ParseFloat(strings.Split(a, ",")[0], 64)
+				xb, _ := strconv.ParseFloat(strings.Split(b, ",")[0], 64)
+				return int(math.Copysign(1, xa-xb))
+			})
+			col := lineColors[li%len(lineColors)]
+			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, col, strings.Join(pts, " "))
+			if i == 0 {
+				fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="%s">%g s</text>`, pad+float64(li)*50, h-10, col, l)
+			}
+		}
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}
