@@ -1,6 +1,9 @@
 package fingerprint
 
-import "math"
+import (
+	"cmp"
+	"math"
+)
 
 // Hash bit layout (version hashLayoutVersion), least significant bit first:
 //
@@ -48,6 +51,11 @@ const (
 type Landmark struct {
 	Hash uint32
 	Time float32
+}
+
+// CompareLandmarks orders landmarks by hash, then time.
+func CompareLandmarks(x, y Landmark) int {
+	return cmp.Or(cmp.Compare(x.Hash, y.Hash), cmp.Compare(x.Time, y.Time))
 }
 
 // Pairs calls fn for every (anchor, target) pair of peaks, with indexes

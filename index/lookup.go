@@ -106,23 +106,5 @@ func (s *Store) Peaks(num uint32) ([]fingerprint.Peak, error) {
 	if !s.IsLive(num) {
 		return nil, fmt.Errorf("%w: number %d", ErrNotFound, num)
 	}
-	var peaks []fingerprint.Peak
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(numKey(prefixForward, num))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return fmt.Errorf("%w: number %d", ErrNotFound, num)
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			p, err := fingerprint.DecodePeaks(v)
-			if err != nil {
-				return fmt.Errorf("%w: forward print of work %d: %w", ErrCorrupt, num, err)
-			}
-			peaks = p
-			return nil
-		})
-	})
-	return peaks, err
+	return s.forwardPrint(num)
 }

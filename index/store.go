@@ -391,24 +391,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // purge removes work number num's postings, forward print and pending
 // marker. It is idempotent.
 func (s *Store) purge(ctx context.Context, num uint32) error {
-	var peaks []fingerprint.Peak
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(numKey(prefixForward, num))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			p, err := fingerprint.DecodePeaks(v)
-			if err != nil {
-				return fmt.Errorf("%w: forward print of work %d: %w", ErrCorrupt, num, err)
-			}
-			peaks = p
-			return nil
-		})
-	})
+	peaks, err := s.forwardPrint(num)
+	if errors.Is(err, ErrNotFound) {
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -440,20 +426,7 @@ type hashTimes struct {
 // distinct times.
 func groupLandmarks(lms []fingerprint.Landmark) []hashTimes {
 	sorted := slices.Clone(lms)
-	slices.SortFunc(sorted, func(x, y fingerprint.Landmark) int {
-		switch {
-		case x.Hash != y.Hash:
-			if x.Hash < y.Hash {
-				return -1
-			}
-			return 1
-		case x.Time < y.Time:
-			return -1
-		case x.Time > y.Time:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(sorted, fingerprint.CompareLandmarks)
 	var out []hashTimes
 	for _, lm := range sorted {
 		t := uint32(max(lm.Time, 0))
@@ -565,4 +538,27 @@ func (b badgerLogger) Infof(f string, a ...any) {
 }
 func (b badgerLogger) Debugf(f string, a ...any) {
 	b.l.Debug("badger", "msg", fmt.Sprintf(f, a...))
+}
+
+// forwardPrint reads work number num's stored peaks, live or not.
+func (s *Store) forwardPrint(num uint32) ([]fingerprint.Peak, error) {
+	var peaks []fingerprint.Peak
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(numKey(prefixForward, num))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: number %d", ErrNotFound, num)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			p, err := fingerprint.DecodePeaks(v)
+			if err != nil {
+				return fmt.Errorf("%w: forward print of work %d: %w", ErrCorrupt, num, err)
+			}
+			peaks = p
+			return nil
+		})
+	})
+	return peaks, err
 }

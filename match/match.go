@@ -43,6 +43,7 @@
 package match
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -204,13 +205,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		return nil, nil
 	}
 	slices.SortFunc(entries, func(x, y entry) int {
-		switch {
-		case x.hash < y.hash:
-			return -1
-		case x.hash > y.hash:
-			return 1
-		}
-		return int(x.variant) - int(y.variant)
+		return cmp.Or(cmp.Compare(x.hash, y.hash), cmp.Compare(x.variant, y.variant))
 	})
 	uniq := make([]uint32, 0, len(entries)/2)
 	for i, e := range entries {
@@ -336,21 +331,7 @@ func (m *Matcher) refLandmarks(num uint32) (*refPrint, error) {
 		return nil, err
 	}
 	lms := m.fp.Landmarks(peaks)
-	slices.SortFunc(lms, func(x, y fingerprint.Landmark) int {
-		switch {
-		case x.Hash < y.Hash:
-			return -1
-		case x.Hash > y.Hash:
-			return 1
-		}
-		switch {
-		case x.Time < y.Time:
-			return -1
-		case x.Time > y.Time:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(lms, fingerprint.CompareLandmarks)
 	frames := 0
 	if len(peaks) > 0 {
 		frames = int(peaks[len(peaks)-1].Time) + 1
@@ -401,10 +382,7 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	var hits []hit
 	var offs []offPair
 	try := func(vi int, f float64) {
-		offs = offs[:0]
-		for _, h := range hits {
-			offs = append(offs, offPair{off: float64(h.rframe) - float64(h.sframe)*f, key: h.hash})
-		}
+		offs = offsetsAt(offs[:0], hits, f)
 		score, off := densest(offs, tol)
 		if score <= bestHit.score {
 			return
@@ -492,21 +470,22 @@ type offPair struct {
 	key uint32 // the hash: aligned matches are counted once per hash value
 }
 
+// offsetsAt appends to dst the offset (reference time minus query time
+// scaled by slope) of every hit, sorted by offset.
+func offsetsAt(dst []offPair, hits []hit, slope float64) []offPair {
+	for _, h := range hits {
+		dst = append(dst, offPair{off: float64(h.rframe) - float64(h.sframe)*slope, key: h.hash})
+	}
+	slices.SortFunc(dst, func(x, y offPair) int { return cmp.Compare(x.off, y.off) })
+	return dst
+}
+
 // densest returns the largest number of distinct hash values whose
-// offsets lie in a window [off, off+tol], and that window's start.
-// Counting hash values, not matches, discounts the runs of identical
-// hashes that a sustained interval produces in two unrelated recordings
-// at one offset; a true match aligns many different hashes.
+// offsets (sorted) lie in a window [off, off+tol], and that window's
+// start. Counting hash values, not matches, discounts the runs of
+// identical hashes that a sustained interval produces in two unrelated
+// recordings at one offset; a true match aligns many different hashes.
 func densest(offs []offPair, tol float64) (int, float64) {
-	slices.SortFunc(offs, func(x, y offPair) int {
-		switch {
-		case x.off < y.off:
-			return -1
-		case x.off > y.off:
-			return 1
-		}
-		return 0
-	})
 	best, bestOff := 0, 0.0
 	seen := map[uint32]int{}
 	lo := 0
@@ -555,19 +534,7 @@ func confidenceOf(score int, background float64) float64 {
 func (m *Matcher) background(h windowHit, ref *refPrint, byVariant [][]entry) float64 {
 	hits := joinHits(nil, byVariant[h.variant], ref.landmarks)
 	tol := float64(m.p.OffsetToleranceFrames)
-	offs := make([]offPair, len(hits))
-	for i, x := range hits {
-		offs[i] = offPair{off: float64(x.rframe) - float64(x.sframe)*h.slope, key: x.hash}
-	}
-	slices.SortFunc(offs, func(x, y offPair) int {
-		switch {
-		case x.off < y.off:
-			return -1
-		case x.off > y.off:
-			return 1
-		}
-		return 0
-	})
+	offs := offsetsAt(nil, hits, h.slope)
 	// Distinct hashes per window of width tol, windows tiled over the offsets.
 	var counts []int
 	seen := map[uint32]bool{}

@@ -16,9 +16,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -104,7 +106,7 @@ func runOne(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, q 
 		}
 	}
 	start := time.Now()
-	ap, err := fingerprint.ExtractReader(ctx, bytes.NewReader(data), q.Cond.Name, p, fingerprint.ExtractOptions{})
+	ap, err := fingerprint.ExtractReader(ctx, bytes.NewReader(data), q.Cond.Name, p, queryOptions())
 	if err != nil && !fingerprint.IsNoContent(err) {
 		o.Err = err
 		return o
@@ -232,4 +234,12 @@ func Quantile(xs []float64, q float64) float64 {
 	slices.Sort(s)
 	i := int(math.Ceil(q*float64(len(s)))) - 1
 	return s[max(0, min(len(s)-1, i))]
+}
+
+func queryOptions() fingerprint.ExtractOptions {
+	o := fingerprint.QueryOptions()
+	if v := os.Getenv("QPPS"); v != "" {
+		o.MaxPeaksPerSecond, _ = strconv.Atoi(v)
+	}
+	return o
 }
