@@ -465,18 +465,30 @@ func joinHits(dst []hit, q []entry, ref []fingerprint.Landmark) []hit {
 	return dst
 }
 
-type offPair struct {
-	off float64
-	key uint32 // the hash: aligned matches are counted once per hash value
+// offPair packs an offset and a hash for sorting as one integer: the
+// offset in fixed point (1/offsetScale frame, biased to be unsigned) in
+// the high 32 bits, the hash in the low 32. Sorting []uint64 is several
+// times faster than sorting structs by a float field.
+type offPair uint64
+
+// offsetScale is the fixed-point resolution of offsets: 1/16 frame (2 ms),
+// far below the alignment tolerance; ±2^31/16 frames is over 1,000 hours.
+const offsetScale = 16
+
+func packOffset(off float64, hash uint32) offPair {
+	return offPair(uint64(uint32(int64(math.Floor(off*offsetScale))+1<<31))<<32 | uint64(hash))
 }
+
+func (o offPair) offset() float64 { return float64(int64(o>>32)-1<<31) / offsetScale }
+func (o offPair) key() uint32     { return uint32(o) }
 
 // offsetsAt appends to dst the offset (reference time minus query time
 // scaled by slope) of every hit, sorted by offset.
 func offsetsAt(dst []offPair, hits []hit, slope float64) []offPair {
 	for _, h := range hits {
-		dst = append(dst, offPair{off: float64(h.rframe) - float64(h.sframe)*slope, key: h.hash})
+		dst = append(dst, packOffset(float64(h.rframe)-float64(h.sframe)*slope, h.hash))
 	}
-	slices.SortFunc(dst, func(x, y offPair) int { return cmp.Compare(x.off, y.off) })
+	slices.Sort(dst)
 	return dst
 }
 
@@ -491,19 +503,19 @@ func densest(offs []offPair, tol float64) (int, float64) {
 	lo := 0
 	distinct := 0
 	for hi := range offs {
-		if seen[offs[hi].key] == 0 {
+		if seen[offs[hi].key()] == 0 {
 			distinct++
 		}
-		seen[offs[hi].key]++
-		for offs[hi].off-offs[lo].off > tol {
-			seen[offs[lo].key]--
-			if seen[offs[lo].key] == 0 {
+		seen[offs[hi].key()]++
+		for offs[hi].offset()-offs[lo].offset() > tol {
+			seen[offs[lo].key()]--
+			if seen[offs[lo].key()] == 0 {
 				distinct--
 			}
 			lo++
 		}
 		if distinct > best {
-			best, bestOff = distinct, offs[lo].off
+			best, bestOff = distinct, offs[lo].offset()
 		}
 	}
 	return best, bestOff
@@ -540,14 +552,14 @@ func (m *Matcher) background(h windowHit, ref *refPrint, byVariant [][]entry) fl
 	seen := map[uint32]bool{}
 	start := math.Inf(-1)
 	for _, o := range offs {
-		if o.off >= start+tol {
+		if o.offset() >= start+tol {
 			if len(seen) > 0 {
 				counts = append(counts, len(seen))
 			}
 			clear(seen)
-			start = o.off
+			start = o.offset()
 		}
-		seen[o.key] = true
+		seen[o.key()] = true
 	}
 	if len(seen) > 0 {
 		counts = append(counts, len(seen))
@@ -604,8 +616,21 @@ func alignedExtent(hits []hit, slope, off, tol float64) (float64, float64) {
 			lo = i
 		}
 	}
+	// Trim isolated hits off both ends: a stray hit just outside the work's
+	// part of the query is more than isolatedFrames from the next one, the
+	// work's own hits are not.
+	for bestHi-bestLo >= 2 && qs[bestLo+1]-qs[bestLo] > isolatedFrames {
+		bestLo++
+	}
+	for bestHi-bestLo >= 2 && qs[bestHi]-qs[bestHi-1] > isolatedFrames {
+		bestHi--
+	}
 	return qs[bestLo], qs[bestHi]
 }
+
+// isolatedFrames: an aligned hit further than this (0.5 s) from its
+// neighbour at the end of a run is not taken as the segment's edge.
+const isolatedFrames = 16
 
 // fitAligned fits rframe = a*qframe + b by least squares over the hits
 // aligned at (slope, off, tol), in query frames. ok is false when the
