@@ -236,6 +236,10 @@ func (e *Extractor) addPeak(c, k int, strength float32) {
 	e.block = append(e.block, strongPeak{Peak: Peak{Time: QuantizeTime(float32(float64(c) + dtime)), Pitch: QuantizePitch(float32(pitch)), Strength: QuantizeStrength(strength)}})
 }
 
+// densityBandSemitones is the width of the bands the peak-density cap is
+// shared between: an octave, four bands over 250-3500 Hz.
+const densityBandSemitones = 12
+
 // parabolicPeak returns the offset, in [-0.5, 0.5], of the vertex of the
 // parabola through (-1, a), (0, b), (1, d).
 func parabolicPeak(a, b, d float64) float64 {
@@ -263,8 +267,23 @@ func (e *Extractor) flushBlock() {
 		return
 	}
 	if len(e.block) > e.p.MaxPeaksPerSecond {
+		// The cap applies per band of densityBandSemitones, each keeping
+		// its share: broadband noise makes strong local maxima where the
+		// music is weak, and a global cap let those displace real peaks
+		// from the bands where the music is.
+		bands := max(1, int(math.Ceil(e.p.bandSemitones()/densityBandSemitones)))
+		perBand := max(1, e.p.MaxPeaksPerSecond/bands)
 		slices.SortFunc(e.block, func(x, y strongPeak) int { return cmp.Compare(y.Strength, x.Strength) })
-		e.block = e.block[:e.p.MaxPeaksPerSecond]
+		count := make([]int, bands)
+		kept := e.block[:0]
+		for _, sp := range e.block {
+			b := min(bands-1, int(sp.Pitch/densityBandSemitones))
+			if count[b] < perBand {
+				count[b]++
+				kept = append(kept, sp)
+			}
+		}
+		e.block = kept
 		slices.SortFunc(e.block, func(x, y strongPeak) int {
 			return cmp.Or(cmp.Compare(x.Time, y.Time), cmp.Compare(x.Pitch, y.Pitch))
 		})

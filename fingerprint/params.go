@@ -43,7 +43,9 @@ type AudioParams struct {
 	// 4 dB): flat noise rarely does, tonal music always does.
 	MinProminence float64
 	// MaxPeaksPerSecond caps the peak density; the strongest peaks of each
-	// second are kept. The default value is 40.
+	// second are kept, the cap shared equally between octave-wide bands
+	// (see densityBandSemitones). The default value is 40: 48 measured no
+	// better under noise on the public set, for a 20 % larger index.
 	MaxPeaksPerSecond int
 	// FanOut is how many later peaks each anchor peak is paired with. The
 	// default value is 6: more pairs survive noise, at the cost of index

@@ -175,7 +175,7 @@ func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, fra
 	// found inside the refinement range; at its edge the true speed may lie
 	// beyond it (a tempo-only change), so the variants are searched.
 	for _, h := range hits {
-		if h.score >= m.p.FastPathScore && math.Abs(h.slope-1) < slopeSteps*slopeStep-1e-9 {
+		if h.score >= m.p.FastPathScore && math.Abs(h.slope-1) < slopeSteps*slopeStep-1e-9 && math.Abs(h.a-1) < fastPathMaxSpeedDev {
 			return hits, nil
 		}
 	}
@@ -356,6 +356,11 @@ var debugAlign = os.Getenv("CUEPRINT_DEBUG_ALIGN") != ""
 // offset drifting by up to a bin over a window (a residual speed error of
 // 2.5 % over 20 s) still gathers its votes.
 const voteBinFrames = 16
+
+// fastPathMaxSpeedDev: the identity search's answer is final only when
+// its fitted speed is within 1 % of 1; beyond, the identity's drift over a
+// long window may have aligned only part of the query.
+const fastPathMaxSpeedDev = 0.01
 
 // maxVariantsPerCandidate bounds how many variants are aligned per work.
 const maxVariantsPerCandidate = 4

@@ -1,0 +1,61 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueprint/cueprint/corpus/bench"
+	"github.com/cueprint/cueprint/corpus/publicset"
+	"github.com/cueprint/cueprint/fingerprint/media"
+)
+
+// TestQuickBench runs `cueprint bench --quick` end to end so the harness
+// cannot rot: every output is written and holds sane figures.
+func TestQuickBench(t *testing.T) {
+	media.RouteLogs(slog.New(slog.DiscardHandler), slog.LevelError+4)
+	refs, err := publicset.Default()
+	if errors.Is(err, publicset.ErrNoList) {
+		t.Skip("public set not installed (make deps)")
+	}
+	require.NoError(t, err)
+	out := t.TempDir()
+	res, err := bench.Run(context.Background(), bench.Config{Refs: refs, Dir: filepath.Join(out, "store"), Quick: true})
+	require.NoError(t, err)
+	require.NoError(t, res.Write(out))
+	for _, f := range []string{"results.json", "results.md", "recall_snr.svg", "recall_speed.svg"} {
+		fi, err := os.Stat(filepath.Join(out, f))
+		require.NoError(t, err, f)
+		assert.Positive(t, fi.Size(), f)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	require.NoError(t, err)
+	var back bench.Results
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, res.Registered, back.Registered)
+
+	assert.Len(t, res.Skipped, 3, "the three Vorbis files FFmpeg 5.1 rejects")
+	assert.NotEmpty(t, res.Positives)
+	for _, s := range res.Positives {
+		if s.Group == "clean/10s" {
+			assert.Equal(t, 1.0, s.Recall, "clean 10 s excerpts")
+		}
+	}
+	for _, s := range res.Negatives {
+		assert.Zero(t, s.FalsePositiveRate, "negatives %s", s.Group)
+	}
+	c := res.Cost
+	assert.Positive(t, c.FingerprintXRT)
+	assert.Positive(t, c.DecodeOnlyXRT)
+	assert.InDelta(t, c.FingerprintXRT/c.DecodeOnlyXRT, c.Ratio, 1e-9)
+	assert.Positive(t, c.BytesPerHour)
+	assert.Positive(t, c.PeakRSSMatchB)
+	assert.Positive(t, c.MatchP50MS)
+}
