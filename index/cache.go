@@ -39,15 +39,20 @@ func (c *postingsCache) get(h uint32) ([]uint32, bool) {
 	return v, ok
 }
 
-// put caches the flat list for h (nil: the hash has no postings).
-func (c *postingsCache) put(h uint32, flat []uint32) {
+// put caches the flat list for h (nil: the hash has no postings). It
+// reports false when the budget is spent.
+func (c *postingsCache) put(h uint32, flat []uint32) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[h]; ok || c.words+int64(len(flat))+8 > c.limitWords {
-		return
+	if c.words+int64(len(flat))+8 > c.limitWords {
+		return false
+	}
+	if _, ok := c.m[h]; ok {
+		return true
 	}
 	c.m[h] = flat
 	c.words += int64(len(flat)) + 8 // + map entry and slice header
+	return true
 }
 
 func (c *postingsCache) drop(h uint32) {

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -107,4 +108,43 @@ func (s *Store) Peaks(num uint32) ([]fingerprint.Peak, error) {
 		return nil, fmt.Errorf("%w: number %d", ErrNotFound, num)
 	}
 	return s.forwardPrint(num)
+}
+
+// WarmPostings loads every postings list into the postings cache with one
+// sequential scan (as far as the cache budget allows), so that queries
+// never wait on point lookups: what a long-running daemon does at start.
+// It returns the number of hashes cached.
+func (s *Store) WarmPostings(ctx context.Context) (int, error) {
+	s.writeMu.Lock() // no write may change a list between scan and fill
+	defer s.writeMu.Unlock()
+	if err := s.checkOpen(); err != nil {
+		return 0, err
+	}
+	n := 0
+	var pl postingList
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPostings}, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if n%checkContextEveryNLookups == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			k := it.Item().Key()
+			if len(k) != 5 {
+				return fmt.Errorf("%w: postings key of %d bytes", ErrCorrupt, len(k))
+			}
+			h := binary.BigEndian.Uint32(k[1:])
+			if err := it.Item().Value(func(v []byte) error { return decodePostings(v, &pl, nil) }); err != nil {
+				return fmt.Errorf("postings of hash %d: %w", h, err)
+			}
+			if !s.cache.put(h, flatten(&pl)) {
+				return nil // budget reached
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
