@@ -103,6 +103,9 @@ func New(store *index.Store, p Params, logger *slog.Logger) (*Matcher, error) {
 	return &Matcher{store: store, p: p, fp: store.Params(), log: logger, cache: newRefCache(refCacheLandmarks)}, nil
 }
 
+// Store returns the store the matcher reads.
+func (m *Matcher) Store() *index.Store { return m.store }
+
 // windowHit is one work found in one window, with its alignment
 // refFrame = A*queryFrame + B in absolute query frames.
 type windowHit struct {
@@ -611,6 +614,15 @@ func alignedExtent(hits []hit, slope, off, tol float64) (float64, float64) {
 		return 0, 0
 	}
 	slices.Sort(qs)
+	// One time per anchor: an anchor's several matching hashes would make
+	// a stray anchor look like a dense run.
+	kept := qs[:1]
+	for _, q := range qs[1:] {
+		if q-kept[len(kept)-1] >= 0.5 {
+			kept = append(kept, q)
+		}
+	}
+	qs = kept
 	bestN, bestLo, bestHi := 0, 0, 0
 	lo := 0
 	for i := 1; i <= len(qs); i++ {

@@ -6,7 +6,10 @@
 // the best-scoring segment names the right work and puts the query's first
 // sample within OffsetToleranceS of where the excerpt really starts in the
 // work (reference start minus query start times speed). It is wrong-work
-// when the best segment names another work. A negative query (unregistered
+// when the best segment names another work. When the right work is named
+// at another offset where the work itself repeats the passage (verified
+// on its stored print: looped game music does), the answer counts as
+// correct and is flagged Repeat. A negative query (unregistered
 // music, speech, noise, silence) is a false positive when anything at all
 // is returned.
 package eval
@@ -16,11 +19,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -57,6 +58,9 @@ type Outcome struct {
 	Segments []match.Segment
 	// Matched: anything was returned. Correct/WrongWork: see the package doc.
 	Matched, Correct, WrongWork bool
+	// Repeat: the right work at another offset where the work itself
+	// repeats the passage (verified on its stored print); counted correct.
+	Repeat bool
 	// OffsetErrS and SpeedErr are those of the best segment when it names
 	// the right work.
 	OffsetErrS, SpeedErr float64
@@ -106,7 +110,7 @@ func runOne(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, q 
 		}
 	}
 	start := time.Now()
-	ap, err := fingerprint.ExtractReader(ctx, bytes.NewReader(data), q.Cond.Name, p, queryOptions())
+	ap, err := fingerprint.ExtractReader(ctx, bytes.NewReader(data), q.Cond.Name, p, fingerprint.QueryOptions())
 	if err != nil && !fingerprint.IsNoContent(err) {
 		o.Err = err
 		return o
@@ -138,7 +142,51 @@ func runOne(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, q 
 	o.OffsetErrS = math.Abs(refAtQueryStart - q.Excerpt.StartS)
 	o.SpeedErr = math.Abs(best.Speed - speed)
 	o.Correct = o.OffsetErrS <= OffsetToleranceS
+	if !o.Correct && isRepeat(m, best, q.Excerpt.StartS, refAtQueryStart, q.Excerpt.LengthS*speed) {
+		o.Repeat, o.Correct = true, true
+	}
 	return o
+}
+
+// repeatShare is the share of a work's landmarks in the true passage that
+// must recur at the reported offset for the answer to count as a repeat.
+const repeatShare = 0.25
+
+// isRepeat reports whether the work's own print repeats the passage
+// [trueS, trueS+lengthS) at gotS: enough of its landmarks recur there, at
+// the same relative times (within two frames).
+func isRepeat(m *match.Matcher, s match.Segment, trueS, gotS, lengthS float64) bool {
+	peaks, err := m.Store().Peaks(s.Work.Num)
+	if err != nil {
+		return false
+	}
+	p := m.Store().Params()
+	fd := p.FrameDuration()
+	shift := (gotS - trueS) / fd
+	at := map[uint32][]float32{}
+	var inTrue []fingerprint.Landmark
+	for _, lm := range p.Landmarks(peaks) {
+		t := float64(lm.Time) * fd
+		if t >= gotS && t < gotS+lengthS {
+			at[lm.Hash] = append(at[lm.Hash], lm.Time)
+		}
+		if t >= trueS && t < trueS+lengthS {
+			inTrue = append(inTrue, lm)
+		}
+	}
+	if len(inTrue) == 0 {
+		return false
+	}
+	n := 0
+	for _, lm := range inTrue {
+		for _, t := range at[lm.Hash] {
+			if math.Abs(float64(t)-float64(lm.Time)-shift) <= 2 {
+				n++
+				break
+			}
+		}
+	}
+	return float64(n)/float64(len(inTrue)) >= repeatShare
 }
 
 // Stats summarise the outcomes of one group of queries.
@@ -154,6 +202,7 @@ type Stats struct {
 	FalsePositiveRate      float64 `json:"false_positive_rate"`
 	LatencyMedianMS        float64 `json:"latency_median_ms"`
 	LatencyP99MS           float64 `json:"latency_p99_ms"`
+	RepeatRate             float64 `json:"repeat_rate"`
 	MatchLatencyMedianMS   float64 `json:"match_latency_median_ms"`
 	MatchLatencyP99MS      float64 `json:"match_latency_p99_ms"`
 	positives, negatives   int
@@ -200,6 +249,9 @@ func summarize(name string, outs []Outcome) Stats {
 		if o.Correct {
 			s.correct++
 		}
+		if o.Repeat {
+			s.RepeatRate++
+		}
 		if o.WrongWork {
 			s.wrong++
 		}
@@ -211,6 +263,7 @@ func summarize(name string, outs []Outcome) Stats {
 	if s.positives > 0 {
 		s.Recall = float64(s.correct) / float64(s.positives)
 		s.WrongWorkRate = float64(s.wrong) / float64(s.positives)
+		s.RepeatRate /= float64(s.positives)
 	}
 	if s.negatives > 0 {
 		s.FalsePositiveRate = float64(s.falseP) / float64(s.negatives)
@@ -234,12 +287,4 @@ func Quantile(xs []float64, q float64) float64 {
 	slices.Sort(s)
 	i := int(math.Ceil(q*float64(len(s)))) - 1
 	return s[max(0, min(len(s)-1, i))]
-}
-
-func queryOptions() fingerprint.ExtractOptions {
-	o := fingerprint.QueryOptions()
-	if v := os.Getenv("QPPS"); v != "" {
-		o.MaxPeaksPerSecond, _ = strconv.Atoi(v)
-	}
-	return o
 }
