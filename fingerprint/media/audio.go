@@ -132,6 +132,7 @@ type audioDecoder struct {
 	maxSamples  int64
 	goodPackets int
 	decodeOnly  bool // count decoded samples; no filtering, no callback
+	sinkEOF     bool // the filter graph ended (e.g. atrim): nothing more can come out
 }
 
 // DecodeOnlyFile decodes the best audio stream of the file at path and
@@ -190,11 +191,12 @@ func (d *audioDecoder) open(ctx context.Context, url string, r io.Reader) error 
 	d.closer.add(func() { stop() })
 
 	if r != nil {
-		ioc, err := newReaderIOContext(ctx, r)
+		ioc, release, err := newReaderIOContext(ctx, r)
 		if err != nil {
 			return d.fail("open", err)
 		}
 		// Custom I/O is not freed by avformat_close_input: free it after.
+		d.closer.add(release)
 		d.closer.add(ioc.Free)
 		d.fc.SetPb(ioc)
 	}
@@ -286,9 +288,15 @@ func (d *audioDecoder) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if done {
+		if done || d.sinkEOF {
+			// At the end of the input, or when the graph has ended (a trim
+			// filter closed): reading on would only queue frames that can
+			// never come out (FFmpeg keeps them until the graph is freed).
 			break
 		}
+	}
+	if d.sinkEOF {
+		return d.finish()
 	}
 	// Drain the decoder, then flush the filter graph.
 	if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
@@ -302,6 +310,11 @@ func (d *audioDecoder) run(ctx context.Context) error {
 			return err
 		}
 	}
+	return d.finish()
+}
+
+// finish checks what was decoded and fills in the summary.
+func (d *audioDecoder) finish() error {
 	if d.decodeOnly && d.info.SourceSampleRateHz > 0 {
 		d.info.Decoded = time.Duration(float64(d.info.Samples) / float64(d.info.SourceSampleRateHz) * float64(time.Second))
 	}
@@ -315,7 +328,7 @@ func (d *audioDecoder) run(ctx context.Context) error {
 		return d.fail("decode", fmt.Errorf("%w: %d of %d packets corrupt", ErrUndecodable, d.info.CorruptPackets, d.info.CorruptPackets+d.goodPackets))
 	}
 	decl := d.info.DeclaredDuration
-	if decl > 0 && decl-d.info.Decoded > time.Second && d.info.Decoded < decl*9/10 {
+	if !d.sinkEOF && decl > 0 && decl-d.info.Decoded > time.Second && d.info.Decoded < decl*9/10 {
 		d.info.Truncated = true
 	}
 	return nil
@@ -471,12 +484,25 @@ func (d *audioDecoder) buildGraph(f *astiav.Frame) (err error) {
 // filter pushes one frame (nil flushes) through the graph and hands every
 // output frame to the caller.
 func (d *audioDecoder) filter(f *astiav.Frame) error {
+	if d.sinkEOF {
+		return nil
+	}
 	if err := d.src.BuffersrcAddFrame(f, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
+		if errors.Is(err, astiav.ErrEof) {
+			d.sinkEOF = true
+			return nil
+		}
 		return d.fail("filter", err)
 	}
 	for {
 		err := d.pullFrame()
-		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+		if errors.Is(err, astiav.ErrEof) {
+			if f != nil {
+				d.sinkEOF = true
+			}
+			return nil
+		}
+		if errors.Is(err, astiav.ErrEagain) {
 			return nil
 		}
 		if err != nil {

@@ -98,10 +98,24 @@ func EncodeAudio(ctx context.Context, samples []float32, rateHz int, c Codec) (o
 	st.SetTimeBase(cc.TimeBase())
 
 	buf := &memFile{}
-	ioc, err := astiav.AllocIOContext(readerBufferBytes, true, nil, buf.seek, buf.write)
+	h := &ioHolder{mem: buf} // see ioHolder: the callbacks must not pin buf
+	write := func(p []byte) (int, error) {
+		if h.mem == nil {
+			return 0, astiav.ErrEio
+		}
+		return h.mem.write(p)
+	}
+	seek := func(offset int64, whence int) (int64, error) {
+		if h.mem == nil {
+			return 0, astiav.ErrEio
+		}
+		return h.mem.seek(offset, whence)
+	}
+	ioc, err := astiav.AllocIOContext(readerBufferBytes, true, nil, seek, write)
 	if err != nil {
 		return nil, fail("io context", err)
 	}
+	cl.add(h.release)
 	cl.add(ioc.Free)
 	fc.SetPb(ioc)
 	if err := fc.WriteHeader(nil); err != nil {
