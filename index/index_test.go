@@ -241,3 +241,31 @@ func FuzzDecodePostings(f *testing.F) {
 		require.Equal(t, pl, again)
 	})
 }
+
+// TestPostingsOrderWithPartialCache: Postings reports hashes in ascending
+// order whether they come from the cache or from Badger. Reporting cached
+// hashes first made the matcher skip most of a variant search's hashes
+// (speed changes failed on a cold store).
+func TestPostingsOrderWithPartialCache(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	peaks := fakePeaks(9, 600)
+	_, err := s.Register(ctx, Work{ID: "O"}, peaks, false)
+	require.NoError(t, err)
+	groups := groupLandmarks(s.Params().Landmarks(peaks))
+	var all []uint32
+	for _, g := range groups {
+		all = append(all, g.hash)
+	}
+	require.Greater(t, len(all), 100)
+	// Warm every third hash only.
+	var some []uint32
+	for i := 0; i < len(all); i += 3 {
+		some = append(some, all[i])
+	}
+	require.NoError(t, s.Postings(ctx, some, func(uint32, []uint32, [][]uint32) {}))
+	var got []uint32
+	require.NoError(t, s.Postings(ctx, all, func(h uint32, _ []uint32, _ [][]uint32) { got = append(got, h) }))
+	assert.Equal(t, all, got, "every hash, in ascending order")
+}

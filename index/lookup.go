@@ -14,9 +14,10 @@ import (
 // checkContextEveryNLookups is how often a postings scan looks at ctx.
 const checkContextEveryNLookups = 256
 
-// Postings calls fn for each of the hashes (sorted ascending, distinct)
-// that has postings, with the live works holding it and, for each, its
-// anchor times in whole frames. The slices are reused between calls.
+// Postings calls fn, in ascending hash order, for each of the hashes
+// (sorted ascending, distinct) that has postings, with the live works
+// holding it and, for each, its anchor times in whole frames. The slices
+// are reused between calls.
 // Looking the keys up in order lets Badger walk its tables forward.
 func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint32, works []uint32, times [][]uint32)) error {
 	s.mu.RLock()
@@ -46,48 +47,63 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 			fn(h, works, times)
 		}
 	}
+	// Misses are read in one transaction first; then every hash is
+	// reported in ascending order, from the cache or from what was read.
 	var missing []uint32
 	for _, h := range hashes {
-		if flat, ok := s.cache.get(h); ok {
-			if flat != nil {
-				emit(h, flat)
-			}
-			continue
+		if _, ok := s.cache.get(h); !ok {
+			missing = append(missing, h)
 		}
-		missing = append(missing, h)
 	}
-	if len(missing) == 0 {
-		return ctx.Err()
-	}
-	// Misses are read in one transaction and cached (decoded, unfiltered)
-	// unless a write touched the hash meanwhile: the write lock is not
-	// held here, so the cache is only filled with what this read saw when
-	// no writer is active.
-	gen := s.gen.Load()
-	return s.db.View(func(txn *badger.Txn) error {
-		for i, h := range missing {
-			if i%checkContextEveryNLookups == 0 {
-				if err := ctx.Err(); err != nil {
+	fetched := make(map[uint32][]uint32, len(missing))
+	if len(missing) > 0 {
+		// Filled into the cache (decoded, unfiltered) unless a write
+		// touched the hash meanwhile: see cacheFill.
+		gen := s.gen.Load()
+		err := s.db.View(func(txn *badger.Txn) error {
+			for i, h := range missing {
+				if i%checkContextEveryNLookups == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				item, err := txn.Get(postingsKey(h))
+				if errors.Is(err, badger.ErrKeyNotFound) {
+					fetched[h] = nil
+					s.cacheFill(gen, h, nil)
+					continue
+				}
+				if err != nil {
 					return err
 				}
+				if err := item.Value(func(v []byte) error { return decodePostings(v, &pl, nil) }); err != nil {
+					return fmt.Errorf("postings of hash %d: %w", h, err)
+				}
+				flat := flatten(&pl)
+				fetched[h] = flat
+				s.cacheFill(gen, h, flat)
 			}
-			item, err := txn.Get(postingsKey(h))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				s.cacheFill(gen, h, nil)
-				continue
-			}
-			if err != nil {
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for i, h := range hashes {
+		if i%checkContextEveryNLookups == 0 {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := item.Value(func(v []byte) error { return decodePostings(v, &pl, nil) }); err != nil {
-				return fmt.Errorf("postings of hash %d: %w", h, err)
-			}
-			flat := flatten(&pl)
-			s.cacheFill(gen, h, flat)
+		}
+		flat, ok := fetched[h]
+		if !ok {
+			flat, _ = s.cache.get(h)
+		}
+		if flat != nil {
 			emit(h, flat)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // cacheFill caches a postings list read outside the write lock, in a

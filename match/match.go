@@ -220,11 +220,10 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	// Vote on (work, variant, coarse offset): Wang's offset histogram,
 	// straight from the postings' anchor times.
 	votes := make(map[uint64]int32, 1024)
-	pos := 0
 	err := m.store.Postings(ctx, uniq, func(hash uint32, works []uint32, times [][]uint32) {
-		for pos < len(entries) && entries[pos].hash < hash {
-			pos++
-		}
+		// Binary search, not a forward-only cursor: correct whatever order
+		// the store reports hashes in.
+		pos, _ := slices.BinarySearchFunc(entries, hash, func(e entry, h uint32) int { return cmp.Compare(e.hash, h) })
 		end := pos
 		for end < len(entries) && entries[end].hash == hash {
 			end++
@@ -237,7 +236,6 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 				}
 			}
 		}
-		pos = end
 	})
 	if err != nil {
 		return nil, fmt.Errorf("match: postings: %w", err)
