@@ -48,7 +48,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"slices"
 	"sort"
 
@@ -350,8 +349,6 @@ type hit struct {
 	hash   uint32
 }
 
-var debugAlign = os.Getenv("CUEPRINT_DEBUG_ALIGN") != ""
-
 // voteBinFrames is the width of the coarse offset bins of the first
 // stage (16 frames, 0.5 s); two adjacent bins are scored together, so an
 // offset drifting by up to a bin over a window (a residual speed error of
@@ -435,9 +432,8 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	// Decision statistic (package doc, step 4).
 	bestHit.background = m.background(bestHit, ref, byVariant)
 	bestHit.confidence = confidenceOf(bestHit.score, bestHit.background)
-	if debugAlign {
-		fmt.Printf("align num=%d score=%d bg=%.2f conf=%.3f hits=%d a=%.3f ref=%d\n", num, bestHit.score, bestHit.background, bestHit.confidence, bestHit.pairsInRange, bestHit.a, ref.frames)
-	}
+	m.log.Debug("aligned", "work_num", num, "score", bestHit.score, "background", bestHit.background,
+		"confidence", bestHit.confidence, "hits", bestHit.pairsInRange, "speed", bestHit.a)
 	if bestHit.confidence < m.p.MinConfidence {
 		return windowHit{}, false
 	}
