@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/cueprint/cueprint/fingerprint/media"
@@ -122,7 +121,7 @@ func newFlagSet(e *env, name, usageLine string) *flag.FlagSet {
 }
 
 // parseFlags parses args allowing flags after positional arguments
-// ("cueprint match song.mp3 --json").
+// ("cueprint match song.mp3 --json"); "--" ends the flags.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -133,24 +132,14 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
 		args = fs.Args()
-		if len(args) == 0 {
+		switch {
+		case len(args) == 0:
 			return pos, nil
-		}
-		if args[0] == "--" {
+		case args[0] == "--":
 			return append(pos, args[1:]...), nil
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
-		if len(args) == 0 || !strings.HasPrefix(args[0], "-") || args[0] == "-" {
-			// Keep collecting positional arguments until the next flag.
-			for len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "-") {
-				pos = append(pos, args[0])
-				args = args[1:]
-			}
-			if len(args) == 0 {
-				return pos, nil
-			}
-		}
 	}
 }
 

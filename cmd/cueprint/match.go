@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"text/tabwriter"
 
 	"github.com/cueprint/cueprint/fingerprint"
@@ -40,11 +41,12 @@ func toJSON(s match.Segment) segmentJSON {
 		ID: s.Work.ID, Title: s.Work.Title,
 		QueryStartS: s.QueryStart, QueryEndS: s.QueryEnd,
 		RefStartS: s.RefStart, RefEndS: s.RefEnd,
-		DurationS: round3(s.Duration()), Score: s.Score, Confidence: s.Confidence, Speed: s.Speed,
+		DurationS: millis(s.Duration()), Score: s.Score, Confidence: s.Confidence, Speed: s.Speed,
 	}
 }
 
-func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+// millis rounds seconds to the millisecond, as match rounds segment times.
+func millis(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 func runMatch(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "match", "match --db DIR [--json] FILE   (FILE may be - for standard input)")
@@ -69,9 +71,9 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	path := pos[0]
 	var ap *fingerprint.AudioPrint
 	if path == "-" {
-		ap, err = fingerprint.ExtractReader(ctx, e.stdin, "stdin", st.Params(), fingerprint.ExtractOptions{})
+		ap, err = fingerprint.ExtractReader(ctx, e.stdin, "stdin", st.Params(), fingerprint.QueryOptions())
 	} else {
-		ap, err = fingerprint.ExtractFile(ctx, path, st.Params(), fingerprint.ExtractOptions{})
+		ap, err = fingerprint.ExtractFile(ctx, path, st.Params(), fingerprint.QueryOptions())
 	}
 	var segs []match.Segment
 	switch {
@@ -84,7 +86,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	out := matchOutput{Query: queryOutput{Path: path, DurationS: round3(ap.Duration.Seconds())}, Matches: []segmentJSON{}}
+	out := matchOutput{Query: queryOutput{Path: path, DurationS: millis(ap.Duration.Seconds())}, Matches: []segmentJSON{}}
 	for _, s := range segs {
 		out.Matches = append(out.Matches, toJSON(s))
 	}
