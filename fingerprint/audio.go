@@ -108,6 +108,66 @@ func extract(ctx context.Context, name string, p AudioParams, o ExtractOptions,
 	return ap, nil
 }
 
+// PeaksFunc receives peaks as a stream is fingerprinted: peaks in time
+// order, and the horizon (in frames) before which every peak has now been
+// delivered. An error stops the stream.
+type PeaksFunc func(peaks []Peak, horizon float32) error
+
+// StreamFile is ExtractFile for consumers that act on peaks as they are
+// found (see StreamReader). path may be any URL FFmpeg opens.
+func StreamFile(ctx context.Context, path string, p AudioParams, o ExtractOptions, fn PeaksFunc) (*AudioPrint, error) {
+	return stream(ctx, path, p, o, fn, func(opts media.AudioOptions, sf media.SampleFunc) (media.AudioInfo, error) {
+		return media.DecodeAudioFile(ctx, path, opts, sf)
+	})
+}
+
+// StreamReader fingerprints audio read from r as it arrives, handing the
+// peaks to fn as soon as they are final, so a consumer can match a
+// recording before it ends. The returned print has no Peaks (fn had them
+// all); its Frames, Duration and Media are set. Memory does not grow with
+// the stream's length.
+func StreamReader(ctx context.Context, r io.Reader, name string, p AudioParams, o ExtractOptions, fn PeaksFunc) (*AudioPrint, error) {
+	return stream(ctx, name, p, o, fn, func(opts media.AudioOptions, sf media.SampleFunc) (media.AudioInfo, error) {
+		return media.DecodeAudioReader(ctx, r, name, opts, sf)
+	})
+}
+
+func stream(ctx context.Context, name string, p AudioParams, o ExtractOptions, fn PeaksFunc,
+	decode func(media.AudioOptions, media.SampleFunc) (media.AudioInfo, error)) (*AudioPrint, error) {
+	if o.MaxPeaksPerSecond > 0 {
+		p.MaxPeaksPerSecond = o.MaxPeaksPerSecond
+	}
+	e, err := NewExtractor(p)
+	if err != nil {
+		return nil, err
+	}
+	var count int
+	info, err := decode(media.AudioOptions{SampleRateHz: p.SampleRateHz, Filters: o.Filters, MaxDuration: o.MaxDuration},
+		func(s []float32) error {
+			e.Write(s)
+			peaks, horizon := e.TakeReady()
+			if len(peaks) == 0 && horizon <= 0 {
+				return nil
+			}
+			count += len(peaks)
+			return fn(peaks, horizon)
+		})
+	if err != nil {
+		return nil, err
+	}
+	frames := e.Frames()
+	rest := e.Finish()
+	count += len(rest)
+	if err := fn(rest, float32(frames)); err != nil {
+		return nil, err
+	}
+	ap := &AudioPrint{Frames: frames, Duration: info.Decoded, Media: info}
+	if count < minPeaks {
+		return ap, fmt.Errorf("fingerprint %q: %w (%d spectral peaks in %v)", name, ErrNoContent, count, info.Decoded.Round(time.Millisecond))
+	}
+	return ap, nil
+}
+
 // IsNoContent reports whether err says the audio held nothing to
 // fingerprint (silence): a query that simply matches nothing.
 func IsNoContent(err error) bool { return errors.Is(err, ErrNoContent) }

@@ -58,7 +58,8 @@ type Extractor struct {
 	blockStart int
 	framesPerS int
 
-	peaks []Peak
+	peaks   []Peak
+	horizon float32 // last horizon TakeReady reported
 }
 
 type strongPeak struct {
@@ -120,8 +121,54 @@ func (e *Extractor) Write(samples []float32) {
 // Frames is the number of STFT frames computed so far.
 func (e *Extractor) Frames() int { return e.nFrames }
 
-// Finish flushes the pipeline and returns every peak, in time order. The
-// extractor must not be used afterwards.
+// TakeReady removes and returns, in time order, the peaks that are final:
+// every peak earlier than the returned horizon (in frames). Peaks are
+// final once their one-second density block has closed; interpolated
+// times reach half a frame either side of their column, hence the margin.
+// Streaming consumers (a live match) call it after each Write; Finish
+// then returns only the peaks not taken yet.
+func (e *Extractor) TakeReady() (peaks []Peak, horizon float32) {
+	// Columns from nFrames-PeakFrames on are not picked yet; an open
+	// density block may still drop or keep any of its peaks.
+	picked := e.nFrames - e.p.PeakFrames // columns before this are picked
+	if len(e.block) > 0 && picked >= e.blockStart+e.framesPerS {
+		// Every column of the open block is picked: close it now rather
+		// than when the next peak comes (silence may follow for long).
+		e.flushBlock()
+	}
+	horizon = float32(picked - 1)
+	if len(e.block) > 0 {
+		horizon = min(horizon, float32(e.blockStart-1))
+	}
+	// A block opened after a flushed one starts at its second's first
+	// column, before the old horizon; its peaks come from later columns.
+	horizon = max(horizon, e.horizon)
+	e.horizon = horizon
+	if horizon <= 0 {
+		return nil, 0
+	}
+	n := 0
+	for n < len(e.peaks) && e.peaks[n].Time < horizon {
+		n++
+	}
+	// A block's peaks are sorted; neighbouring blocks may cross by up to a
+	// frame, so a few later peaks can still fall below the horizon.
+	ready := make([]Peak, 0, n+4)
+	rest := e.peaks[:0]
+	for _, pk := range e.peaks {
+		if pk.Time < horizon {
+			ready = append(ready, pk)
+		} else {
+			rest = append(rest, pk)
+		}
+	}
+	e.peaks = rest
+	slices.SortStableFunc(ready, func(x, y Peak) int { return cmp.Compare(x.Time, y.Time) })
+	return ready, horizon
+}
+
+// Finish flushes the pipeline and returns every peak not taken by
+// TakeReady, in time order. The extractor must not be used afterwards.
 func (e *Extractor) Finish() []Peak {
 	// Pad with silence so the last real frames get their future
 	// neighbourhood, then close the last density block.

@@ -89,6 +89,36 @@ func TestExtractDeterministicAndStreaming(t *testing.T) {
 	}
 }
 
+func TestTakeReadyIsFinal(t *testing.T) {
+	p := fingerprint.DefaultAudioParams()
+	// Melody, two seconds of silence (no peaks: the horizon must still
+	// advance), melody again.
+	sig := append(melody(7, 2, p.SampleRateHz), make([]float32, 2*p.SampleRateHz)...)
+	sig = append(sig, melody(6, 3, p.SampleRateHz)...)
+	whole, err := fingerprint.ExtractSamples(sig, p)
+	require.NoError(t, err)
+
+	e, err := fingerprint.NewExtractor(p)
+	require.NoError(t, err)
+	var got []fingerprint.Peak
+	var last float32
+	for off := 0; off < len(sig); off += 1000 {
+		e.Write(sig[off:min(len(sig), off+1000)])
+		ready, horizon := e.TakeReady()
+		require.GreaterOrEqual(t, horizon, last, "the horizon never moves back")
+		for _, pk := range ready {
+			require.Less(t, pk.Time, horizon)
+			require.GreaterOrEqual(t, pk.Time, last, "a ready peak is never older than the previous horizon")
+		}
+		if off > 8*p.SampleRateHz && off < 9*p.SampleRateHz {
+			assert.Greater(t, float64(horizon), 7.5/p.FrameDuration(), "horizon advances through silence")
+		}
+		last = horizon
+		got = append(got, ready...)
+	}
+	assert.Equal(t, whole.Peaks, append(got, e.Finish()...))
+}
+
 func TestSilenceHasNoPeaks(t *testing.T) {
 	p := fingerprint.DefaultAudioParams()
 	ap, err := fingerprint.ExtractSamples(make([]float32, 10*p.SampleRateHz), p)

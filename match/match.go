@@ -49,7 +49,6 @@ import (
 	"log/slog"
 	"math"
 	"slices"
-	"sort"
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/index"
@@ -124,46 +123,19 @@ type windowHit struct {
 // Match returns the registered works found in the query, in query order.
 // A query with no match returns an empty slice and no error.
 func (m *Matcher) Match(ctx context.Context, q *fingerprint.AudioPrint) ([]Segment, error) {
-	frameDur := m.fp.FrameDuration()
-	total := q.Frames
-	win := int(math.Round(m.p.WindowSeconds / frameDur))
-	hop := int(math.Round(m.p.HopSeconds / frameDur))
-	var starts []int
-	if total <= win*3/2 {
-		starts = []int{0}
-		win = max(total, 1)
-	} else {
-		for s := 0; ; s += hop {
-			if s+win >= total {
-				starts = append(starts, max(0, total-win))
-				break
-			}
-			starts = append(starts, s)
-		}
+	st := m.NewStream()
+	var out []Segment
+	segs, err := st.Add(ctx, q.Peaks, float32(q.Frames))
+	if err != nil {
+		return nil, err
 	}
-	var hits []windowHit
-	for _, start := range starts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		lo := sort.Search(len(q.Peaks), func(i int) bool { return q.Peaks[i].Time >= float32(start) })
-		hi := sort.Search(len(q.Peaks), func(i int) bool { return q.Peaks[i].Time >= float32(start+win) })
-		wp := make([]fingerprint.Peak, hi-lo)
-		for i, pk := range q.Peaks[lo:hi] {
-			wp[i] = fingerprint.Peak{Time: pk.Time - float32(start), Pitch: pk.Pitch}
-		}
-		wh, err := m.matchWindow(ctx, wp, min(win, total-start))
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range wh {
-			h.b -= h.a * float64(start)
-			h.first += float64(start)
-			h.last += float64(start)
-			hits = append(hits, h)
-		}
+	out = append(out, segs...)
+	if segs, err = st.Close(ctx, q.Frames); err != nil {
+		return nil, err
 	}
-	return m.segments(hits, total)
+	out = append(out, segs...)
+	sortSegments(out)
+	return out, nil
 }
 
 // matchWindow searches one window: identity first, then the variants.

@@ -19,15 +19,16 @@ const (
 	snapFrames = 47
 )
 
-// segments merges window hits into segments in query order.
-func (m *Matcher) segments(hits []windowHit, totalFrames int) ([]Segment, error) {
+// merge sorts window hits by work and time and merges those of the same
+// work whose alignments agree into one.
+func (m *Matcher) merge(hits []windowHit) []windowHit {
 	slices.SortFunc(hits, func(x, y windowHit) int {
 		if x.num != y.num {
 			return int(x.num) - int(y.num)
 		}
 		return int(x.first) - int(y.first)
 	})
-	var merged []windowHit
+	merged := make([]windowHit, 0, len(hits))
 	for _, h := range hits {
 		if n := len(merged); n > 0 {
 			p := &merged[n-1]
@@ -48,6 +49,11 @@ func (m *Matcher) segments(hits []windowHit, totalFrames int) ([]Segment, error)
 		merged = append(merged, h)
 	}
 
+	return merged
+}
+
+// segments turns merged hits into segments, in query order.
+func (m *Matcher) segments(merged []windowHit, totalFrames int) ([]Segment, error) {
 	frameDur := m.fp.FrameDuration()
 	out := make([]Segment, 0, len(merged))
 	for _, h := range merged {
@@ -90,6 +96,12 @@ func (m *Matcher) segments(hits []windowHit, totalFrames int) ([]Segment, error)
 			Background: round3(h.background),
 		})
 	}
+	sortSegments(out)
+	return out, nil
+}
+
+// sortSegments orders segments by query start, the stronger first.
+func sortSegments(out []Segment) {
 	slices.SortFunc(out, func(x, y Segment) int {
 		switch {
 		case x.QueryStart < y.QueryStart:
@@ -99,7 +111,6 @@ func (m *Matcher) segments(hits []windowHit, totalFrames int) ([]Segment, error)
 		}
 		return y.Score - x.Score
 	})
-	return out, nil
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }

@@ -218,4 +218,27 @@ func TestSeveralWorksInOneQuery(t *testing.T) {
 		assert.InDelta(t, parts[k].rOff, s.RefStart-(s.QueryStart-parts[k].qStart), 0.2, "segment %d reference offset", k)
 		assert.InDelta(t, 1, s.Speed, 0.01)
 	}
+
+	// Streamed, the same segments come out, each before the query ends.
+	st := f.matcher.NewStream()
+	var streamed []match.Segment
+	var emittedAt []float32
+	sp, err := fingerprint.StreamReader(ctx, bytes.NewReader(b), "mix.mp3", f.store.Params(), fingerprint.ExtractOptions{},
+		func(peaks []fingerprint.Peak, horizon float32) error {
+			segs, err := st.Add(ctx, peaks, horizon)
+			for range segs {
+				emittedAt = append(emittedAt, horizon)
+			}
+			streamed = append(streamed, segs...)
+			return err
+		})
+	require.NoError(t, err)
+	assert.Equal(t, ap.Frames, sp.Frames)
+	rest, err := st.Close(ctx, sp.Frames)
+	require.NoError(t, err)
+	assert.Equal(t, segs, append(streamed, rest...), "streaming gives the segments of the whole query")
+	require.NotEmpty(t, emittedAt, "a segment is confirmed before the stream ends")
+	// The first work ends at 15 s; it is final once a window starting
+	// more than a hop after its end has been searched (20-40 s).
+	assert.Less(t, float64(emittedAt[0])*f.store.Params().FrameDuration(), 42.0, "the first work (0-15 s) is reported before the 45 s query ends")
 }
