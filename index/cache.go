@@ -78,3 +78,10 @@ func flatten(pl *postingList) []uint32 {
 	}
 	return out
 }
+
+// bytes returns the memory the cached lists take.
+func (c *postingsCache) bytes() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.words * 4
+}

@@ -249,6 +249,14 @@ func (s *Store) IsLive(num uint32) bool {
 // work of the same ID is replaced atomically; without, it is refused with
 // ErrExists. The returned Work carries the stored record.
 func (s *Store) Register(ctx context.Context, w Work, peaks []fingerprint.Peak, replace bool) (Work, error) {
+	return s.RegisterChecked(ctx, w, peaks, replace, nil)
+}
+
+// RegisterChecked is Register with a precondition: when a work of the same
+// ID exists, check (if not nil) is called with it, under the store's write
+// lock, and an error it returns refuses the registration. The HTTP API
+// uses it so that one tenant cannot replace another's work.
+func (s *Store) RegisterChecked(ctx context.Context, w Work, peaks []fingerprint.Peak, replace bool, check func(existing Work) error) (Work, error) {
 	if err := w.Validate(); err != nil {
 		return Work{}, err
 	}
@@ -265,6 +273,11 @@ func (s *Store) Register(ctx context.Context, w Work, peaks []fingerprint.Peak, 
 		return Work{}, fmt.Errorf("register %q: %w", w.ID, err)
 	}
 	hadOld := err == nil
+	if hadOld && check != nil {
+		if err := check(old); err != nil {
+			return Work{}, err
+		}
+	}
 
 	// Step 1: allocate the number, mark it pending, store the forward print.
 	var num uint32
@@ -358,6 +371,13 @@ func (s *Store) Register(ctx context.Context, w Work, peaks []fingerprint.Peak, 
 
 // Delete removes the work with the given ID from every later result.
 func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.DeleteChecked(ctx, id, nil)
+}
+
+// DeleteChecked is Delete with a precondition: check (if not nil) is
+// called with the work under the store's write lock, and an error it
+// returns refuses the deletion.
+func (s *Store) DeleteChecked(ctx context.Context, id string, check func(Work) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := s.checkOpen(); err != nil {
@@ -366,6 +386,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	w, err := s.Get(id)
 	if err != nil {
 		return fmt.Errorf("delete %q: %w", id, err)
+	}
+	if check != nil {
+		if err := check(w); err != nil {
+			return err
+		}
 	}
 	err = s.db.Update(func(txn *badger.Txn) error {
 		if err := txn.Delete(workKey(id)); err != nil {
@@ -498,6 +523,36 @@ func (s *Store) checkOpen() error {
 
 // Dir returns the store's directory ("" in memory).
 func (s *Store) Dir() string { return s.dir }
+
+// Stats is a snapshot of the store's state, for metrics.
+type Stats struct {
+	// Works is the number of registered works.
+	Works uint64
+	// LSMBytes and ValueLogBytes are Badger's own size estimates, updated
+	// by Badger about once a minute.
+	LSMBytes, ValueLogBytes int64
+	// PostingsCacheBytes is the memory held by decoded postings;
+	// PostingsCacheHits and PostingsCacheMisses count lookups since Open.
+	PostingsCacheBytes                     int64
+	PostingsCacheHits, PostingsCacheMisses int64
+	// Closed is set once Close has been called.
+	Closed bool
+}
+
+// Stats returns a snapshot of the store's state.
+func (s *Store) Stats() Stats {
+	st := Stats{Works: s.Live()}
+	s.mu.RLock() // Close waits for it
+	closed := s.closed
+	if !closed {
+		st.LSMBytes, st.ValueLogBytes = s.db.Size()
+	}
+	s.mu.RUnlock()
+	st.PostingsCacheBytes = s.cache.bytes()
+	st.PostingsCacheHits, st.PostingsCacheMisses = s.cache.hits.Load(), s.cache.misses.Load()
+	st.Closed = closed
+	return st
+}
 
 // SizeBytes returns the bytes the store's files take on disk.
 func (s *Store) SizeBytes() int64 {

@@ -61,6 +61,13 @@ func (s *Stream) Add(ctx context.Context, peaks []fingerprint.Peak, horizon floa
 	return s.final(false, int(s.horizon))
 }
 
+// Due reports whether Add with this horizon would search a window (the
+// CPU-heavy part), so a caller can take a worker slot only then.
+func (s *Stream) Due(horizon float32) bool {
+	h := max(s.horizon, horizon)
+	return float32(s.next+s.win) <= h && (s.done > 0 || h > float32(s.win*3/2))
+}
+
 // Close ends the query, which lasted totalFrames: it searches what is
 // left and returns every remaining segment, in query order.
 func (s *Stream) Close(ctx context.Context, totalFrames int) ([]Segment, error) {

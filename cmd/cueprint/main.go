@@ -5,7 +5,10 @@
 //	cueprint register --db DIR --id ID [--title T] [--isrc X] [--iswc X] [--replace] FILE
 //	cueprint register --db DIR --manifest works.csv
 //	cueprint match    --db DIR [--json] FILE
+//	cueprint match    --server URL [--json] FILE   (key in $CUEPRINT_KEY or --key-file)
 //	cueprint works    list|show ID|delete ID --db DIR
+//	cueprint serve    --db DIR [--listen ADDR]
+//	cueprint keys     create --db DIR --role ROLE --tenant NAME | list | revoke ID
 //
 // Exit status: 0 on success (a query with no match is a success), 1 when
 // the operation failed (bad media, store error, a manifest with failed
@@ -47,6 +50,8 @@ func commands() []command {
 		{"register", "register works (one file, or a CSV manifest)", runRegister},
 		{"match", "find registered works in a media file", runMatch},
 		{"works", "list, show or delete registered works", runWorks},
+		{"serve", "run the HTTP daemon (API, metrics, access control)", runServe},
+		{"keys", "create, list or revoke API keys of the daemon", runKeys},
 		{"excerpt", "render a degraded excerpt of a recording (a realistic query)", runExcerpt},
 		{"bench", "measure accuracy, speed and size on real recordings", runBench},
 		{"version", "print the version", runVersion},

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/match"
+	"github.com/cueprint/cueprint/server/api"
+	"github.com/cueprint/cueprint/server/client"
 )
 
 // matchOutput is the JSON shape of `cueprint match --json`.
@@ -49,15 +53,24 @@ func toJSON(s match.Segment) segmentJSON {
 func millis(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 func runMatch(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "match", "match --db DIR [--json] FILE   (FILE may be - for standard input)")
+	fs := newFlagSet(e, "match", "match --db DIR [--json] FILE   (FILE may be - for standard input)\n       cueprint match --server URL [--key-file F] [--json] FILE")
 	db := dbFlag(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	serverURL := fs.String("server", "", "match on a cueprint daemon at this `URL` instead of a local store (key: $CUEPRINT_KEY or --key-file)")
+	keyFile := fs.String("key-file", "", "`file` holding the API key for --server")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want exactly one FILE", errUsage)
+	}
+	if *serverURL != "" {
+		out, pitch, err := matchRemote(ctx, e, *serverURL, *keyFile, pos[0])
+		if err != nil {
+			return err
+		}
+		return printMatches(e, out, pitch, *asJSON)
 	}
 	st, err := openStore(ctx, e, *db)
 	if err != nil {
@@ -87,10 +100,18 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	out := matchOutput{Query: queryOutput{Path: path, DurationS: millis(ap.Duration.Seconds())}, Matches: []segmentJSON{}}
+	var pitch []float64
 	for _, s := range segs {
 		out.Matches = append(out.Matches, toJSON(s))
+		pitch = append(pitch, s.PitchShift)
 	}
-	if *asJSON {
+	return printMatches(e, out, pitch, *asJSON)
+}
+
+// printMatches prints a match result as JSON or as a table.
+func printMatches(e *env, out matchOutput, pitch []float64, asJSON bool) error {
+	path := out.Query.Path
+	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		return enc.Encode(out)
 	}
@@ -103,7 +124,53 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintln(tw, "ID\tTITLE\tQUERY\tREFERENCE\tDURATION\tSCORE\tCONFIDENCE\tSPEED\tPITCH")
 	for i, s := range out.Matches {
 		fmt.Fprintf(tw, "%s\t%s\t%.2f-%.2f s\t%.2f-%.2f s\t%.2f s\t%d\t%.3f\t%.3f\t%+.2f st\n", s.ID, s.Title,
-			s.QueryStartS, s.QueryEndS, s.RefStartS, s.RefEndS, s.DurationS, s.Score, s.Confidence, s.Speed, segs[i].PitchShift)
+			s.QueryStartS, s.QueryEndS, s.RefStartS, s.RefEndS, s.DurationS, s.Score, s.Confidence, s.Speed, pitch[i])
 	}
 	return tw.Flush()
+}
+
+// matchRemote matches a file (or standard input, streamed) on a daemon.
+func matchRemote(ctx context.Context, e *env, serverURL, keyFile, path string) (matchOutput, []float64, error) {
+	key := os.Getenv("CUEPRINT_KEY")
+	if keyFile != "" {
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return matchOutput{}, nil, fmt.Errorf("%w: --key-file: %v", errUsage, err)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	cl, err := client.New(serverURL, key, nil)
+	if err != nil {
+		return matchOutput{}, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	out := matchOutput{Query: queryOutput{Path: path}, Matches: []segmentJSON{}}
+	var pitch []float64
+	add := func(s api.Segment) {
+		out.Matches = append(out.Matches, segmentJSON{ID: s.ID, Title: s.Title, QueryStartS: s.QueryStartS, QueryEndS: s.QueryEndS,
+			RefStartS: s.RefStartS, RefEndS: s.RefEndS, DurationS: s.DurationS, Score: s.Score, Confidence: s.Confidence, Speed: s.Speed})
+		pitch = append(pitch, s.PitchShiftSemitones)
+	}
+	if path == "-" {
+		// Standard input may be a live stream: match it as it arrives.
+		end, err := cl.MatchStream(ctx, e.stdin, func(s api.Segment) error { add(s); return nil })
+		if err != nil {
+			return out, nil, err
+		}
+		out.Query.DurationS = end.Query.DurationS
+		return out, pitch, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return out, nil, err
+	}
+	defer f.Close()
+	res, err := cl.Match(ctx, f)
+	if err != nil {
+		return out, nil, fmt.Errorf("match %q: %w", path, err)
+	}
+	out.Query.DurationS = res.Query.DurationS
+	for _, s := range res.Matches {
+		add(s)
+	}
+	return out, pitch, nil
 }

@@ -2,20 +2,16 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/index"
+	"github.com/cueprint/cueprint/index/manifest"
 )
 
 // ownersFlag collects repeated --owner NAME:SHARE[:ROLE] values.
@@ -23,28 +19,12 @@ type ownersFlag []index.Owner
 
 func (o *ownersFlag) String() string { return fmt.Sprint(*o) }
 func (o *ownersFlag) Set(v string) error {
-	ow, err := parseOwner(v)
+	ow, err := manifest.ParseOwner(v)
 	if err != nil {
 		return err
 	}
 	*o = append(*o, ow)
 	return nil
-}
-
-func parseOwner(v string) (index.Owner, error) {
-	parts := strings.Split(v, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return index.Owner{}, fmt.Errorf("owner %q: want NAME:SHARE or NAME:SHARE:ROLE", v)
-	}
-	share, err := strconv.ParseFloat(parts[1], 64)
-	if err != nil {
-		return index.Owner{}, fmt.Errorf("owner %q: share: %w", v, err)
-	}
-	o := index.Owner{Name: parts[0], Share: share}
-	if len(parts) == 3 {
-		o.Role = parts[2]
-	}
-	return o, nil
 }
 
 func runRegister(ctx context.Context, e *env, args []string) error {
@@ -112,75 +92,24 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// manifestRow is one line of a manifest.
-type manifestRow struct {
-	line int
-	work index.Work
-	path string
-	err  error
-}
-
-func readManifest(path string) ([]manifestRow, error) {
+func readManifest(path string) ([]manifest.Row, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	r.Comment = '#'
-	cols := map[string]int{"id": 0, "title": 1, "isrc": 2, "iswc": 3, "path": 4}
+	rows, err := manifest.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	base := filepath.Dir(path)
-	var rows []manifestRow
-	for n := 1; ; n++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
+	for i, row := range rows {
+		switch {
+		case row.URL != "" && row.Path == "":
+			rows[i].Path = row.URL // FFmpeg opens URLs
+		case row.Path != "" && !filepath.IsAbs(row.Path):
+			rows[i].Path = filepath.Join(base, row.Path)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("manifest %s: %w", path, err)
-		}
-		line, _ := r.FieldPos(0)
-		if n == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "id") {
-			cols = map[string]int{}
-			for i, c := range rec {
-				cols[strings.ToLower(strings.TrimSpace(c))] = i
-			}
-			if _, ok := cols["path"]; !ok {
-				return nil, fmt.Errorf("manifest %s: header has no path column", path)
-			}
-			continue
-		}
-		get := func(c string) string {
-			if i, ok := cols[c]; ok && i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		row := manifestRow{line: line, path: get("path")}
-		row.work = index.Work{ID: get("id"), Title: get("title"), ISRC: get("isrc"), ISWC: get("iswc"), ISAN: get("isan"), EIDR: get("eidr")}
-		if o := get("owners"); o != "" {
-			for _, part := range strings.Split(o, ";") {
-				ow, err := parseOwner(strings.TrimSpace(part))
-				if err != nil {
-					row.err = err
-					break
-				}
-				row.work.Owners = append(row.work.Owners, ow)
-			}
-		}
-		row.work.Normalize()
-		if row.err == nil {
-			row.err = row.work.Validate()
-		}
-		if row.path == "" && row.err == nil {
-			row.err = errors.New("no path")
-		}
-		if row.path != "" && !filepath.IsAbs(row.path) {
-			row.path = filepath.Join(base, row.path)
-		}
-		rows = append(rows, row)
 	}
 	return rows, nil
 }
@@ -204,7 +133,7 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 	var wg sync.WaitGroup
 	go func() {
 		for i, row := range rows {
-			if row.err != nil {
+			if row.Err != nil {
 				results[i] <- result{i: i}
 				continue
 			}
@@ -218,9 +147,9 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				ap, err := fingerprint.ExtractFile(ctx, row.path, st.Params(), fingerprint.ExtractOptions{})
+				ap, err := fingerprint.ExtractFile(ctx, row.Path, st.Params(), fingerprint.ExtractOptions{})
 				if err == nil && ap.Media.Truncated {
-					err = fmt.Errorf("decode %q: file is truncated: %v decoded of %v declared", row.path, ap.Duration.Round(time.Millisecond), ap.Media.DeclaredDuration.Round(time.Millisecond))
+					err = fmt.Errorf("decode %q: file is truncated: %v decoded of %v declared", row.Path, ap.Duration.Round(time.Millisecond), ap.Media.DeclaredDuration.Round(time.Millisecond))
 				}
 				results[i] <- result{i: i, ap: ap, err: err}
 			}()
@@ -231,23 +160,23 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 	var audio time.Duration
 	for i, row := range rows {
 		res := <-results[i]
-		err := row.err
+		err := row.Err
 		if err == nil {
 			err = res.err
 		}
 		if err == nil {
-			row.work.DurationS = res.ap.Duration.Seconds()
-			_, err = st.Register(ctx, row.work, res.ap.Peaks, replace)
+			row.Work.DurationS = res.ap.Duration.Seconds()
+			_, err = st.Register(ctx, row.Work, res.ap.Peaks, replace)
 		}
 		prefix := fmt.Sprintf("[%d/%d]", i+1, len(rows))
 		if err != nil {
 			failed++
-			fmt.Fprintf(e.stderr, "%s FAILED line %d %s: %v\n", prefix, row.line, row.work.ID, err)
+			fmt.Fprintf(e.stderr, "%s FAILED line %d %s: %v\n", prefix, row.Line, row.Work.ID, err)
 			continue
 		}
 		ok++
 		audio += res.ap.Duration
-		fmt.Fprintf(e.stderr, "%s registered %s (%s) %.1f s\n", prefix, row.work.ID, row.work.Title, res.ap.Duration.Seconds())
+		fmt.Fprintf(e.stderr, "%s registered %s (%s) %.1f s\n", prefix, row.Work.ID, row.Work.Title, res.ap.Duration.Seconds())
 	}
 	wg.Wait()
 	el := time.Since(start)

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cueprint/cueprint/server"
+	"github.com/cueprint/cueprint/server/auth"
+)
+
+func runServe(ctx context.Context, e *env, args []string) (err error) {
+	fs := newFlagSet(e, "serve", "serve [--db DIR] [--listen ADDR] [flags]")
+	db := dbFlag(fs)
+	var cfg server.Config
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "`address` to serve HTTP on (host:port; port 0 picks one)")
+	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "requests decoding or matching at once")
+	fs.IntVar(&cfg.QueueDepth, "queue", 4*runtime.NumCPU(), "admitted requests waiting for a worker; past it 429")
+	fs.IntVar(&cfg.MaxStreams, "max-streams", 16, "streaming matches at once")
+	fs.Int64Var(&cfg.MaxUploadBytes, "max-upload-bytes", 1<<30, "largest request body, in `bytes`")
+	fs.DurationVar(&cfg.MaxMediaDuration, "max-duration", 4*time.Hour, "longest media of an upload or URL")
+	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 15*time.Minute, "longest a request may work")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&cfg.MediaRoot, "media-root", "", "`directory` that file URLs and bulk manifest paths may read (default: none)")
+	fs.BoolVar(&cfg.AllowRemoteURLs, "allow-remote-urls", false, "let /v1/match/url and bulk manifests fetch http(s) URLs")
+	check := fs.Bool("check-config", false, "print the effective configuration and exit")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return fmt.Errorf("%w: serve takes no arguments", errUsage)
+	}
+	if cfg.MediaRoot != "" {
+		if cfg.MediaRoot, err = filepath.Abs(cfg.MediaRoot); err != nil {
+			return fmt.Errorf("%w: --media-root: %v", errUsage, err)
+		}
+	}
+	cfg.Version = version()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *check {
+		fmt.Fprintf(e.stdout, "%+v\n", cfg)
+		return nil
+	}
+
+	st, err := openStore(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+	keys, err := auth.Open(*db)
+	if err != nil {
+		return err
+	}
+	if ks, err := keys.List(); err == nil && len(ks) == 0 {
+		fmt.Fprintf(e.stderr, "cueprint serve: no API keys yet; create the first with: cueprint keys create --db %s --role admin --tenant NAME\n", *db)
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := server.New(cfg, st, keys, reg, e.log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	// Load the postings into memory while serving: the first queries are
+	// slower until it is done, none wait for it.
+	go func() {
+		start := time.Now()
+		n, err := st.WarmPostings(ctx)
+		if err != nil {
+			e.log.Warn("postings warm-up stopped", "err", err)
+			return
+		}
+		e.log.Info("postings warmed", "lists", n, "duration", time.Since(start))
+	}()
+	fmt.Fprintf(e.stderr, "cueprint serve: listening on http://%s (store %s, %d works)\n", ln.Addr(), *db, st.Live())
+	if err := srv.Serve(ctx, ln); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, "cueprint serve: stopped")
+	return nil
+}

@@ -1,0 +1,166 @@
+// Package api holds the JSON shapes of cueprint's HTTP API (/v1), shared
+// by the server and its Go client. The OpenAPI document served at
+// /v1/openapi.json describes the same shapes; a server test keeps the two
+// in sync.
+package api
+
+import "time"
+
+// Segment is one registered work found in a query: the fields of
+// `cueprint match --json`, plus the work's public identifiers and, for
+// callers allowed to see them (admins, matchers, and the work's own
+// tenant), its owners.
+type Segment struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	QueryStartS float64 `json:"query_start_s"`
+	QueryEndS   float64 `json:"query_end_s"`
+	RefStartS   float64 `json:"ref_start_s"`
+	RefEndS     float64 `json:"ref_end_s"`
+	DurationS   float64 `json:"duration_s"`
+	Score       int     `json:"score"`
+	Confidence  float64 `json:"confidence"`
+	Speed       float64 `json:"speed"`
+	// PitchShiftSemitones is the query's pitch relative to the work.
+	PitchShiftSemitones float64 `json:"pitch_shift_semitones"`
+	ISRC                string  `json:"isrc,omitempty"`
+	ISWC                string  `json:"iswc,omitempty"`
+	ISAN                string  `json:"isan,omitempty"`
+	EIDR                string  `json:"eidr,omitempty"`
+	Owners              []Owner `json:"owners,omitempty"`
+}
+
+// Query describes a matched query.
+type Query struct {
+	// Path is the uploaded file's name, the URL, or "" for a raw body.
+	Path      string  `json:"path"`
+	DurationS float64 `json:"duration_s"`
+}
+
+// MatchResponse answers POST /v1/match and /v1/match/url.
+type MatchResponse struct {
+	Query   Query     `json:"query"`
+	Matches []Segment `json:"matches"`
+}
+
+// StreamEvent is one line of POST /v1/match/stream's NDJSON answer:
+// "segment" events as each segment is confirmed, then exactly one "end"
+// (with the query's duration and the number of segments) or "error".
+type StreamEvent struct {
+	Type    string   `json:"type"` // "segment", "end" or "error"
+	Segment *Segment `json:"segment,omitempty"`
+	Query   *Query   `json:"query,omitempty"`
+	Matches int      `json:"matches,omitempty"`
+	Error   *Error   `json:"error,omitempty"`
+}
+
+// MatchURLRequest is the body of POST /v1/match/url.
+type MatchURLRequest struct {
+	URL string `json:"url"`
+}
+
+// Owner is one rights holder of a work, with a share in percent.
+type Owner struct {
+	Name  string  `json:"name"`
+	Role  string  `json:"role,omitempty"`
+	Share float64 `json:"share"`
+}
+
+// WorkMetadata is what a caller says about a work when registering it
+// (the `metadata` part of POST /v1/works).
+type WorkMetadata struct {
+	ID     string  `json:"id"`
+	Title  string  `json:"title"`
+	ISRC   string  `json:"isrc,omitempty"`
+	ISWC   string  `json:"iswc,omitempty"`
+	ISAN   string  `json:"isan,omitempty"`
+	EIDR   string  `json:"eidr,omitempty"`
+	Owners []Owner `json:"owners,omitempty"`
+	// Tenant is honoured for admin keys only; other keys register into
+	// their own tenant.
+	Tenant string `json:"tenant,omitempty"`
+}
+
+// Work is a registered work.
+type Work struct {
+	WorkMetadata
+	DurationS    float64   `json:"duration_s"`
+	RegisteredAt time.Time `json:"registered_at"`
+	Peaks        int       `json:"peaks"`
+	Hashes       int       `json:"hashes"`
+}
+
+// WorkList answers GET /v1/works. Next, when set, is the `after` value
+// of the following page.
+type WorkList struct {
+	Works []Work `json:"works"`
+	Next  string `json:"next,omitempty"`
+}
+
+// Job is a background job (bulk registration).
+type Job struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	State      string     `json:"state"` // "running", "done", "cancelled"
+	Total      int        `json:"total"`
+	Done       int        `json:"done"`
+	Registered int        `json:"registered"`
+	Failed     int        `json:"failed"`
+	Errors     []JobError `json:"errors"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+// JobError is one failed item of a job.
+type JobError struct {
+	Line  int    `json:"line"`
+	ID    string `json:"id,omitempty"`
+	Code  string `json:"code"`
+	Error string `json:"error"`
+}
+
+// Key describes an API key (never its secret).
+type Key struct {
+	ID        string     `json:"id"`
+	Role      string     `json:"role"`
+	Tenant    string     `json:"tenant"`
+	Name      string     `json:"name,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// KeyRequest is the body of POST /v1/keys.
+type KeyRequest struct {
+	Role   string `json:"role"`
+	Tenant string `json:"tenant"`
+	Name   string `json:"name,omitempty"`
+}
+
+// NewKey answers POST /v1/keys: the only time the secret is shown.
+type NewKey struct {
+	Key
+	Secret string `json:"key"`
+}
+
+// KeyList answers GET /v1/keys.
+type KeyList struct {
+	Keys []Key `json:"keys"`
+}
+
+// Error is the body of every 4xx and 5xx answer: a stable
+// machine-readable code and a message for people.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ErrorResponse wraps Error as it appears on the wire.
+type ErrorResponse struct {
+	Error Error `json:"error"`
+}
+
+// Health answers /healthz and /readyz.
+type Health struct {
+	Status string `json:"status"` // "ok", "overloaded", "closed"
+	Works  uint64 `json:"works,omitempty"`
+}

@@ -1,0 +1,373 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/match"
+	"github.com/cueprint/cueprint/server/api"
+)
+
+// millis rounds seconds to the millisecond, as match rounds segment times.
+func millis(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// segmentJSON is the API form of a segment, as c may see it.
+func (s *Server) segmentJSON(seg match.Segment, c *call) api.Segment {
+	out := api.Segment{
+		ID: seg.Work.ID, Title: seg.Work.Title,
+		QueryStartS: seg.QueryStart, QueryEndS: seg.QueryEnd, RefStartS: seg.RefStart, RefEndS: seg.RefEnd,
+		DurationS: millis(seg.Duration()), Score: seg.Score, Confidence: seg.Confidence, Speed: seg.Speed,
+		PitchShiftSemitones: seg.PitchShift + 0, // no "-0"
+		ISRC:                seg.Work.ISRC, ISWC: seg.Work.ISWC, ISAN: seg.Work.ISAN, EIDR: seg.Work.EIDR,
+	}
+	// Owners and shares are for attribution (matchers) and for the work's
+	// own tenant; another rights holder learns only what identifies the
+	// work.
+	if c.key.Role == "matcher" || c.owns(seg.Work.Tenant) {
+		for _, o := range seg.Work.Owners {
+			out.Owners = append(out.Owners, api.Owner{Name: o.Name, Role: o.Role, Share: o.Share})
+		}
+	}
+	return out
+}
+
+// postMatch matches an upload: the request body itself, or the "media"
+// part of a multipart form.
+func (s *Server) postMatch(w http.ResponseWriter, r *http.Request, c *call) error {
+	leave, err := s.limit.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	ctx, cancel := s.jobContext(r)
+	defer cancel()
+	s.limitBody(w, r)
+	sp, err := s.spoolQuery(r)
+	if err != nil {
+		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
+		return err
+	}
+	defer sp.Close()
+	return s.matchSpooled(ctx, w, c, sp, sp.name)
+}
+
+// spoolQuery spools the media of a match request.
+func (s *Server) spoolQuery(r *http.Request) (*spooled, error) {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct != "multipart/form-data" {
+		sp, err := spool(r.Body, "", s.cfg.MaxUploadBytes)
+		if err != nil {
+			return nil, uploadErr(err)
+		}
+		return sp, nil
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, apiErr(http.StatusBadRequest, codeBadRequest, "multipart body: %v", err)
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, apiErr(http.StatusBadRequest, codeBadRequest, "no media part")
+		}
+		if err != nil {
+			return nil, uploadErr(err)
+		}
+		if part.FormName() != "media" {
+			part.Close()
+			continue
+		}
+		sp, err := spool(part, part.FileName(), s.cfg.MaxUploadBytes)
+		if err != nil {
+			return nil, uploadErr(err)
+		}
+		return sp, nil
+	}
+}
+
+// matchSpooled fingerprints and matches spooled media and writes the
+// answer.
+func (s *Server) matchSpooled(ctx context.Context, w http.ResponseWriter, c *call, sp *spooled, path string) error {
+	name := sp.name
+	if name == "" {
+		name = "upload"
+	}
+	sp.name = name
+	ap, err := s.extract(ctx, sp, false, fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration, MaxPeaksPerSecond: fingerprint.QueryPeaksPerSecond})
+	var segs []match.Segment
+	switch {
+	case fingerprint.IsNoContent(err):
+		// Silence: a valid query that matches nothing.
+	case err != nil:
+		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
+		return err
+	default:
+		err = s.limit.do(ctx, true, func() error {
+			segs, err = s.matcher.Match(ctx, ap)
+			return err
+		})
+		if err != nil {
+			s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
+			return err
+		}
+	}
+	s.metrics.matchQuerySecs.Observe(ap.Duration.Seconds())
+	out := api.MatchResponse{Query: api.Query{Path: path, DurationS: millis(ap.Duration.Seconds())}, Matches: []api.Segment{}}
+	for _, seg := range segs {
+		out.Matches = append(out.Matches, s.segmentJSON(seg, c))
+	}
+	if len(segs) > 0 {
+		s.metrics.matchOutcomes.WithLabelValues(outcomeMatched).Inc()
+	} else {
+		s.metrics.matchOutcomes.WithLabelValues(outcomeUnmatched).Inc()
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// postMatchStream matches the request body as it arrives (chunked
+// transfer encoding, any streamable container: MP3, ADTS AAC, Ogg, WAV,
+// FLAC, MPEG-TS, Matroska/WebM, fragmented MP4) and answers NDJSON: one
+// "segment" event per segment as soon as it is final, then "end".
+func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call) error {
+	leave, err := s.limit.stream()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	ctx := r.Context()
+	s.limitBody(w, r)
+	rc := http.NewResponseController(w)
+	// HTTP/1.1 answers while the request body is still being read.
+	if err := rc.EnableFullDuplex(); err != nil {
+		c.log.Debug("full duplex unavailable", "err", err)
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriter(w)
+	emit := func(ev api.StreamEvent) error {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+		bw.WriteByte('\n')
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	st := s.matcher.NewStream()
+	count := 0
+	send := func(segs []match.Segment) error {
+		for _, seg := range segs {
+			sj := s.segmentJSON(seg, c)
+			if err := emit(api.StreamEvent{Type: "segment", Segment: &sj}); err != nil {
+				return err
+			}
+			count++
+		}
+		return nil
+	}
+	start := time.Now()
+	ap, err := fingerprint.StreamReader(ctx, r.Body, "stream", s.store.Params(),
+		fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxStreamDuration, MaxPeaksPerSecond: fingerprint.QueryPeaksPerSecond},
+		func(peaks []fingerprint.Peak, horizon float32) error {
+			var segs []match.Segment
+			add := func() error {
+				var err error
+				segs, err = st.Add(ctx, peaks, horizon)
+				return err
+			}
+			var err error
+			if st.Due(horizon) {
+				err = s.limit.do(ctx, false, add)
+			} else {
+				err = add()
+			}
+			if err != nil {
+				return err
+			}
+			return send(segs)
+		})
+	s.metrics.extractSeconds.Add(time.Since(start).Seconds())
+	if ap != nil {
+		s.metrics.audioSeconds.Add(ap.Duration.Seconds())
+	}
+	if err == nil || fingerprint.IsNoContent(err) {
+		var segs []match.Segment
+		err = s.limit.do(ctx, false, func() error {
+			var err error
+			segs, err = st.Close(ctx, ap.Frames)
+			return err
+		})
+		if err == nil {
+			err = send(segs)
+		}
+	}
+	if err != nil {
+		if reason, _, ok := decodeReason(err); ok {
+			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
+		}
+		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
+		e := errorOf(uploadErrIfBody(err))
+		_ = emit(api.StreamEvent{Type: "error", Error: &api.Error{Code: e.Code, Message: e.Message}})
+		return e // logged and counted; the 200 is already sent
+	}
+	if count > 0 {
+		s.metrics.matchOutcomes.WithLabelValues(outcomeMatched).Inc()
+	} else {
+		s.metrics.matchOutcomes.WithLabelValues(outcomeUnmatched).Inc()
+	}
+	s.metrics.matchQuerySecs.Observe(ap.Duration.Seconds())
+	return emit(api.StreamEvent{Type: "end", Query: &api.Query{DurationS: millis(ap.Duration.Seconds())}, Matches: count})
+}
+
+// uploadErrIfBody classifies body read errors that surface through the
+// decoder (a stalled or oversize stream).
+func uploadErrIfBody(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if _, _, ok := decodeReason(err); ok {
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			return err
+		}
+	}
+	return uploadErr(err)
+}
+
+// postMatchURL matches media the daemon fetches itself: http and https
+// URLs (if Config.AllowRemoteURLs) and files under Config.MediaRoot.
+func (s *Server) postMatchURL(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req api.MatchURLRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return apiErr(http.StatusBadRequest, codeBadRequest, "body: want {\"url\": \"...\"}: %v", err)
+	}
+	leave, err := s.limit.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	ctx, cancel := s.jobContext(r)
+	defer cancel()
+	sp, err := s.openMedia(ctx, req.URL)
+	if err != nil {
+		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
+		return err
+	}
+	defer sp.Close()
+	return s.matchSpooled(ctx, w, c, sp, req.URL)
+}
+
+// openMedia resolves a media reference: a file path or file: URL under
+// MediaRoot, or an http(s) URL when remote URLs are allowed. It applies
+// MaxUploadBytes to what it reads.
+func (s *Server) openMedia(ctx context.Context, ref string) (*spooled, error) {
+	u, err := url.Parse(ref)
+	if err != nil || ref == "" {
+		return nil, apiErr(http.StatusBadRequest, codeBadRequest, "media reference %q is not a URL or path", ref)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if !s.cfg.AllowRemoteURLs {
+			return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "remote URLs are disabled on this server (serve --allow-remote-urls)")
+		}
+		return s.fetch(ctx, u)
+	case "file", "":
+		p := u.Path
+		if u.Scheme == "" {
+			p = ref
+		}
+		return s.openLocal(p)
+	}
+	return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "scheme %q not allowed (http, https, file)", u.Scheme)
+}
+
+// openLocal opens a file that must lie under MediaRoot once symbolic
+// links are resolved (relative paths are taken from MediaRoot).
+func (s *Server) openLocal(p string) (*spooled, error) {
+	if s.cfg.MediaRoot == "" {
+		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "local files are disabled on this server (serve --media-root)")
+	}
+	root, err := filepath.EvalSymlinks(s.cfg.MediaRoot)
+	if err != nil {
+		return nil, fmt.Errorf("media root %s: %w", s.cfg.MediaRoot, err)
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(root, p)
+	}
+	real, err := filepath.EvalSymlinks(filepath.Clean(p))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q does not exist", p)
+	}
+	if err != nil {
+		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q: %v", p, err)
+	}
+	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "media file %q is outside the media root", p)
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q: %v", p, err)
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q is not a regular file", p)
+	}
+	if fi.Size() > s.cfg.MaxUploadBytes {
+		f.Close()
+		return nil, &http.MaxBytesError{Limit: s.cfg.MaxUploadBytes}
+	}
+	return &spooled{name: filepath.Base(p), size: fi.Size(), r: f, f: f}, nil
+}
+
+// fetch downloads an http(s) URL into a spool.
+func (s *Server) fetch(ctx context.Context, u *url.URL) (*spooled, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, apiErr(http.StatusBadRequest, codeBadRequest, "url %q: %v", u.Redacted(), err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "fetch %s: %v", u.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "fetch %s: HTTP %s", u.Redacted(), resp.Status)
+	}
+	if resp.ContentLength > s.cfg.MaxUploadBytes {
+		return nil, &http.MaxBytesError{Limit: s.cfg.MaxUploadBytes}
+	}
+	sp, err := spool(resp.Body, filepath.Base(u.Path), s.cfg.MaxUploadBytes)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || ctx.Err() != nil {
+			return nil, errors.Join(err, ctx.Err())
+		}
+		return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "fetch %s: %v", u.Redacted(), err)
+	}
+	return sp, nil
+}

@@ -1,0 +1,261 @@
+// Package server is cueprint's HTTP daemon: a JSON API under /v1 for
+// registering works and matching media, on the same store and matcher as
+// the command line, with API keys, Prometheus metrics and bounded work.
+//
+// # Routes
+//
+// The route table (routes in routes.go) is the single source of truth: it
+// drives the mux, the access control and the metrics' route label, and a
+// test checks it against the OpenAPI document (openapi.json, served at
+// /v1/openapi.json).
+//
+// # Access control
+//
+// Every /v1 route but the OpenAPI document needs `Authorization: Bearer
+// <key>` (package auth). Admin keys may do everything; registrar keys
+// register, replace, delete, list and read their own tenant's works and
+// match; matcher keys only match; monitor keys only read /metrics. A
+// missing, wrong or revoked key gets 401, a valid key of the wrong role
+// 403. Another tenant's work is reported as not found (404), so a
+// registrar learns nothing of it. In match results every caller sees the
+// fields a match must carry (id, title, times, score, confidence, speed)
+// and the work's public identifiers; owners and shares, which a report
+// needs for attribution, go to admins, matchers and the work's own tenant.
+// /healthz and /readyz are open: probes carry no key.
+//
+// # Load
+//
+// CPU work (decode, fingerprint, match) runs in a pool of Config.Workers
+// slots. A request is admitted only if fewer than Workers+QueueDepth
+// requests are in the system; past that it gets 429 with Retry-After
+// instead of queueing without bound. An admitted upload is spooled
+// (memory up to spoolMemoryBytes, then a temporary file) before it waits
+// for a slot, so a slow client holds no CPU slot. Streaming matches
+// (POST /v1/match/stream) are limited to Config.MaxStreams at once and
+// take a slot only while a window is searched. Uploads are capped at
+// Config.MaxUploadBytes (413) and media at Config.MaxMediaDuration (413).
+// A request's work runs under its context: a client that disconnects
+// stops its decode. Shutdown stops accepting, lets in-flight requests
+// finish within Config.ShutdownTimeout, then cancels them.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cueprint/cueprint/index"
+	"github.com/cueprint/cueprint/match"
+	"github.com/cueprint/cueprint/server/auth"
+)
+
+// Config configures a Server. The zero value of a field means its default.
+type Config struct {
+	// Listen is the TCP address to serve on. The default value is
+	// "127.0.0.1:8080": a daemon holding rights data is not exposed on every
+	// interface unless asked.
+	Listen string
+	// Workers is the number of requests decoding or matching at once. The
+	// default value is the number of CPUs.
+	Workers int
+	// QueueDepth is how many admitted requests may wait for a worker. The
+	// default value is 4 per worker.
+	QueueDepth int
+	// MaxStreams is how many streaming matches may run at once. The default
+	// value is 16.
+	MaxStreams int
+	// MaxUploadBytes caps a request body. The default value is 1 GiB.
+	MaxUploadBytes int64
+	// MaxMediaDuration caps the audio of one upload or URL. The default
+	// value is 4 hours (a long DJ set or broadcast recording).
+	MaxMediaDuration time.Duration
+	// MaxStreamDuration caps a streaming match. The default value is 24 h.
+	MaxStreamDuration time.Duration
+	// RequestTimeout bounds one request's work. The default value is 15
+	// minutes (a 4-hour upload decodes in a few).
+	RequestTimeout time.Duration
+	// ReadHeaderTimeout and IdleTimeout are http.Server's. The defaults
+	// are 10 s and 120 s.
+	ReadHeaderTimeout, IdleTimeout time.Duration
+	// BodyStallTimeout fails an upload that sends nothing for this long.
+	// The default value is 60 s.
+	BodyStallTimeout time.Duration
+	// ShutdownTimeout is how long Shutdown lets in-flight requests finish.
+	// The default value is 30 s.
+	ShutdownTimeout time.Duration
+	// MediaRoot is the directory under which file: URLs and bulk manifest
+	// paths may point. Empty forbids local files.
+	MediaRoot string
+	// AllowRemoteURLs lets POST /v1/match/url and bulk manifests fetch
+	// http and https URLs. The default is false: a fetch from the daemon's
+	// network position is a privilege (server-side request forgery).
+	AllowRemoteURLs bool
+	// Version is reported in cueprint_build_info.
+	Version string
+}
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.QueueDepth == 0 {
+		c.QueueDepth = 4 * c.Workers
+	}
+	if c.MaxStreams == 0 {
+		c.MaxStreams = 16
+	}
+	if c.MaxUploadBytes == 0 {
+		c.MaxUploadBytes = 1 << 30
+	}
+	def(&c.MaxMediaDuration, 4*time.Hour)
+	def(&c.MaxStreamDuration, 24*time.Hour)
+	def(&c.RequestTimeout, 15*time.Minute)
+	def(&c.ReadHeaderTimeout, 10*time.Second)
+	def(&c.IdleTimeout, 120*time.Second)
+	def(&c.BodyStallTimeout, 60*time.Second)
+	def(&c.ShutdownTimeout, 30*time.Second)
+	return c
+}
+
+// Validate reports every invalid field at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(cond bool, f string, a ...any) {
+		if cond {
+			errs = append(errs, fmt.Errorf(f, a...))
+		}
+	}
+	c = c.withDefaults()
+	bad(c.Workers < 1, "workers %d: want at least 1", c.Workers)
+	bad(c.QueueDepth < 0, "queue depth %d: want 0 or more", c.QueueDepth)
+	bad(c.MaxStreams < 1, "max streams %d: want at least 1", c.MaxStreams)
+	bad(c.MaxUploadBytes < 1, "max upload bytes %d: want at least 1", c.MaxUploadBytes)
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"max media duration", c.MaxMediaDuration}, {"max stream duration", c.MaxStreamDuration},
+		{"request timeout", c.RequestTimeout}, {"read header timeout", c.ReadHeaderTimeout},
+		{"idle timeout", c.IdleTimeout}, {"body stall timeout", c.BodyStallTimeout}, {"shutdown timeout", c.ShutdownTimeout}} {
+		bad(d.v < 0, "%s %v: want positive", d.name, d.v)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
+	}
+	if c.MediaRoot != "" && !strings.HasPrefix(c.MediaRoot, "/") {
+		errs = append(errs, fmt.Errorf("media root %q: want an absolute path", c.MediaRoot))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the daemon. Create it with New, run it with Serve.
+type Server struct {
+	cfg     Config
+	store   *index.Store
+	matcher *match.Matcher
+	keys    *auth.Ring
+	log     *slog.Logger
+	metrics *metrics
+	limit   *limiter
+	jobs    *jobs
+	handler http.Handler
+
+	// root is cancelled when shutdown gives up waiting: every request's
+	// work derives from it.
+	root       context.Context
+	cancelRoot context.CancelFunc
+	closeOnce  sync.Once
+}
+
+// New returns a server over an open store and key ring. reg receives the
+// metrics and is what /metrics serves (nil: a private registry); logger
+// nil discards logs.
+func New(cfg Config, store *index.Store, keys *auth.Ring, reg *prometheus.Registry, logger *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := match.New(store, match.DefaultParams(), logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: store, matcher: m, keys: keys, log: logger}
+	s.root, s.cancelRoot = context.WithCancel(context.Background())
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(reg, store, cfg.Version)
+	s.limit = newLimiter(cfg.Workers, cfg.QueueDepth, cfg.MaxStreams, s.metrics)
+	s.jobs = newJobs(s)
+	s.handler = s.routes(reg)
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve answers requests on ln until ctx is cancelled, then shuts down
+// gracefully: it stops accepting, waits up to Config.ShutdownTimeout for
+// in-flight requests and jobs, cancels what is left, and returns. The
+// store is not closed: its owner closes it after Serve returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return s.root },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "workers", s.cfg.Workers, "queue", s.cfg.QueueDepth)
+	select {
+	case err := <-errc:
+		s.Close()
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "deadline", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.jobs.stopAccepting()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		s.log.Warn("in-flight requests cancelled at the shutdown deadline", "err", err)
+	}
+	// Whatever is still running (streams, jobs) is cancelled now.
+	s.cancelRoot()
+	hs.Close()
+	s.jobs.wait(sctx)
+	<-errc
+	s.Close()
+	return nil
+}
+
+// Close cancels all work. It is safe to call twice.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.cancelRoot()
+		s.jobs.stopAccepting()
+	})
+}

@@ -1,0 +1,329 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/index"
+	"github.com/cueprint/cueprint/server/api"
+	"github.com/cueprint/cueprint/server/auth"
+)
+
+// maxMetadataBytes bounds the metadata part of a registration.
+const maxMetadataBytes = 1 << 20
+
+func (s *Server) getHealth(w http.ResponseWriter, _ *http.Request, _ *call) error {
+	writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
+	return nil
+}
+
+func (s *Server) getReady(w http.ResponseWriter, _ *http.Request, _ *call) error {
+	st := s.store.Stats()
+	switch {
+	case st.Closed || s.root.Err() != nil:
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "closed"})
+	case s.limit.overloaded():
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "overloaded", Works: st.Works})
+	default:
+		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Works: st.Works})
+	}
+	return nil
+}
+
+// workJSON is the API form of a stored work.
+func workJSON(w index.Work) api.Work {
+	out := api.Work{
+		WorkMetadata: api.WorkMetadata{ID: w.ID, Title: w.Title, ISRC: w.ISRC, ISWC: w.ISWC, ISAN: w.ISAN, EIDR: w.EIDR, Tenant: w.Tenant},
+		DurationS:    millis(w.DurationS), RegisteredAt: w.RegisteredAt, Peaks: w.Peaks, Hashes: w.Hashes,
+	}
+	for _, o := range w.Owners {
+		out.Owners = append(out.Owners, api.Owner{Name: o.Name, Role: o.Role, Share: o.Share})
+	}
+	return out
+}
+
+func (s *Server) postWork(w http.ResponseWriter, r *http.Request, c *call) error {
+	replace, err := boolParam(r, "replace")
+	if err != nil {
+		return err
+	}
+	return s.registerUpload(w, r, c, "", replace)
+}
+
+func (s *Server) putWork(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.registerUpload(w, r, c, r.PathValue("id"), true)
+}
+
+// registerUpload registers a work from a multipart upload: a "metadata"
+// part (JSON, api.WorkMetadata) and a "media" part, in either order.
+func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call, pathID string, replace bool) error {
+	leave, err := s.limit.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	ctx, cancel := s.jobContext(r)
+	defer cancel()
+	s.limitBody(w, r)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return apiErr(http.StatusUnsupportedMediaType, codeUnsupportedType, "want multipart/form-data with a metadata part and a media part: %v", err)
+	}
+	var meta *api.WorkMetadata
+	var sp *spooled
+	defer func() {
+		if sp != nil {
+			sp.Close()
+		}
+	}()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return uploadErr(err)
+		}
+		switch part.FormName() {
+		case "metadata":
+			if meta != nil {
+				return apiErr(http.StatusBadRequest, codeBadRequest, "two metadata parts")
+			}
+			meta = new(api.WorkMetadata)
+			dec := json.NewDecoder(io.LimitReader(part, maxMetadataBytes))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(meta); err != nil {
+				return apiErr(http.StatusBadRequest, codeBadRequest, "metadata part: %v", err)
+			}
+		case "media":
+			if sp != nil {
+				return apiErr(http.StatusBadRequest, codeBadRequest, "two media parts")
+			}
+			name := part.FileName()
+			if name == "" {
+				name = "media"
+			}
+			if sp, err = spool(part, name, s.cfg.MaxUploadBytes); err != nil {
+				return uploadErr(err)
+			}
+		default:
+			return apiErr(http.StatusBadRequest, codeBadRequest, "unknown part %q (want metadata and media)", part.FormName())
+		}
+		part.Close()
+	}
+	switch {
+	case meta == nil:
+		return apiErr(http.StatusBadRequest, codeBadRequest, "no metadata part")
+	case sp == nil:
+		return apiErr(http.StatusBadRequest, codeBadRequest, "no media part")
+	case pathID != "" && meta.ID != "" && meta.ID != pathID:
+		return apiErr(http.StatusBadRequest, codeBadRequest, "metadata id %q differs from the URL's %q", meta.ID, pathID)
+	case pathID != "":
+		meta.ID = pathID
+	}
+	if meta.ID == "" || strings.TrimSpace(meta.Title) == "" {
+		return apiErr(http.StatusBadRequest, codeInvalidWork, "metadata needs an id and a title")
+	}
+	work, err := s.workFromMeta(*meta, c)
+	if err != nil {
+		return err
+	}
+
+	ap, err := s.extract(ctx, sp, true, fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration})
+	if err != nil {
+		s.metrics.registrations.WithLabelValues("error").Inc()
+		return err
+	}
+	work.DurationS = ap.Duration.Seconds()
+	existed := false
+	stored, err := s.store.RegisterChecked(ctx, work, ap.Peaks, replace, func(old index.Work) error {
+		existed = true
+		if !c.owns(old.Tenant) {
+			return apiErr(http.StatusConflict, codeWorkExists, "work %q is registered by another tenant", old.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		s.metrics.registrations.WithLabelValues("error").Inc()
+		return err
+	}
+	status, result := http.StatusCreated, "created"
+	if existed {
+		status, result = http.StatusOK, "replaced"
+	}
+	s.metrics.registrations.WithLabelValues(result).Inc()
+	c.log.Info("work registered", "item_id", stored.ID, "result", result, "duration", ap.Duration)
+	w.Header().Set("Location", "/v1/works/"+stored.ID)
+	writeJSON(w, status, workJSON(stored))
+	return nil
+}
+
+// workFromMeta builds a work record, placing it in the caller's tenant.
+func (s *Server) workFromMeta(m api.WorkMetadata, c *call) (index.Work, error) {
+	tenant := c.key.Tenant
+	if m.Tenant != "" && m.Tenant != tenant {
+		if !c.admin() {
+			return index.Work{}, apiErr(http.StatusForbidden, codeForbidden, "a %s key registers into its own tenant %q", c.key.Role, c.key.Tenant)
+		}
+		if !auth.ValidTenant(m.Tenant) {
+			return index.Work{}, apiErr(http.StatusBadRequest, codeInvalidWork, "tenant %q is not a valid name", m.Tenant)
+		}
+		tenant = m.Tenant
+	}
+	w := index.Work{ID: m.ID, Title: m.Title, ISRC: m.ISRC, ISWC: m.ISWC, ISAN: m.ISAN, EIDR: m.EIDR, Tenant: tenant}
+	for _, o := range m.Owners {
+		w.Owners = append(w.Owners, index.Owner{Name: o.Name, Role: o.Role, Share: o.Share})
+	}
+	w.Normalize()
+	if err := w.Validate(); err != nil {
+		return index.Work{}, err
+	}
+	return w, nil
+}
+
+// extract fingerprints spooled media in a worker slot. registration
+// refuses truncated files (a reference must be whole); queries accept
+// what decodes.
+func (s *Server) extract(ctx context.Context, sp *spooled, registration bool, o fingerprint.ExtractOptions) (*fingerprint.AudioPrint, error) {
+	var ap *fingerprint.AudioPrint
+	err := s.limit.do(ctx, true, func() error {
+		start := time.Now()
+		var err error
+		ap, err = fingerprint.ExtractReader(ctx, sp.r, sp.name, s.store.Params(), o)
+		s.metrics.extractSeconds.Add(time.Since(start).Seconds())
+		if ap != nil {
+			s.metrics.audioSeconds.Add(ap.Duration.Seconds())
+		}
+		return err
+	})
+	if err != nil {
+		if fingerprint.IsNoContent(err) && !registration {
+			return ap, err
+		}
+		if reason, _, ok := decodeReason(err); ok {
+			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
+		}
+		return nil, err
+	}
+	if registration && ap.Media.Truncated {
+		s.metrics.decodeErrors.WithLabelValues("truncated").Inc()
+		return nil, fmt.Errorf("decode %q: %w: %v decoded of %v declared", sp.name, errTruncated,
+			ap.Duration.Round(time.Millisecond), ap.Media.DeclaredDuration.Round(time.Millisecond))
+	}
+	return ap, nil
+}
+
+func (s *Server) getWork(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	work, err := s.store.Get(id)
+	if err != nil {
+		return err
+	}
+	if !c.owns(work.Tenant) {
+		return notFound(id)
+	}
+	writeJSON(w, http.StatusOK, workJSON(work))
+	return nil
+}
+
+// notFound is the answer for a work that is absent or not the caller's.
+func notFound(id string) *Error {
+	return apiErr(http.StatusNotFound, codeWorkNotFound, "work %q not found", id)
+}
+
+func (s *Server) deleteWork(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	err := s.store.DeleteChecked(r.Context(), id, func(work index.Work) error {
+		if !c.owns(work.Tenant) {
+			return notFound(id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.log.Info("work deleted", "item_id", id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// Paging of GET /v1/works.
+const (
+	defaultPage = 100
+	maxPage     = 1000
+	// maxScan bounds the records one filtered page reads, so a filter that
+	// matches nothing cannot scan millions of works in one request; the
+	// answer's next lets the caller continue.
+	maxScan = 100_000
+)
+
+func (s *Server) listWorks(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	limit := defaultPage
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			return apiErr(http.StatusBadRequest, codeBadRequest, "limit %q: want 1 to %d", v, maxPage)
+		}
+		limit = n
+	}
+	tenant := q.Get("tenant")
+	if !c.admin() {
+		if tenant != "" && tenant != c.key.Tenant {
+			return apiErr(http.StatusForbidden, codeForbidden, "a %s key lists its own tenant only", c.key.Role)
+		}
+		tenant = c.key.Tenant
+	}
+	filter := index.Work{ISRC: q.Get("isrc"), ISWC: q.Get("iswc"), ISAN: q.Get("isan"), EIDR: q.Get("eidr")}
+	filter.Normalize()
+	title := strings.ToLower(q.Get("title"))
+	out := api.WorkList{Works: []api.Work{}}
+	scanned := 0
+	err := s.store.List(q.Get("after"), func(wk index.Work) bool {
+		if r.Context().Err() != nil {
+			return false
+		}
+		scanned++
+		if (tenant == "" || wk.Tenant == tenant) &&
+			(filter.ISRC == "" || wk.ISRC == filter.ISRC) && (filter.ISWC == "" || wk.ISWC == filter.ISWC) &&
+			(filter.ISAN == "" || wk.ISAN == filter.ISAN) && (filter.EIDR == "" || wk.EIDR == filter.EIDR) &&
+			(title == "" || strings.Contains(strings.ToLower(wk.Title), title)) {
+			out.Works = append(out.Works, workJSON(wk))
+		}
+		if len(out.Works) == limit || scanned == maxScan {
+			out.Next = wk.ID
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.Context().Err(); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, apiErr(http.StatusBadRequest, codeBadRequest, "%s=%q: want true or false", name, v)
+	}
+	return b, nil
+}
