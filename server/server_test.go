@@ -3,15 +3,16 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -509,8 +510,14 @@ func TestConcurrentMatchers(t *testing.T) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	require.NotEmpty(t, lat)
 	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
-	t.Logf("50 clients, 2 workers, queue 8: %d answered, %d refused with 429, %d other errors; latency p50 %v p99 %v; peak heap in use %d MiB",
-		ok.Load(), busy.Load(), other.Load(), p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond), peakHeap.Load()>>20)
+	hwm := "?"
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		if m := regexp.MustCompile(`VmHWM:\s+(\d+) kB`).FindSubmatch(b); m != nil {
+			hwm = string(m[1]) + " kB"
+		}
+	}
+	t.Logf("50 clients, 2 workers, queue 8: %d answered, %d refused with 429, %d other errors; latency p50 %v p99 %v; peak heap in use %d MiB; peak RSS of the test process (server and clients) %s",
+		ok.Load(), busy.Load(), other.Load(), p(0.5).Round(time.Millisecond), p(0.99).Round(time.Millisecond), peakHeap.Load()>>20, hwm)
 	assert.Zero(t, other.Load())
 	assert.Positive(t, busy.Load(), "the queue bound was reached")
 	assert.Less(t, peakHeap.Load(), uint64(1<<30), "memory bounded")

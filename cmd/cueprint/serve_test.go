@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueprint/cueprint/corpus/degrade"
+	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/fingerprint/media"
+	"github.com/cueprint/cueprint/index"
+	"github.com/cueprint/cueprint/server/api"
+	"github.com/cueprint/cueprint/server/client"
+)
+
+// startDaemon runs `cueprint serve` and returns its URL.
+func startDaemon(t *testing.T, bin, db string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--db", db, "--listen", "127.0.0.1:0")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stderr)
+	re := regexp.MustCompile(`listening on (http://\S+)`)
+	urlc := make(chan string, 1)
+	go func() {
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				urlc <- m[1]
+			}
+		}
+	}()
+	select {
+	case u := <-urlc:
+		return cmd, u
+	case <-time.After(30 * time.Second):
+		t.Fatal("daemon did not start")
+	}
+	return nil, ""
+}
+
+// TestDaemonKill9KeepsAcknowledgedRegistrations: a burst of
+// registrations over HTTP, the daemon killed with SIGKILL in the middle;
+// every registration answered 201 is in the reopened store, whole.
+// Then a restarted daemon stops cleanly on SIGTERM.
+func TestDaemonKill9KeepsAcknowledgedRegistrations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary")
+	}
+	trs := tracks(t, 4)
+	ctx := context.Background()
+	var clips [][]byte
+	for i := range 12 {
+		tr := trs[i%len(trs)]
+		b, _, err := degrade.Render(ctx, degrade.Excerpt{Path: tr.Path, StartS: float64(10 + 7*i), LengthS: 20},
+			degrade.Condition{Name: "mp3", Codec: &media.Codec{Encoder: "libmp3lame", Format: "mp3", BitRate: 128000}}, 1, nil)
+		require.NoError(t, err)
+		clips = append(clips, b)
+	}
+	bin := filepath.Join(t.TempDir(), "cueprint")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	db := filepath.Join(t.TempDir(), "db")
+	keyOut, err := exec.Command(bin, "keys", "create", "--db", db, "--role", "registrar", "--tenant", "label").Output()
+	require.NoError(t, err)
+	key := strings.TrimSpace(string(keyOut))
+	require.Regexp(t, `^cpk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$`, key, "the key alone on stdout")
+
+	cmd, url := startDaemon(t, bin, db)
+	cl, err := client.New(url, key, nil)
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(clips); i += 3 {
+				id := fmt.Sprintf("K-%02d", i)
+				_, err := cl.Register(ctx, api.WorkMetadata{ID: id, Title: id}, bytes.NewReader(clips[i]), id+".mp3", false)
+				if err != nil {
+					return // the daemon is gone
+				}
+				mu.Lock()
+				acked = append(acked, id)
+				n := len(acked)
+				mu.Unlock()
+				if n == 5 {
+					_ = cmd.Process.Signal(syscall.SIGKILL) // others are mid-request
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	_ = cmd.Wait()
+	require.GreaterOrEqual(t, len(acked), 5)
+
+	st, err := index.Open(ctx, db, index.Options{Params: fingerprint.DefaultAudioParams()})
+	require.NoError(t, err)
+	var stored []string
+	require.NoError(t, st.List("", func(w index.Work) bool {
+		stored = append(stored, w.ID)
+		peaks, err := st.Peaks(w.Num)
+		assert.NoError(t, err)
+		assert.Equal(t, w.Peaks, len(peaks), "%s wholly registered", w.ID)
+		assert.Equal(t, "label", w.Tenant)
+		return true
+	}))
+	require.NoError(t, st.Close())
+	for _, id := range acked {
+		assert.Contains(t, stored, id, "acknowledged registration %s survives kill -9", id)
+	}
+	t.Logf("%d registrations acknowledged before kill -9, %d in the store after", len(acked), len(stored))
+
+	// Restart: the works are matchable over HTTP, and SIGTERM stops the
+	// daemon cleanly (exit 0).
+	cmd, url = startDaemon(t, bin, db)
+	cl, err = client.New(url, key, nil)
+	require.NoError(t, err)
+	i := 0
+	fmt.Sscanf(acked[0], "K-%d", &i)
+	res, err := cl.Match(ctx, bytes.NewReader(clips[i]))
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Matches)
+	assert.Equal(t, acked[0], res.Matches[0].ID)
+	// The command line matches through the daemon with the same output.
+	q := filepath.Join(t.TempDir(), "q.mp3")
+	require.NoError(t, os.WriteFile(q, clips[i], 0o644))
+	mc := exec.Command(bin, "match", "--server", url, "--json", q)
+	mc.Env = append(os.Environ(), "CUEPRINT_KEY="+key)
+	mout, err := mc.Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(mout), `"id":"`+acked[0]+`"`)
+	assert.Contains(t, string(mout), `"query":{"path":"`+q+`","duration_s":20`)
+	mc = exec.Command(bin, "match", "--server", url, q) // no key
+	mc.Env = append(os.Environ(), "CUEPRINT_KEY=")
+	var stderr bytes.Buffer
+	mc.Stderr = &stderr
+	err = mc.Run()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 1, ee.ExitCode())
+	assert.Contains(t, stderr.String(), "401")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "exit status 0 after SIGTERM")
+	case <-time.After(40 * time.Second):
+		t.Fatal("daemon did not stop on SIGTERM")
+	}
+}
