@@ -1,5 +1,7 @@
 # Build: docker build -t cueprint .
 # Run:   docker run --rm -v "$PWD/data:/data" cueprint match --db /data/db /data/query.mp3
+# Serve: docker run --rm -v "$PWD/data:/data" cueprint keys create --db /data/db --role admin --tenant ops
+#        docker run -d -p 8080:8080 -v "$PWD/data:/data" cueprint serve --db /data/db --listen 0.0.0.0:8080
 FROM golang:1.26-bookworm AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc libc6-dev pkg-config \
@@ -18,4 +20,6 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY --from=build /out/cueprint /usr/local/bin/cueprint
 USER cueprint
 WORKDIR /data
+EXPOSE 8080
 ENTRYPOINT ["cueprint"]
+CMD ["serve", "--db", "/data/db", "--listen", "0.0.0.0:8080"]

@@ -315,6 +315,11 @@ func (s *Server) openLocal(p string) (*spooled, error) {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(root, p)
 	}
+	// Outside the root even before links are followed: refuse without
+	// saying whether the file exists.
+	if !within(root, filepath.Clean(p)) && !within(s.cfg.MediaRoot, filepath.Clean(p)) {
+		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "media file %q is outside the media root", p)
+	}
 	real, err := filepath.EvalSymlinks(filepath.Clean(p))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q does not exist", p)
@@ -322,7 +327,7 @@ func (s *Server) openLocal(p string) (*spooled, error) {
 	if err != nil {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q: %v", p, err)
 	}
-	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+	if !within(root, real) {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "media file %q is outside the media root", p)
 	}
 	f, err := os.Open(real)
@@ -370,4 +375,10 @@ func (s *Server) fetch(ctx context.Context, u *url.URL) (*spooled, error) {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "fetch %s: %v", u.Redacted(), err)
 	}
 	return sp, nil
+}
+
+// within reports whether path p lies under dir.
+func within(dir, p string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }

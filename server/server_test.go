@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -521,4 +522,58 @@ func TestConcurrentMatchers(t *testing.T) {
 	assert.Zero(t, other.Load())
 	assert.Positive(t, busy.Load(), "the queue bound was reached")
 	assert.Less(t, peakHeap.Load(), uint64(1<<30), "memory bounded")
+}
+
+// TestBulkRegistration: a CSV manifest of files under the media root runs
+// as a job; good rows are registered, bad ones reported by line.
+func TestBulkRegistration(t *testing.T) {
+	trs := tracks(t, 2)
+	root := t.TempDir()
+	for i, tr := range trs {
+		require.NoError(t, os.WriteFile(filepath.Join(root, fmt.Sprintf("t%d.mp3", i)), clip(t, tr.Path, 20, 30), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(root, "junk.mp3"), []byte("not audio"), 0o644))
+	e := newEnv(t, server.Config{MediaRoot: root})
+	ctx := context.Background()
+	c := e.client(t, "labelA")
+	manifest := "id,title,isrc,path\n" +
+		"B-0,Zero,,t0.mp3\n" +
+		"B-1,One,,t1.mp3\n" +
+		"B-2,Junk,,junk.mp3\n" +
+		"B-3,Missing,,nope.mp3\n" +
+		"B-4,Escape,,../../etc/passwd\n" +
+		"B-5,Bad ISRC,XX,t0.mp3\n"
+	job, err := c.Bulk(ctx, strings.NewReader(manifest), false)
+	require.NoError(t, err)
+	assert.Equal(t, 6, job.Total)
+	for job.State == "running" {
+		time.Sleep(100 * time.Millisecond)
+		job, err = c.Job(ctx, job.ID)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "done", job.State)
+	assert.Equal(t, 2, job.Registered)
+	assert.Equal(t, 4, job.Failed)
+	codes := map[int]string{}
+	for _, je := range job.Errors {
+		codes[je.Line] = je.Code
+	}
+	assert.Equal(t, map[int]string{4: "unsupported_media", 5: "media_not_found", 6: "url_not_allowed", 7: "invalid_work"}, codes)
+	w, err := c.Work(ctx, "B-1")
+	require.NoError(t, err)
+	assert.Equal(t, "label-a", w.Tenant)
+	assert.InDelta(t, 30, w.DurationS, 0.2)
+	// Another tenant cannot see the job.
+	_, err = e.client(t, "labelB").Job(ctx, job.ID)
+	assertAPIError(t, err, 404, "not_found")
+
+	// Match by URL: a file under the root; remote URLs are off by default.
+	res, err := e.client(t, "platform").MatchURL(ctx, "file://"+filepath.Join(root, "t1.mp3"))
+	require.NoError(t, err)
+	require.Len(t, res.Matches, 1)
+	assert.Equal(t, "B-1", res.Matches[0].ID)
+	_, err = e.client(t, "platform").MatchURL(ctx, "https://example.com/x.mp3")
+	assertAPIError(t, err, 422, "url_not_allowed")
+	_, err = e.client(t, "platform").MatchURL(ctx, "/etc/passwd")
+	assertAPIError(t, err, 422, "url_not_allowed")
 }

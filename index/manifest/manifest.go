@@ -6,8 +6,8 @@
 // # Format
 //
 // CSV, '#' starts a comment line. Without a header the columns are
-// id,title,isrc,iswc,path. A first line whose first field is "id" is a
-// header naming the columns, in any order, from: id, title, isrc, iswc,
+// id,title,isrc,iswc,path. A first line with a field "id" is a header
+// naming the columns, in any order, from: id, title, isrc, iswc,
 // isan, eidr, owners (NAME:SHARE[:ROLE] separated by ';'), path and url.
 // A row needs an id and a path or url. Identifiers are normalised and
 // validated as index.Work does; a bad row is returned with its error, the
@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,7 +61,7 @@ func Parse(r io.Reader) ([]Row, error) {
 			return nil, fmt.Errorf("manifest: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
-		if n == 1 && len(rec) > 0 && strings.EqualFold(strings.TrimSpace(rec[0]), "id") {
+		if n == 1 && slices.ContainsFunc(rec, func(f string) bool { return strings.EqualFold(strings.TrimSpace(f), "id") }) {
 			cols = map[string]int{}
 			for i, c := range rec {
 				cols[strings.ToLower(strings.TrimSpace(c))] = i
