@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cueprint/cueprint/fingerprint"
-	"github.com/cueprint/cueprint/index"
 	"github.com/cueprint/cueprint/index/manifest"
 	"github.com/cueprint/cueprint/server/api"
 )
@@ -210,23 +209,8 @@ func (s *Server) registerRow(ctx context.Context, row manifest.Row, replace bool
 		return err
 	}
 	work.DurationS = ap.Duration.Seconds()
-	existed := false
-	_, err = s.store.RegisterChecked(ctx, work, ap.Peaks, replace, func(old index.Work) error {
-		existed = true
-		if !c.owns(old.Tenant) {
-			return apiErr(http.StatusConflict, codeWorkExists, "work %q is registered by another tenant", old.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if existed {
-		s.metrics.registrations.WithLabelValues("replaced").Inc()
-	} else {
-		s.metrics.registrations.WithLabelValues("created").Inc()
-	}
-	return nil
+	_, _, err = s.register(ctx, c, work, ap.Peaks, replace)
+	return err
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -66,7 +66,12 @@ func (s *Server) putWork(w http.ResponseWriter, r *http.Request, c *call) error 
 
 // registerUpload registers a work from a multipart upload: a "metadata"
 // part (JSON, api.WorkMetadata) and a "media" part, in either order.
-func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call, pathID string, replace bool) error {
+func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call, pathID string, replace bool) (err error) {
+	defer func() {
+		if err != nil {
+			s.metrics.registrations.WithLabelValues("error").Inc()
+		}
+	}()
 	leave, err := s.limit.enter()
 	if err != nil {
 		return err
@@ -141,31 +146,42 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 
 	ap, err := s.extract(ctx, sp, true, fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration})
 	if err != nil {
-		s.metrics.registrations.WithLabelValues("error").Inc()
 		return err
 	}
 	work.DurationS = ap.Duration.Seconds()
-	existed := false
-	stored, err := s.store.RegisterChecked(ctx, work, ap.Peaks, replace, func(old index.Work) error {
-		existed = true
-		if !c.owns(old.Tenant) {
-			return apiErr(http.StatusConflict, codeWorkExists, "work %q is registered by another tenant", old.ID)
-		}
-		return nil
-	})
+	stored, existed, err := s.register(ctx, c, work, ap.Peaks, replace)
 	if err != nil {
-		s.metrics.registrations.WithLabelValues("error").Inc()
 		return err
 	}
 	status, result := http.StatusCreated, "created"
 	if existed {
 		status, result = http.StatusOK, "replaced"
 	}
-	s.metrics.registrations.WithLabelValues(result).Inc()
 	c.log.Info("work registered", "item_id", stored.ID, "result", result, "duration", ap.Duration)
 	w.Header().Set("Location", "/v1/works/"+stored.ID)
 	writeJSON(w, status, workJSON(stored))
 	return nil
+}
+
+// register stores a work for caller c: a work of the same ID may be
+// replaced only if it is c's own. existed says whether one was replaced.
+// It counts successes; callers count failures, wherever they happen.
+func (s *Server) register(ctx context.Context, c *call, work index.Work, peaks []fingerprint.Peak, replace bool) (stored index.Work, existed bool, err error) {
+	stored, err = s.store.RegisterChecked(ctx, work, peaks, replace, func(old index.Work) error {
+		existed = true
+		if !c.owns(old.Tenant) {
+			return apiErr(http.StatusConflict, codeWorkExists, "work %q is registered by another tenant", old.ID)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+	case existed:
+		s.metrics.registrations.WithLabelValues("replaced").Inc()
+	default:
+		s.metrics.registrations.WithLabelValues("created").Inc()
+	}
+	return stored, existed, err
 }
 
 // workFromMeta builds a work record, placing it in the caller's tenant.
