@@ -47,14 +47,11 @@ func (s *Server) segmentJSON(seg match.Segment, c *call) api.Segment {
 // postMatch matches an upload: the request body itself, or the "media"
 // part of a multipart form.
 func (s *Server) postMatch(w http.ResponseWriter, r *http.Request, c *call) error {
-	leave, err := s.limit.enter()
+	ctx, done, err := s.admit(w, r)
 	if err != nil {
 		return err
 	}
-	defer leave()
-	ctx, cancel := s.jobContext(r)
-	defer cancel()
-	s.limitBody(w, r)
+	defer done()
 	sp, err := s.spoolQuery(r)
 	if err != nil {
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
@@ -224,7 +221,7 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
 		}
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
-		e := errorOf(uploadErrIfBody(err))
+		e := errorOf(uploadErr(err))
 		_ = emit(api.StreamEvent{Type: "error", Error: &api.Error{Code: e.Code, Message: e.Message}})
 		return e // logged and counted; the 200 is already sent
 	}
@@ -237,22 +234,6 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 	return emit(api.StreamEvent{Type: "end", Query: &api.Query{DurationS: millis(ap.Duration.Seconds())}, Matches: count})
 }
 
-// uploadErrIfBody classifies body read errors that surface through the
-// decoder (a stalled or oversize stream).
-func uploadErrIfBody(err error) error {
-	var e *Error
-	if errors.As(err, &e) {
-		return err
-	}
-	if _, _, ok := decodeReason(err); ok {
-		var mbe *http.MaxBytesError
-		if !errors.As(err, &mbe) {
-			return err
-		}
-	}
-	return uploadErr(err)
-}
-
 // postMatchURL matches media the daemon fetches itself: http and https
 // URLs (if Config.AllowRemoteURLs) and files under Config.MediaRoot.
 func (s *Server) postMatchURL(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -262,13 +243,11 @@ func (s *Server) postMatchURL(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := dec.Decode(&req); err != nil {
 		return apiErr(http.StatusBadRequest, codeBadRequest, "body: want {\"url\": \"...\"}: %v", err)
 	}
-	leave, err := s.limit.enter()
+	ctx, done, err := s.admit(w, r)
 	if err != nil {
 		return err
 	}
-	defer leave()
-	ctx, cancel := s.jobContext(r)
-	defer cancel()
+	defer done()
 	sp, err := s.openMedia(ctx, req.URL)
 	if err != nil {
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()

@@ -94,13 +94,16 @@ func (s *stallReader) Read(p []byte) (int, error) {
 
 func (s *stallReader) Close() error { return s.r.Close() }
 
-// uploadErr classifies an error reading the request body.
+// uploadErr classifies an error reading the request body, directly or
+// through the decoder. Errors that already say what went wrong (API
+// errors, media errors, an oversize body) pass through.
 func uploadErr(err error) error {
-	var mbe *http.MaxBytesError
+	var e *Error
 	var ne interface{ Timeout() bool }
-	switch {
-	case errors.As(err, &mbe):
+	if _, _, media := decodeReason(err); media || errors.As(err, &e) {
 		return err
+	}
+	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		return apiErr(http.StatusRequestTimeout, "upload_stalled", "upload stalled: no data received in time")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -109,9 +112,16 @@ func uploadErr(err error) error {
 	return apiErr(http.StatusBadRequest, codeBadRequest, "reading the upload: %v", err)
 }
 
-// jobContext returns the context a request's work runs under: the
-// request's (cancelled when the client goes away or the server gives up
-// at shutdown), bounded by RequestTimeout.
-func (s *Server) jobContext(r *http.Request) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+// admit admits a request that sends media (or errBusy), caps its body
+// (limitBody) and returns the context its work runs under: the request's
+// (cancelled when the client goes away or the server gives up at
+// shutdown), bounded by RequestTimeout. done releases both.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (ctx context.Context, done func(), err error) {
+	leave, err := s.limit.enter()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.limitBody(w, r)
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	return ctx, func() { cancel(); leave() }, nil
 }

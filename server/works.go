@@ -72,14 +72,11 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 			s.metrics.registrations.WithLabelValues("error").Inc()
 		}
 	}()
-	leave, err := s.limit.enter()
+	ctx, done, err := s.admit(w, r)
 	if err != nil {
 		return err
 	}
-	defer leave()
-	ctx, cancel := s.jobContext(r)
-	defer cancel()
-	s.limitBody(w, r)
+	defer done()
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return apiErr(http.StatusUnsupportedMediaType, codeUnsupportedType, "want multipart/form-data with a metadata part and a media part: %v", err)
