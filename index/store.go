@@ -105,8 +105,13 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 	}
 	if o.InMemory {
 		bo = bo.WithInMemory(true).WithDir("").WithValueDir("")
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	} else {
+		if _, err := os.Stat(filepath.Join(dir, buildMarker)); err == nil {
+			return nil, fmt.Errorf("open index %s: %w: remove the directory and build again", dir, ErrIncompleteBuild)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open index %s: %w", dir, err)
+		}
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
@@ -236,6 +241,16 @@ func (s *Store) Live() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.live.GetCardinality()
+}
+
+// MaxLive returns the largest live work number, 0 when the store is empty.
+func (s *Store) MaxLive() uint32 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.live.IsEmpty() {
+		return 0
+	}
+	return s.live.Maximum()
 }
 
 // IsLive reports whether work number num is registered.
