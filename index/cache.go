@@ -55,6 +55,14 @@ func (c *postingsCache) put(h uint32, flat []uint32) bool {
 	return true
 }
 
+// full reports whether the budget is spent (a list put now would likely
+// be refused).
+func (c *postingsCache) full() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.words+1024 > c.limitWords
+}
+
 func (c *postingsCache) drop(h uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -62,21 +70,6 @@ func (c *postingsCache) drop(h uint32) {
 		c.words -= int64(len(v)) + 8
 		delete(c.m, h)
 	}
-}
-
-// flatten encodes a posting list in the cache's flat form.
-func flatten(pl *postingList) []uint32 {
-	n := 1
-	for _, ts := range pl.times {
-		n += 2 + len(ts)
-	}
-	out := make([]uint32, 0, n)
-	out = append(out, uint32(len(pl.works)))
-	for i, w := range pl.works {
-		out = append(out, w, uint32(len(pl.times[i])))
-		out = append(out, pl.times[i]...)
-	}
-	return out
 }
 
 // bytes returns the memory the cached lists take.

@@ -27,7 +27,6 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 	if closed {
 		return ErrClosed
 	}
-	var pl postingList
 	var works []uint32
 	var times [][]uint32
 	emit := func(h uint32, flat []uint32) {
@@ -47,63 +46,57 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 			fn(h, works, times)
 		}
 	}
-	// Misses are read in one transaction first; then every hash is
-	// reported in ascending order, from the cache or from what was read.
-	var missing []uint32
-	for _, h := range hashes {
-		if _, ok := s.cache.get(h); !ok {
-			missing = append(missing, h)
-		}
-	}
-	fetched := make(map[uint32][]uint32, len(missing))
-	if len(missing) > 0 {
-		// Filled into the cache (decoded, unfiltered) unless a write
-		// touched the hash meanwhile: see cacheFill.
-		gen := s.gen.Load()
-		err := s.db.View(func(txn *badger.Txn) error {
-			for i, h := range missing {
-				if i%checkContextEveryNLookups == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				item, err := txn.Get(postingsKey(h))
-				if errors.Is(err, badger.ErrKeyNotFound) {
-					fetched[h] = nil
-					s.cacheFill(gen, h, nil)
-					continue
-				}
-				if err != nil {
+	// One read transaction, the hashes in order, each emitted as soon as
+	// it is read: memory stays at one list however many the query
+	// touches (a query searched under every variant touches a large share
+	// of the hash space; on a store of a million works that is gigabytes).
+	// A list read is cached while the cache has room; otherwise its
+	// buffer is reused.
+	gen := s.gen.Load()
+	var buf []uint32
+	return s.db.View(func(txn *badger.Txn) error {
+		for i, h := range hashes {
+			if i%checkContextEveryNLookups == 0 {
+				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if err := item.Value(func(v []byte) error { return decodePostings(v, &pl, nil) }); err != nil {
-					return fmt.Errorf("postings of hash %d: %w", h, err)
-				}
-				flat := flatten(&pl)
-				fetched[h] = flat
-				s.cacheFill(gen, h, flat)
 			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for i, h := range hashes {
-		if i%checkContextEveryNLookups == 0 {
-			if err := ctx.Err(); err != nil {
+			if flat, ok := s.cache.get(h); ok {
+				if flat != nil {
+					emit(h, flat)
+				}
+				continue
+			}
+			item, err := txn.Get(postingsKey(h))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				s.cacheFill(gen, h, nil)
+				continue
+			}
+			if err != nil {
 				return err
 			}
-		}
-		flat, ok := fetched[h]
-		if !ok {
-			flat, _ = s.cache.get(h)
-		}
-		if flat != nil {
+			var flat []uint32
+			reuse := s.cache.full()
+			if err := item.Value(func(v []byte) (err error) {
+				if reuse {
+					flat, err = decodeFlat(v, buf[:0])
+					buf = flat
+				} else {
+					flat, err = decodeFlat(v, nil)
+				}
+				return err
+			}); err != nil {
+				return fmt.Errorf("postings of hash %d: %w", h, err)
+			}
+			if !reuse {
+				// Filled into the cache (decoded, unfiltered) unless a
+				// write touched the hash meanwhile: see cacheFill.
+				s.cacheFill(gen, h, flat)
+			}
 			emit(h, flat)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // cacheFill caches a postings list read outside the write lock, in a
@@ -137,7 +130,6 @@ func (s *Store) WarmPostings(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
-	var pl postingList
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPostings}, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
@@ -152,10 +144,11 @@ func (s *Store) WarmPostings(ctx context.Context) (int, error) {
 				return fmt.Errorf("%w: postings key of %d bytes", ErrCorrupt, len(k))
 			}
 			h := binary.BigEndian.Uint32(k[1:])
-			if err := it.Item().Value(func(v []byte) error { return decodePostings(v, &pl, nil) }); err != nil {
+			var flat []uint32
+			if err := it.Item().Value(func(v []byte) (err error) { flat, err = decodeFlat(v, nil); return err }); err != nil {
 				return fmt.Errorf("postings of hash %d: %w", h, err)
 			}
-			if !s.cache.put(h, flatten(&pl)) {
+			if !s.cache.put(h, flat) {
 				return nil // budget reached
 			}
 			n++

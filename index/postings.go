@@ -68,82 +68,98 @@ func encodePostings(pl *postingList) []byte {
 
 // decodePostings decodes v into pl (reusing its slices). It copies what it
 // keeps: v may be a Badger buffer that is reused after the call. When keep
-// is not nil, only the works it contains are decoded (the others are
-// skipped cheaply).
+// is not nil, only the works it contains are kept.
 func decodePostings(v []byte, pl *postingList, keep *roaring.Bitmap) error {
 	pl.works, pl.times = pl.works[:0], pl.times[:0]
+	flat, err := decodeFlat(v, nil)
+	if err != nil {
+		return err
+	}
+	off := 1
+	for range flat[0] {
+		w, cnt := flat[off], int(flat[off+1])
+		ts := flat[off+2 : off+2+cnt : off+2+cnt]
+		off += 2 + cnt
+		if keep == nil || keep.Contains(w) {
+			pl.works = append(pl.works, w)
+			pl.times = append(pl.times, ts)
+		}
+	}
+	return nil
+}
+
+// decodeFlat decodes v and appends it to dst in the flat layout of the
+// postings cache: works, then per work: num, count, times. One allocation
+// at most, however many works the list holds: a query on a large store
+// decodes tens of millions of postings.
+func decodeFlat(v []byte, dst []uint32) ([]uint32, error) {
 	if len(v) == 0 {
-		return fmt.Errorf("%w: empty postings", ErrCorrupt)
+		return nil, fmt.Errorf("%w: empty postings", ErrCorrupt)
 	}
 	switch v[0] {
 	case postingsSingle:
 		if len(v) < 6 {
-			return fmt.Errorf("%w: single posting of %d bytes", ErrCorrupt, len(v))
+			return nil, fmt.Errorf("%w: single posting of %d bytes", ErrCorrupt, len(v))
 		}
 		w := binary.BigEndian.Uint32(v[1:])
 		t, n := binary.Uvarint(v[5:])
 		if n <= 0 || 5+n != len(v) || t > 1<<32-1 {
-			return fmt.Errorf("%w: single posting time", ErrCorrupt)
+			return nil, fmt.Errorf("%w: single posting time", ErrCorrupt)
 		}
-		if keep == nil || keep.Contains(w) {
-			pl.works = append(pl.works, w)
-			pl.times = append(pl.times, []uint32{uint32(t)})
-		}
-		return nil
+		return append(dst, 1, w, 1, uint32(t)), nil
 	case postingsList:
 	default:
-		return fmt.Errorf("%w: postings encoding %#x", ErrCorrupt, v[0])
+		return nil, fmt.Errorf("%w: postings encoding %#x", ErrCorrupt, v[0])
 	}
 	size, n := binary.Uvarint(v[1:])
 	if n <= 0 || size > uint64(len(v)-1-n) {
-		return fmt.Errorf("%w: postings bitmap length", ErrCorrupt)
+		return nil, fmt.Errorf("%w: postings bitmap length", ErrCorrupt)
 	}
 	off := 1 + n
 	bm := roaring.New()
-	if _, err := bm.ReadFrom(bytes.NewReader(v[off : off+int(size)])); err != nil {
-		return fmt.Errorf("%w: postings bitmap: %w", ErrCorrupt, err)
+	if _, err := bm.FromUnsafeBytes(v[off : off+int(size)]); err != nil {
+		return nil, fmt.Errorf("%w: postings bitmap: %w", ErrCorrupt, err)
 	}
-	// ReadFrom accepts some malformed containers (a run container with no
-	// runs) that its iterators then panic on: check the invariants first.
+	// Reading accepts some malformed containers (a run container with no
+	// runs) that iterators then panic on: check the invariants first.
 	if err := bm.Validate(); err != nil {
-		return fmt.Errorf("%w: postings bitmap: %w", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: postings bitmap: %w", ErrCorrupt, err)
 	}
 	off += int(size)
+	// Each work takes at least 2 bytes of v (count, one time) and 3 words.
+	if dst == nil {
+		dst = make([]uint32, 0, 1+(len(v)-off)*3/2)
+	}
+	head := len(dst)
+	dst = append(dst, 0)
+	nWorks := uint32(0)
 	it := bm.Iterator()
 	for it.HasNext() {
 		w := it.Next()
 		cnt, n := binary.Uvarint(v[off:])
 		if n <= 0 || cnt == 0 || cnt > uint64(len(v)-off) {
-			return fmt.Errorf("%w: postings count of work %d", ErrCorrupt, w)
+			return nil, fmt.Errorf("%w: postings count of work %d", ErrCorrupt, w)
 		}
 		off += n
-		want := keep == nil || keep.Contains(w)
-		var ts []uint32
-		if want {
-			ts = make([]uint32, 0, cnt)
-		}
+		dst = append(dst, w, uint32(cnt))
 		t := uint64(0)
 		for range cnt {
 			d, n := binary.Uvarint(v[off:])
 			if n <= 0 {
-				return fmt.Errorf("%w: postings times of work %d", ErrCorrupt, w)
+				return nil, fmt.Errorf("%w: postings times of work %d", ErrCorrupt, w)
 			}
 			off += n
 			t += d
 			if t > 1<<32-1 {
-				return fmt.Errorf("%w: postings time overflow", ErrCorrupt)
+				return nil, fmt.Errorf("%w: postings time overflow", ErrCorrupt)
 			}
-			if want {
-				ts = append(ts, uint32(t))
-			}
+			dst = append(dst, uint32(t))
 		}
-		if want {
-			pl.works = append(pl.works, w)
-			pl.times = append(pl.times, ts)
-		}
+		nWorks++
 	}
 	if off != len(v) {
-		return fmt.Errorf("%w: %d trailing postings bytes", ErrCorrupt, len(v)-off)
+		return nil, fmt.Errorf("%w: %d trailing postings bytes", ErrCorrupt, len(v)-off)
 	}
-	return nil
+	dst[head] = nWorks
+	return dst, nil
 }
