@@ -17,11 +17,13 @@ import (
 var audioExts = map[string]bool{".ogg": true, ".mp3": true, ".flac": true, ".wav": true, ".m4a": true, ".aac": true, ".opus": true, ".mp4": true, ".mkv": true, ".webm": true}
 
 func runBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench", "bench [--refs LIST|DIR] [--out DIR] [--quick] [--store-hours H] [--seed N]")
+	fs := newFlagSet(e, "bench", "bench [--refs LIST|DIR] [--out DIR] [--quick] [--scale N [--scale-work-seconds S]] [--store-hours H] [--seed N]")
 	refs := fs.String("refs", "", "references: a duration<TAB>path `list` or a directory (default: the public set)")
 	out := fs.String("out", "out/bench", "output `directory` for results.json, results.md and the charts")
 	quick := fs.Bool("quick", false, "a few tracks and conditions (under 2 minutes)")
 	hours := fs.Float64("store-hours", 0, "pad the store to this many `hours` with speed-shifted renditions (latency at scale)")
+	scale := fs.Int("scale", 0, "run the scale simulation up to `N` works (10,000, 100,000, 1,000,000 steps)")
+	scaleSec := fs.Float64("scale-work-seconds", bench.DefaultScaleWorkSeconds, "length of a synthetic work in the scale simulation, in `seconds`")
 	seed := fs.Uint64("seed", 20261121, "seed of the split, offsets and noise")
 	workers := fs.Int("workers", 0, "parallel queries (0: one per core)")
 	pos, err := parseFlags(fs, args)
@@ -31,13 +33,19 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 0 {
 		return fmt.Errorf("%w: bench takes no arguments", errUsage)
 	}
+	if *scale < 0 || *scale > 100_000_000 {
+		return fmt.Errorf("%w: --scale %d: want 0 to 100000000 works", errUsage, *scale)
+	}
+	if *scaleSec < 1 || *scaleSec > 3600 {
+		return fmt.Errorf("%w: --scale-work-seconds %g: want 1 to 3600", errUsage, *scaleSec)
+	}
 	tracks, err := loadRefs(ctx, *refs)
 	if err != nil {
 		return err
 	}
 	res, err := bench.Run(ctx, bench.Config{
 		Refs: tracks, Dir: filepath.Join(*out, "store"), Quick: *quick, Seed: *seed,
-		StoreHours: *hours, Workers: *workers, Progress: e.stderr,
+		StoreHours: *hours, Workers: *workers, Progress: e.stderr, Scale: *scale, ScaleWorkSeconds: *scaleSec,
 	})
 	if err != nil {
 		return err

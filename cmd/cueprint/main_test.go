@@ -59,6 +59,8 @@ func TestUsageErrors(t *testing.T) {
 		{"works", "frobnicate", "--db", t.TempDir()},
 		{"works", "show", "--db", t.TempDir()},
 		{"register", "--bogus-flag"},
+		{"bench", "--scale", "-5"},
+		{"bench", "--scale", "1000", "--scale-work-seconds", "0"},
 	}
 	for _, args := range tests {
 		code, _, stderr := cli(t, args...)

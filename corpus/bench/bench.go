@@ -11,6 +11,18 @@
 // length under every condition (package degrade, in process) plus
 // negatives (unregistered music, real speech, noise, silence), matches them
 // (package eval) and reports per condition and length.
+//
+// The scale simulation (Config.Scale, `--scale N`) then builds fresh stores
+// of 10,000, 100,000 and 1,000,000 works (up to N): the registered
+// references plus synthetic prints with the real statistics of music (see
+// synth: chunks of the references' own prints, transposed and stretched
+// far outside the matcher's search, so their hashes follow music's
+// distribution but never align with a reference), loaded with index.Build.
+// At each size it reports build time, store size, and recall, false
+// positives and match latency of a fixed sample of the real queries. A
+// synthetic work is ScaleWorkSeconds long (10 s by default: a million of
+// them, 2,778 hours, build and query in under 30 minutes on 2 cores; the
+// hours column says what the store holds, which is what latency follows).
 package bench
 
 import (
@@ -50,6 +62,12 @@ type Config struct {
 	// StoreHours pads the store with speed-shifted renditions until it
 	// holds this many hours (0: the registered references only).
 	StoreHours float64
+	// Scale, when above the number of registered references, runs the
+	// scale simulation up to this many works (see ScaleSizes), each of
+	// ScaleWorkSeconds of synthetic print beyond the references. Quick
+	// runs default to QuickScaleWorks.
+	Scale            int
+	ScaleWorkSeconds float64
 	// Workers matching and fingerprinting in parallel (0: one per core).
 	Workers int
 	// Progress receives progress lines (nil: discarded).
@@ -175,6 +193,10 @@ type Results struct {
 	Positives  []eval.Stats `json:"positives"`
 	Negatives  []eval.Stats `json:"negatives"`
 	Cost       Cost         `json:"cost"`
+	// Scale holds the scale simulation's steps (Config.Scale).
+	Scale []ScaleStep `json:"scale,omitempty"`
+	// ScaleWorkSeconds is the length of a synthetic work.
+	ScaleWorkSeconds float64 `json:"scale_work_seconds,omitempty"`
 }
 
 // Run runs the benchmark.
@@ -184,6 +206,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.Quick && cfg.Scale == 0 {
+		cfg.Scale = QuickScaleWorks
 	}
 	logw := cfg.Progress
 	if logw == nil {
@@ -224,13 +249,15 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }() // st is reopened below
 	p := st.Params()
 
 	// Register, measuring throughput one file at a time on one core.
 	resetPeakRSS()
 	start := time.Now()
 	ids := make([]string, len(registered))
+	realWorks := make([]index.Work, len(registered))
+	realPeaks := make([][]fingerprint.Peak, len(registered))
 	var fpAudio, fpTime, decAudio, decTime float64
 	var hours float64
 	for i, t := range registered {
@@ -249,7 +276,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		decTime += time.Since(t0).Seconds()
 		decAudio += info.Decoded.Seconds()
 		ids[i] = fmt.Sprintf("bench-%03d-%s", i, t.Name())
-		if _, err := st.Register(ctx, index.Work{ID: ids[i], Title: t.Name(), DurationS: ap.Duration.Seconds()}, ap.Peaks, false); err != nil {
+		realWorks[i] = index.Work{ID: ids[i], Title: t.Name(), DurationS: ap.Duration.Seconds()}
+		realPeaks[i] = ap.Peaks
+		if _, err := st.Register(ctx, realWorks[i], ap.Peaks, false); err != nil {
 			return nil, err
 		}
 		hours += ap.Duration.Hours()
@@ -331,6 +360,23 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	})
 	res.Negatives = eval.Summarize(neg, func(o eval.Outcome) string { return o.Query.Kind })
 	res.Negatives = append(res.Negatives, eval.Summarize(neg, func(eval.Outcome) string { return "all" })...)
+	if err := st.Close(); err != nil {
+		return nil, err
+	}
+	if cfg.Scale > len(registered) {
+		if cfg.ScaleWorkSeconds <= 0 {
+			cfg.ScaleWorkSeconds = DefaultScaleWorkSeconds
+		}
+		res.ScaleWorkSeconds = cfg.ScaleWorkSeconds
+		realHours := 0.0
+		for _, w := range realWorks {
+			realHours += w.DurationS / 3600
+		}
+		res.Scale, err = runScale(ctx, cfg, cfg.Dir+"-scale", p, realWorks, realPeaks, realHours, qs, logf)
+		if err != nil {
+			return nil, fmt.Errorf("scale simulation: %w", err)
+		}
+	}
 	res.Cost.MatchP50MS = eval.Quantile(lat, 0.5)
 	res.Cost.MatchP99MS = eval.Quantile(lat, 0.99)
 	res.Cost.Match10sP50MS = eval.Quantile(lat10, 0.5)

@@ -30,7 +30,7 @@ func TestQuickBench(t *testing.T) {
 	res, err := bench.Run(context.Background(), bench.Config{Refs: refs, Dir: filepath.Join(out, "store"), Quick: true})
 	require.NoError(t, err)
 	require.NoError(t, res.Write(out))
-	for _, f := range []string{"results.json", "results.md", "recall_snr.svg", "recall_speed.svg"} {
+	for _, f := range []string{"results.json", "results.md", "recall_snr.svg", "recall_speed.svg", "scale.svg"} {
 		fi, err := os.Stat(filepath.Join(out, f))
 		require.NoError(t, err, f)
 		assert.Positive(t, fi.Size(), f)
@@ -51,6 +51,18 @@ func TestQuickBench(t *testing.T) {
 	for _, s := range res.Negatives {
 		assert.Zero(t, s.FalsePositiveRate, "negatives %s", s.Group)
 	}
+	// The quick scale step: references plus synthetic works, bulk-built.
+	require.Len(t, res.Scale, 1)
+	sc := res.Scale[0]
+	assert.Equal(t, bench.QuickScaleWorks, sc.Works)
+	assert.Equal(t, res.Registered, sc.RealWorks)
+	assert.Positive(t, sc.Postings)
+	assert.Positive(t, sc.StoreBytes)
+	assert.Positive(t, sc.Positives)
+	assert.Positive(t, sc.Negatives)
+	assert.GreaterOrEqual(t, sc.Recall, 0.9, "real queries still found among synthetic works")
+	assert.LessOrEqual(t, sc.FalsePositiveRate, 0.1)
+	assert.Positive(t, sc.MatchP50MS)
 	c := res.Cost
 	assert.Positive(t, c.FingerprintXRT)
 	assert.Positive(t, c.DecodeOnlyXRT)

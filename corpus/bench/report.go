@@ -100,13 +100,28 @@ func (r *Results) Markdown() string {
 	fmt.Fprintf(&b, "| query latency (extract + match), 10 s, p50 | %.1f ms |\n", c.Query10sP50MS)
 	fmt.Fprintf(&b, "| peak RSS while registering / matching | %.0f / %.0f MB |\n", float64(c.PeakRSSRegisterB)/1e6, float64(c.PeakRSSMatchB)/1e6)
 	fmt.Fprintf(&b, "| registration wall time | %.1f s |\n", c.RegisterSeconds)
+	if len(r.Scale) > 0 {
+		fmt.Fprintf(&b, "\n## Scale: the store grown with synthetic works (%g s each)\n\n", r.ScaleWorkSeconds)
+		b.WriteString("10 s queries under " + strings.Join(scaleConditions, ", ") + ", and every negative, against a store of the references plus synthetic prints with real statistics, bulk-built.\n\n")
+		b.WriteString("| works | hours | postings | store | MB/h | build | recall | wrong | false pos. | match p50 / p99 | peak RSS build / match |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, st := range r.Scale {
+			fmt.Fprintf(&b, "| %d | %.0f | %.2fG | %.2f GB | %.2f | %.0f s | %.3f (%d) | %.3f | %.3f (%d) | %.0f / %.0f ms | %.0f / %.0f MB |\n",
+				st.Works, st.Hours, float64(st.Postings)/1e9, float64(st.StoreBytes)/1e9, st.BytesPerHour/1e6, st.BuildSeconds,
+				st.Recall, st.Positives, st.WrongWorkRate, st.FalsePositiveRate, st.Negatives, st.MatchP50MS, st.MatchP99MS,
+				float64(st.PeakRSSBuildB)/1e6, float64(st.PeakRSSMatchB)/1e6)
+		}
+	}
 	if len(r.Skipped) > 0 {
 		b.WriteString("\nSkipped references:\n\n")
 		for _, s := range r.Skipped {
 			fmt.Fprintf(&b, "- %s\n", s)
 		}
 	}
-	b.WriteString("\nCharts: `recall_snr.svg` (recall against SNR per noise kind and length), `recall_speed.svg` (against speed, tempo-only and pitch-only ratio).\n")
+	b.WriteString("\nCharts: `recall_snr.svg` (recall against SNR per noise kind and length), `recall_speed.svg` (against speed, tempo-only and pitch-only ratio)")
+	if len(r.Scale) > 0 {
+		b.WriteString(", `scale.svg` (match latency and recall against catalogue size)")
+	}
+	b.WriteString(".\n")
 	return b.String()
 }
 
@@ -128,6 +143,9 @@ func (r *Results) charts() map[string]string {
 	}
 	if len(spd) > 0 {
 		out["recall_speed.svg"] = r.chart("Top-1 recall against speed / tempo / pitch ratio", spd)
+	}
+	if len(r.Scale) > 0 {
+		out["scale.svg"] = r.scaleChart()
 	}
 	return out
 }
@@ -187,6 +205,57 @@ func (r *Results) chart(title string, fams []string) string {
 				fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="%s">%g s</text>`, pad+float64(li)*50, h-10, col, l)
 			}
 		}
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+// scaleChart draws match latency (p50, p99; log scale) and recall against
+// catalogue size (log scale).
+func (r *Results) scaleChart() string {
+	const pw, ph, pad = 420.0, 220.0, 55.0
+	w, h := pw+2*pad, ph+2*pad+20
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`, w, h)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%.0f" y="18" font-size="14">Match latency (ms, log) and recall against works in the store</text>`, pad)
+	loX, hiX := math.Log10(float64(r.Scale[0].Works)), math.Log10(float64(r.Scale[len(r.Scale)-1].Works))
+	if hiX == loX {
+		loX, hiX = loX-0.5, hiX+0.5
+	}
+	maxLat := 1.0
+	for _, s := range r.Scale {
+		maxLat = max(maxLat, s.MatchP99MS)
+	}
+	loY, hiY := 0.0, math.Ceil(math.Log10(maxLat))
+	px := func(works int) float64 { return pad + (math.Log10(float64(works))-loX)/(hiX-loX)*pw }
+	pyLat := func(ms float64) float64 { return pad + (1-(math.Log10(max(ms, 1))-loY)/(hiY-loY))*ph }
+	pyRec := func(r float64) float64 { return pad + (1-r)*ph }
+	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`, pad, pad, pw, ph)
+	for e := loY; e <= hiY; e++ {
+		y := pyLat(math.Pow(10, e))
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="end">%g ms</text><line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#eee"/>`, pad-4, y+4, math.Pow(10, e), pad, pad+pw, y, y)
+	}
+	for _, v := range []float64{0, 0.5, 1} {
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="#7570b3">%.1f</text>`, pad+pw+4, pyRec(v)+4, v)
+	}
+	lines := []struct {
+		name, col string
+		y         func(ScaleStep) float64
+	}{
+		{"match p50", lineColors[0], func(s ScaleStep) float64 { return pyLat(s.MatchP50MS) }},
+		{"match p99", lineColors[1], func(s ScaleStep) float64 { return pyLat(s.MatchP99MS) }},
+		{"recall (right axis)", lineColors[2], func(s ScaleStep) float64 { return pyRec(s.Recall) }},
+	}
+	for li, l := range lines {
+		var pts []string
+		for _, s := range r.Scale {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(s.Works), l.y(s)))
+			if li == 0 {
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle">%d</text>`, px(s.Works), pad+ph+14, s.Works)
+			}
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, l.col, strings.Join(pts, " "))
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="%s">%s</text>`, pad+float64(li)*130, h-10, l.col, l.name)
 	}
 	b.WriteString("</svg>\n")
 	return b.String()

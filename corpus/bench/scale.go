@@ -1,0 +1,290 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/cueprint/cueprint/corpus/eval"
+	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/index"
+	"github.com/cueprint/cueprint/match"
+)
+
+// ScaleStep is one catalogue size of the scale simulation: the registered
+// references plus synthetic works, built into a fresh store with
+// index.Build, then queried with the real queries of scaleConditions.
+type ScaleStep struct {
+	Works          int     `json:"works"`
+	RealWorks      int     `json:"real_works"`
+	SyntheticWorks int     `json:"synthetic_works"`
+	Hours          float64 `json:"hours"`
+	Postings       int64   `json:"postings"`
+	StoreBytes     int64   `json:"store_bytes"`
+	BytesPerHour   float64 `json:"store_bytes_per_hour"`
+	// Build time: hashing into sorted runs, then loading them.
+	BuildSeconds float64 `json:"build_seconds"`
+	HashSeconds  float64 `json:"hash_seconds"`
+	LoadSeconds  float64 `json:"load_seconds"`
+	// WarmSeconds preloads postings (up to the cache budget); WarmHashes
+	// counts the lists that fit.
+	WarmSeconds float64 `json:"postings_preload_seconds"`
+	WarmHashes  int     `json:"postings_preloaded"`
+	// Queries: 10 s positives under scaleConditions, and every negative.
+	Positives         int     `json:"positives"`
+	Recall            float64 `json:"recall"`
+	WrongWorkRate     float64 `json:"wrong_work_rate"`
+	Negatives         int     `json:"negatives"`
+	FalsePositiveRate float64 `json:"false_positive_rate"`
+	MatchP50MS        float64 `json:"match_latency_p50_ms"`
+	MatchP99MS        float64 `json:"match_latency_p99_ms"`
+	// FalseMatches describes every segment a negative query returned.
+	FalseMatches  []string `json:"false_matches,omitempty"`
+	PeakRSSBuildB int64    `json:"peak_rss_build_bytes"`
+	PeakRSSMatchB int64    `json:"peak_rss_match_bytes"`
+}
+
+// scaleConditions are the conditions whose 10 s queries are run at every
+// scale step: the clean case, a hard codec, noise and a speed change (the
+// searches that touch the most postings).
+var scaleConditions = []string{"clean", "mp3-32k", "white-5dB", "white-10dB", "speed-0.95", "speed-1.05"}
+
+// scaleMaxPositives and scaleMaxNegatives bound the queries of a scale step.
+const (
+	scaleMaxPositives = 36
+	scaleMaxNegatives = 36
+)
+
+// every returns at most n of qs, evenly spread.
+func every(qs []eval.Query, n int) []eval.Query {
+	if len(qs) <= n {
+		return qs
+	}
+	out := make([]eval.Query, 0, n)
+	for i := range n {
+		out = append(out, qs[i*len(qs)/n])
+	}
+	return out
+}
+
+// ScaleSizes returns the catalogue sizes of a scale simulation up to n
+// works: 10,000, 100,000 and 1,000,000 where not above n, and n itself.
+func ScaleSizes(n int) []int {
+	var out []int
+	for _, s := range []int{10_000, 100_000, 1_000_000} {
+		if s < n {
+			out = append(out, s)
+		}
+	}
+	return append(out, n)
+}
+
+// synth makes synthetic prints with the real statistics of music: each is
+// a sequence of chunks (1 to 3 s) of real prints, each chunk transposed by
+// 8 to 24 hash steps (2.7 to 8 semitones) up or down and stretched or
+// squeezed by 10 to 25 %. A chunk keeps its source's peak density, pitch
+// distribution and interval structure (the hash's delta and dt fields
+// see real music), but a transposition and time scale that far outside the
+// matcher's search (±1.75 semitones, ±10 % speed) make it a new print that
+// never aligns with its source. Prints are a pure function of the seed and
+// the index, so the generator is safe for concurrent use.
+type synth struct {
+	src      [][]fingerprint.Peak
+	frames   float64 // length of a synthetic work
+	seed     uint64
+	step     float64 // hash quantisation step, semitones
+	maxPitch float32
+	fps      float64 // frames a second
+}
+
+func newSynth(src [][]fingerprint.Peak, p fingerprint.AudioParams, seconds float64, seed uint64) *synth {
+	var keep [][]fingerprint.Peak
+	for _, s := range src {
+		if len(s) > 100 {
+			keep = append(keep, s)
+		}
+	}
+	fps := 1 / p.FrameDuration()
+	return &synth{src: keep, frames: seconds * fps, seed: seed, step: p.FreqStepSemitones,
+		maxPitch: float32(12 * math.Log2(p.MaxFreqHz/p.MinFreqHz)), fps: fps}
+}
+
+// peaks returns synthetic print i.
+func (s *synth) peaks(i int) []fingerprint.Peak {
+	rng := rand.New(rand.NewPCG(s.seed, uint64(i)))
+	out := make([]fingerprint.Peak, 0, int(s.frames/s.fps*45))
+	t := 0.0
+	for t < s.frames {
+		length := (1 + 2*rng.Float64()) * s.fps
+		src := s.src[rng.IntN(len(s.src))]
+		scale := 1.1 + 0.15*rng.Float64()
+		if rng.IntN(2) == 0 {
+			scale = 1 / scale
+		}
+		shift := float32(8+rng.IntN(17)) * float32(s.step)
+		if rng.IntN(2) == 0 {
+			shift = -shift
+		}
+		srcLen := length / scale
+		last := float64(src[len(src)-1].Time)
+		from := rng.Float64() * math.Max(0, last-srcLen)
+		k := sort.Search(len(src), func(j int) bool { return float64(src[j].Time) >= from })
+		for ; k < len(src) && float64(src[k].Time) < from+srcLen; k++ {
+			pk := src[k]
+			pk.Pitch += shift
+			if pk.Pitch < 0 || pk.Pitch > s.maxPitch {
+				continue
+			}
+			pk.Time = float32(t + (float64(pk.Time)-from)*scale)
+			if pk.Time >= float32(s.frames) {
+				break
+			}
+			out = append(out, pk)
+		}
+		t += length
+	}
+	return out
+}
+
+// scaleSource is the BuildSource of one scale step: the registered
+// references first (with their benchmark IDs), then synthetic works.
+type scaleSource struct {
+	real  []index.Work
+	peaks [][]fingerprint.Peak
+	syn   *synth
+	n     int
+}
+
+func (s *scaleSource) Len() int { return s.n }
+
+func (s *scaleSource) Work(_ context.Context, i int) (index.Work, []fingerprint.Peak, error) {
+	if i < len(s.real) {
+		return s.real[i], slices.Clone(s.peaks[i]), nil
+	}
+	return index.Work{ID: fmt.Sprintf("synthetic-%07d", i-len(s.real)), DurationS: s.syn.frames / s.syn.fps},
+		s.syn.peaks(i - len(s.real)), nil
+}
+
+// runScale runs the scale simulation: for each size, a fresh store of the
+// references plus synthetic works, the scale queries and negatives.
+func runScale(ctx context.Context, cfg Config, dir string, p fingerprint.AudioParams, real []index.Work, peaks [][]fingerprint.Peak,
+	realHours float64, qs []eval.Query, logf func(string, ...any)) ([]ScaleStep, error) {
+	// A fixed sample of the queries (every k-th), so that the 1,000,000
+	// step, where one query reads a large share of the store, fits the
+	// time budget.
+	var pos, neg []eval.Query
+	for _, q := range qs {
+		switch {
+		case q.WorkID == "":
+			neg = append(neg, q)
+		case q.Excerpt.LengthS == 10 && slices.Contains(scaleConditions, q.Cond.Name):
+			pos = append(pos, q)
+		}
+	}
+	sel := append(every(pos, scaleMaxPositives), every(neg, scaleMaxNegatives)...)
+	syn := newSynth(peaks, p, cfg.ScaleWorkSeconds, cfg.Seed)
+	var steps []ScaleStep
+	for _, size := range ScaleSizes(cfg.Scale) {
+		if size <= len(real) {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return steps, err
+		}
+		src := &scaleSource{real: real, peaks: peaks, syn: syn, n: size}
+		st := ScaleStep{Works: size, RealWorks: len(real), SyntheticWorks: size - len(real),
+			Hours: realHours + float64(size-len(real))*cfg.ScaleWorkSeconds/3600}
+		logf("scale %d works (%.0f h): building", size, st.Hours)
+		resetPeakRSS()
+		t0 := time.Now()
+		lastLog := time.Now()
+		bs, err := index.Build(ctx, dir, index.Options{Params: p}, src, index.BuildOptions{
+			Workers: cfg.Workers,
+			Progress: func(done int) {
+				if time.Since(lastLog) > 30*time.Second {
+					lastLog = time.Now()
+					logf("  hashed %d of %d works", done, size)
+				}
+			}})
+		if err != nil {
+			return steps, err
+		}
+		st.BuildSeconds = time.Since(t0).Seconds()
+		st.HashSeconds, st.LoadSeconds = bs.HashTime.Seconds(), bs.LoadTime.Seconds()
+		st.Postings = bs.Postings
+		st.PeakRSSBuildB = peakRSS()
+		st.StoreBytes = index.DirSize(dir)
+		st.BytesPerHour = float64(st.StoreBytes) / st.Hours
+		logf("  built in %.0f s (hash %.0f s, load %.0f s): %d postings, %.2f GB", st.BuildSeconds, st.HashSeconds, st.LoadSeconds,
+			st.Postings, float64(st.StoreBytes)/1e9)
+
+		store, err := index.Open(ctx, dir, index.Options{Params: p})
+		if err != nil {
+			return steps, err
+		}
+		t0 = time.Now()
+		st.WarmHashes, err = store.WarmPostings(ctx)
+		if err != nil {
+			store.Close()
+			return steps, err
+		}
+		st.WarmSeconds = time.Since(t0).Seconds()
+		m, err := match.New(store, match.DefaultParams(), nil)
+		if err != nil {
+			store.Close()
+			return steps, err
+		}
+		resetPeakRSS()
+		outs := eval.Run(ctx, m, p, sel, cfg.Workers)
+		st.PeakRSSMatchB = peakRSS()
+		if err := store.Close(); err != nil {
+			return steps, err
+		}
+		var pos, neg []eval.Outcome
+		var lat []float64
+		for _, o := range outs {
+			if o.Err != nil {
+				return steps, fmt.Errorf("scale %d: query %s: %w", size, o.Query.Excerpt.Path, o.Err)
+			}
+			lat = append(lat, o.LatencyMatch.Seconds()*1000)
+			if o.Query.WorkID == "" {
+				neg = append(neg, o)
+				for _, sg := range o.Segments {
+					st.FalseMatches = append(st.FalseMatches, fmt.Sprintf("%s %s@%.1fs -> %s (score %d, confidence %.3f, speed %.3f)",
+						o.Query.Kind, o.Query.Excerpt.Path, o.Query.Excerpt.StartS, sg.Work.ID, sg.Score, sg.Confidence, sg.Speed))
+				}
+			} else {
+				pos = append(pos, o)
+			}
+		}
+		ps := eval.Summarize(pos, func(eval.Outcome) string { return "all" })
+		ns := eval.Summarize(neg, func(eval.Outcome) string { return "all" })
+		if len(ps) == 1 {
+			st.Positives, st.Recall, st.WrongWorkRate = ps[0].Queries, ps[0].Recall, ps[0].WrongWorkRate
+		}
+		if len(ns) == 1 {
+			st.Negatives, st.FalsePositiveRate = ns[0].Queries, ns[0].FalsePositiveRate
+		}
+		st.MatchP50MS, st.MatchP99MS = eval.Quantile(lat, 0.5), eval.Quantile(lat, 0.99)
+		logf("  recall %.3f (%d queries), false positives %.3f (%d), match p50 %.0f ms p99 %.0f ms",
+			st.Recall, st.Positives, st.FalsePositiveRate, st.Negatives, st.MatchP50MS, st.MatchP99MS)
+		for _, f := range st.FalseMatches {
+			logf("  false match: %s", f)
+		}
+		steps = append(steps, st)
+	}
+	return steps, os.RemoveAll(dir)
+}
+
+// QuickScaleWorks is the size of the scale step of a quick run (CI): the
+// whole path, build to queries, in seconds.
+const QuickScaleWorks = 2000
+
+// DefaultScaleWorkSeconds is the length of a synthetic work of the scale
+// simulation.
+const DefaultScaleWorkSeconds = 10
