@@ -162,8 +162,8 @@ type builder struct {
 // run is one worker's sorted range of works on disk. Postings file:
 // per hash, ascending: <uvarint hash delta><uvarint works>, then per work
 // <uvarint num delta><uvarint count><uvarint time deltas...>. Works file:
-// per work, in order: <uvarint num><uvarint len><forward print>
-// <uvarint len><work record JSON>.
+// per work, in order: <uvarint num>, then three <uvarint len><bytes>
+// chunks: the forward print, the ID and the work record (JSON).
 type run struct {
 	first    int // first source index of the range
 	postings string
@@ -292,10 +292,10 @@ func (w *hashWorker) hashRange(ctx context.Context, first, end int) error {
 		}
 		fwd := fingerprint.AppendPeaks(nil, peaks)
 		w.records = binary.AppendUvarint(w.records, uint64(num))
-		w.records = binary.AppendUvarint(w.records, uint64(len(fwd)))
-		w.records = append(w.records, fwd...)
-		w.records = binary.AppendUvarint(w.records, uint64(len(rec)))
-		w.records = append(w.records, rec...)
+		for _, chunk := range [][]byte{fwd, []byte(work.ID), rec} {
+			w.records = binary.AppendUvarint(w.records, uint64(len(chunk)))
+			w.records = append(w.records, chunk...)
+		}
 	}
 	return w.flushRun(runFirst, end)
 }
@@ -449,22 +449,25 @@ func (b *builder) load(ctx context.Context, dir string, o Options) error {
 			return err
 		}
 		for len(data) > 0 {
-			num, fwd, rec, rest, err := splitWorkRecord(data)
-			if err != nil {
-				return fmt.Errorf("run %s: %w", r.works, err)
+			num, k := binary.Uvarint(data)
+			if k <= 0 {
+				return fmt.Errorf("run %s: %w: work number", r.works, ErrCorrupt)
 			}
-			data = rest
-			out.add(streamForward, numKey(prefixForward, num), fwd)
-			var w Work
-			if err := json.Unmarshal(rec, &w); err != nil {
-				return fmt.Errorf("run %s: %w", r.works, err)
+			var chunks [3][]byte // forward print, ID, record
+			data = data[k:]
+			for i := range chunks {
+				if chunks[i], data, err = nextChunk(data); err != nil {
+					return fmt.Errorf("run %s: %w", r.works, err)
+				}
 			}
-			out.add(streamNum, numKey(prefixNum, num), []byte(w.ID))
+			out.add(streamForward, numKey(prefixForward, uint32(num)), chunks[0])
+			out.add(streamNum, numKey(prefixNum, uint32(num)), chunks[1])
+			// ID and record again, for the write batch.
 			var hdr [binary.MaxVarintLen64]byte
-			_, _ = recw.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(w.ID)))])
-			_, _ = recw.WriteString(w.ID)
-			_, _ = recw.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(rec)))])
-			_, _ = recw.Write(rec)
+			for _, c := range chunks[1:] {
+				_, _ = recw.Write(hdr[:binary.PutUvarint(hdr[:], uint64(len(c)))])
+				_, _ = recw.Write(c)
+			}
 			b.stats.Works++
 		}
 		if err := out.err; err != nil {
@@ -645,23 +648,13 @@ func (w *kvWriter) flush() error {
 	return err
 }
 
-// splitWorkRecord splits one record of a run's works file.
-func splitWorkRecord(data []byte) (num uint32, fwd, rec, rest []byte, err error) {
-	n, k := binary.Uvarint(data)
-	if k <= 0 {
-		return 0, nil, nil, nil, fmt.Errorf("%w: work record number", ErrCorrupt)
-	}
-	data = data[k:]
+// nextChunk splits one <uvarint len><bytes> chunk off data.
+func nextChunk(data []byte) (chunk, rest []byte, err error) {
 	l, k := binary.Uvarint(data)
 	if k <= 0 || l > uint64(len(data)-k) {
-		return 0, nil, nil, nil, fmt.Errorf("%w: forward print length", ErrCorrupt)
+		return nil, nil, fmt.Errorf("%w: chunk length", ErrCorrupt)
 	}
-	fwd, data = data[k:k+int(l)], data[k+int(l):]
-	l, k = binary.Uvarint(data)
-	if k <= 0 || l > uint64(len(data)-k) {
-		return 0, nil, nil, nil, fmt.Errorf("%w: work record length", ErrCorrupt)
-	}
-	return uint32(n), fwd, data[k : k+int(l)], data[k+int(l):], nil
+	return data[k : k+int(l)], data[k+int(l):], nil
 }
 
 // readChunk reads one <uvarint len><bytes> chunk.

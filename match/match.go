@@ -198,8 +198,8 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	// memory stays bounded however dense the store: the first counts hits
 	// per (work, variant) in a dense array (keeping the lists); the second
 	// collects offset bins only for the pairs with the most hits (see
-	// votePairs), sorts them and counts runs. A map of every (work, variant, bin) hit took
-	// gigabytes on a store of 100,000 works.
+	// votePairs), sorts them and counts runs. A map of every (work,
+	// variant, bin) hit took gigabytes on a store of 100,000 works.
 	nv := len(variants)
 	maxNum := m.store.MaxLive()
 	counts := make([]uint16, (int(maxNum)+1)*nv)
