@@ -125,7 +125,7 @@ func Build(ctx context.Context, dir string, o Options, src BuildSource, bo Build
 		}
 	}()
 
-	b := &builder{p: o.Params, src: src, bo: bo, dir: runDir, stats: &BuildStats{}}
+	b := &builder{p: o.Params, vhash: o.videoParams().Hash(), src: src, bo: bo, dir: runDir, stats: &BuildStats{}}
 	t0 := time.Now()
 	if err := b.hashAll(ctx); err != nil {
 		return nil, fmt.Errorf("build index %s: %w", dir, err)
@@ -147,6 +147,7 @@ func Build(ctx context.Context, dir string, o Options, src BuildSource, bo Build
 
 // builder is one bulk build in progress.
 type builder struct {
+	vhash uint64 // the video parameters' hash, for the meta record
 	p     fingerprint.AudioParams
 	src   BuildSource
 	bo    BuildOptions
@@ -423,11 +424,7 @@ func (b *builder) load(ctx context.Context, dir string, o Options) error {
 	out := &kvWriter{sw: sw}
 	maxNum := uint32(b.src.Len())
 
-	meta := make([]byte, 16)
-	copy(meta, magic[:])
-	binary.BigEndian.PutUint32(meta[4:], FormatCurrent)
-	binary.BigEndian.PutUint64(meta[8:], b.p.Hash())
-	out.add(streamMeta, metaKey(), meta)
+	out.add(streamMeta, metaKey(), metaRecord(b.p.Hash(), b.vhash))
 	next := make([]byte, 4)
 	binary.BigEndian.PutUint32(next, maxNum+1)
 	out.add(streamCounter, counterKey(), next)

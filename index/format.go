@@ -11,14 +11,19 @@ const (
 	prefixForward  = 'f' // FORMAT.md#forward
 	prefixPostings = 'p' // FORMAT.md#postings
 	prefixPending  = 'x' // FORMAT.md#pending
+	prefixVideo    = 'v' // FORMAT.md#video
 )
 
 // Format versions. Numbers are never reused.
 const (
-	// FormatV1 is the first format: FORMAT.md.
+	// FormatV1 is the first format: audio only, a 16-byte meta record.
 	FormatV1 uint32 = 1
+	// FormatV2 adds video: the `v` forward prints, video keys in the
+	// postings (FORMAT.md#postings) and the video parameters' hash in the
+	// meta record (24 bytes). A V1 store is upgraded in place when opened.
+	FormatV2 uint32 = 2
 	// FormatCurrent is what this binary writes.
-	FormatCurrent = FormatV1
+	FormatCurrent = FormatV2
 )
 
 // magic opens the meta record.
@@ -36,7 +41,17 @@ const (
 	pendingDelete   = 2
 )
 
-func metaKey() []byte    { return []byte{prefixMeta} }
+func metaKey() []byte { return []byte{prefixMeta} }
+
+// metaRecord is the FormatCurrent meta value (FORMAT.md#meta).
+func metaRecord(audioHash, videoHash uint64) []byte {
+	v := make([]byte, 24)
+	copy(v, magic[:])
+	binary.BigEndian.PutUint32(v[4:], FormatCurrent)
+	binary.BigEndian.PutUint64(v[8:], audioHash)
+	binary.BigEndian.PutUint64(v[16:], videoHash)
+	return v
+}
 func counterKey() []byte { return []byte{prefixCounter} }
 func workKey(id string) []byte {
 	return append([]byte{prefixWork}, id...)

@@ -119,6 +119,15 @@ func (s *Store) Peaks(num uint32) ([]fingerprint.Peak, error) {
 	return s.forwardPrint(num)
 }
 
+// VideoPrint returns the video print of live work number num
+// (ErrNotFound when it has none).
+func (s *Store) VideoPrint(num uint32) ([]fingerprint.VideoFrameHashes, error) {
+	if !s.IsLive(num) {
+		return nil, fmt.Errorf("%w: number %d", ErrNotFound, num)
+	}
+	return s.videoPrint(num)
+}
+
 // WarmPostings loads every postings list into the postings cache with one
 // sequential scan (as far as the cache budget allows), so that queries
 // never wait on point lookups: what a long-running daemon does at start.

@@ -50,6 +50,9 @@ type Options struct {
 	// Params are the fingerprint parameters; a new store records their
 	// hash, an existing one must match it.
 	Params fingerprint.AudioParams
+	// Video are the video fingerprint parameters, recorded and checked
+	// likewise. The zero value means fingerprint.DefaultVideoParams().
+	Video fingerprint.VideoParams
 	// InMemory keeps everything in memory (tests).
 	InMemory bool
 	// Logger receives Badger's warnings and the store's recovery notes; nil
@@ -63,10 +66,19 @@ type Options struct {
 	PostingsCacheBytes int64
 }
 
+// videoParams returns o.Video, or the defaults for the zero value.
+func (o Options) videoParams() fingerprint.VideoParams {
+	if o.Video.FPS == 0 {
+		return fingerprint.DefaultVideoParams()
+	}
+	return o.Video
+}
+
 // Store is an open index.
 type Store struct {
 	db     *badger.DB
 	params fingerprint.AudioParams
+	video  fingerprint.VideoParams
 	log    *slog.Logger
 	dir    string
 
@@ -85,6 +97,9 @@ type Store struct {
 // Open opens (creating if needed) the store in dir.
 func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 	if err := o.Params.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.videoParams().Validate(); err != nil {
 		return nil, err
 	}
 	logger := o.Logger
@@ -121,7 +136,7 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 	if cacheBytes == 0 {
 		cacheBytes = 1 << 30
 	}
-	s = &Store{db: db, params: o.Params, log: logger, dir: dir, live: roaring.New(), cache: newPostingsCache(max(cacheBytes, 0))}
+	s = &Store{db: db, params: o.Params, video: o.videoParams(), log: logger, dir: dir, live: roaring.New(), cache: newPostingsCache(max(cacheBytes, 0))}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, db.Close())
@@ -156,15 +171,14 @@ func (s *Store) Close() error {
 // Params returns the fingerprint parameters of the store.
 func (s *Store) Params() fingerprint.AudioParams { return s.params }
 
+// VideoParams returns the video fingerprint parameters of the store.
+func (s *Store) VideoParams() fingerprint.VideoParams { return s.video }
+
 func (s *Store) checkMeta() error {
 	return s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(metaKey())
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			v := make([]byte, 16)
-			copy(v, magic[:])
-			binary.BigEndian.PutUint32(v[4:], FormatCurrent)
-			binary.BigEndian.PutUint64(v[8:], s.params.Hash())
-			return txn.Set(metaKey(), v)
+			return txn.Set(metaKey(), metaRecord(s.params.Hash(), s.video.Hash()))
 		}
 		if err != nil {
 			return err
@@ -173,14 +187,28 @@ func (s *Store) checkMeta() error {
 		if err != nil {
 			return err
 		}
-		if len(v) != 16 || !bytes.Equal(v[:4], magic[:]) {
+		if len(v) < 16 || !bytes.Equal(v[:4], magic[:]) {
 			return fmt.Errorf("%w: bad meta record (%d bytes)", ErrCorrupt, len(v))
 		}
-		if ver := binary.BigEndian.Uint32(v[4:]); ver != FormatCurrent {
-			return fmt.Errorf("%w: store has version %d, this binary reads %d", ErrUnsupportedFormat, ver, FormatCurrent)
+		ver := binary.BigEndian.Uint32(v[4:])
+		switch {
+		case ver == FormatV1 && len(v) == 16:
+		case ver == FormatV2 && len(v) == 24:
+			if h := binary.BigEndian.Uint64(v[16:]); h != s.video.Hash() {
+				return fmt.Errorf("%w: video: store %016x, requested %016x", ErrParamsMismatch, h, s.video.Hash())
+			}
+		case ver == FormatV1 || ver == FormatV2:
+			return fmt.Errorf("%w: meta record of version %d has %d bytes", ErrCorrupt, ver, len(v))
+		default:
+			return fmt.Errorf("%w: store has version %d, this binary reads %d and %d", ErrUnsupportedFormat, ver, FormatV1, FormatV2)
 		}
 		if h := binary.BigEndian.Uint64(v[8:]); h != s.params.Hash() {
 			return fmt.Errorf("%w: store %016x, requested %016x", ErrParamsMismatch, h, s.params.Hash())
+		}
+		if ver == FormatV1 {
+			// A V1 store holds no video key: it is a V2 store as it is,
+			// once the meta record says so.
+			return txn.Set(metaKey(), metaRecord(s.params.Hash(), s.video.Hash()))
 		}
 		return nil
 	})
@@ -272,6 +300,23 @@ func (s *Store) Register(ctx context.Context, w Work, peaks []fingerprint.Peak, 
 // lock, and an error it returns refuses the registration. The HTTP API
 // uses it so that one tenant cannot replace another's work.
 func (s *Store) RegisterChecked(ctx context.Context, w Work, peaks []fingerprint.Peak, replace bool, check func(existing Work) error) (Work, error) {
+	return s.RegisterPrints(ctx, w, Prints{Audio: peaks}, replace, check)
+}
+
+// Prints are the fingerprints of one work: audio peaks, video frames, or
+// both (a work registered from a video file with sound).
+type Prints struct {
+	Audio []fingerprint.Peak
+	Video []fingerprint.VideoFrameHashes
+}
+
+// RegisterPrints is RegisterChecked for a work with audio and/or video
+// prints. At least one must be non-empty.
+func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace bool, check func(existing Work) error) (Work, error) {
+	peaks := pr.Audio
+	if len(pr.Audio) == 0 && len(pr.Video) == 0 {
+		return Work{}, fmt.Errorf("register %q: %w: no audio or video print", w.ID, ErrInvalidWork)
+	}
 	if err := w.Validate(); err != nil {
 		return Work{}, err
 	}
@@ -326,6 +371,11 @@ func (s *Store) RegisterChecked(ctx context.Context, w Work, peaks []fingerprint
 		if err := txn.Set(numKey(prefixPending, num), []byte{pendingRegister}); err != nil {
 			return err
 		}
+		if len(pr.Video) > 0 {
+			if err := txn.Set(numKey(prefixVideo, num), fingerprint.AppendVideoPrint(nil, pr.Video)); err != nil {
+				return err
+			}
+		}
 		return txn.Set(numKey(prefixForward, num), fwd)
 	})
 	if err != nil {
@@ -333,7 +383,7 @@ func (s *Store) RegisterChecked(ctx context.Context, w Work, peaks []fingerprint
 	}
 
 	// Step 2: postings.
-	groups := groupLandmarks(s.params.Landmarks(peaks))
+	groups := s.groups(peaks, pr.Video)
 	if err := s.updatePostings(ctx, num, groups); err != nil {
 		return Work{}, errors.Join(fmt.Errorf("register %q: %w", w.ID, err), s.purge(context.WithoutCancel(ctx), num))
 	}
@@ -342,6 +392,7 @@ func (s *Store) RegisterChecked(ctx context.Context, w Work, peaks []fingerprint
 	w.Num = num
 	w.Peaks = len(peaks)
 	w.Hashes = len(groups)
+	w.VideoFrames = len(pr.Video)
 	w.RegisteredAt = time.Now().UTC().Truncate(time.Millisecond)
 	rec, err := json.Marshal(w)
 	if err != nil {
@@ -438,8 +489,15 @@ func (s *Store) purge(ctx context.Context, num uint32) error {
 	if err != nil {
 		return err
 	}
-	if len(peaks) > 0 {
-		groups := groupLandmarks(s.params.Landmarks(peaks))
+	frames, err := s.videoPrint(num)
+	if errors.Is(err, ErrNotFound) {
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(peaks) > 0 || len(frames) > 0 {
+		groups := s.groups(peaks, frames)
 		for i := range groups {
 			groups[i].times = nil // remove
 		}
@@ -451,8 +509,35 @@ func (s *Store) purge(ctx context.Context, num uint32) error {
 		if err := txn.Delete(numKey(prefixForward, num)); err != nil {
 			return err
 		}
+		if err := txn.Delete(numKey(prefixVideo, num)); err != nil {
+			return err
+		}
 		return txn.Delete(numKey(prefixPending, num))
 	})
+}
+
+// groups returns the postings of a work's prints, in key order: the audio
+// landmarks' hashes, then the video keys (all above
+// fingerprint.VideoKeySpace).
+func (s *Store) groups(peaks []fingerprint.Peak, frames []fingerprint.VideoFrameHashes) []hashTimes {
+	groups := groupLandmarks(s.params.Landmarks(peaks))
+	return append(groups, groupVideo(frames)...)
+}
+
+// groupVideo groups a video print's keys, in key order, with sorted,
+// distinct frame indexes.
+func groupVideo(frames []fingerprint.VideoFrameHashes) []hashTimes {
+	var lms []fingerprint.Landmark
+	var keys []uint32
+	for _, f := range frames {
+		for _, h := range f.Hashes {
+			keys = fingerprint.VideoKeys(h, keys[:0])
+			for _, k := range keys {
+				lms = append(lms, fingerprint.Landmark{Hash: k, Time: float32(f.Index)})
+			}
+		}
+	}
+	return groupLandmarks(lms)
 }
 
 // hashTimes is one hash of a work and the anchor times (whole frames)
@@ -608,6 +693,29 @@ func (b badgerLogger) Infof(f string, a ...any) {
 }
 func (b badgerLogger) Debugf(f string, a ...any) {
 	b.l.Debug("badger", "msg", fmt.Sprintf(f, a...))
+}
+
+// videoPrint reads work number num's stored video print, live or not.
+func (s *Store) videoPrint(num uint32) ([]fingerprint.VideoFrameHashes, error) {
+	var frames []fingerprint.VideoFrameHashes
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(numKey(prefixVideo, num))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("%w: video print of number %d", ErrNotFound, num)
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			f, err := fingerprint.DecodeVideoPrint(v)
+			if err != nil {
+				return fmt.Errorf("%w: video print of work %d: %w", ErrCorrupt, num, err)
+			}
+			frames = f
+			return nil
+		})
+	})
+	return frames, err
 }
 
 // forwardPrint reads work number num's stored peaks, live or not.

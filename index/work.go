@@ -35,7 +35,7 @@ type Work struct {
 	// Tenant is the account that registered the work (the HTTP API's
 	// access control); empty on the command line.
 	Tenant string `json:"tenant,omitempty"`
-	// DurationS is the duration of the registered audio, in seconds.
+	// DurationS is the duration of the registered media, in seconds.
 	DurationS float64 `json:"duration_s"`
 	// RegisteredAt is when the registration was committed (UTC).
 	RegisteredAt time.Time `json:"registered_at"`
@@ -44,6 +44,9 @@ type Work struct {
 	// Peaks and Hashes count the print's spectral peaks and distinct hashes.
 	Peaks  int `json:"peaks"`
 	Hashes int `json:"hashes"`
+	// VideoFrames counts the hashed frames of the video print (zero for a
+	// work registered from audio only).
+	VideoFrames int `json:"video_frames,omitempty"`
 }
 
 // Owner is one rights holder of a work.

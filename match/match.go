@@ -80,6 +80,9 @@ type Segment struct {
 	// Background is how many hashes an unrelated offset of the same work
 	// aligns (the sidelobe level the Score stands out from).
 	Background float64
+	// Modality says what matched: ModalityAudio, ModalityVideo or
+	// ModalityAudiovisual (both, at consistent offsets; see Fuse).
+	Modality string
 }
 
 // Duration is the segment's length in the query, in seconds.

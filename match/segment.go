@@ -94,6 +94,7 @@ func (m *Matcher) segments(merged []windowHit, totalFrames int) ([]Segment, erro
 			Speed:      round3(h.a),
 			PitchShift: round3(h.pitch),
 			Background: round3(h.background),
+			Modality:   ModalityAudio,
 		})
 	}
 	sortSegments(out)

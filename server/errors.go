@@ -43,6 +43,7 @@ const (
 	codeMediaTooLong    = "media_too_long"
 	codeUnsupported     = "unsupported_media"
 	codeNoAudio         = "no_audio"
+	codeNoMedia         = "no_media_stream"
 	codeUndecodable     = "undecodable_media"
 	codeEmptyMedia      = "empty_media"
 	codeTruncated       = "truncated_media"
@@ -81,7 +82,9 @@ func decodeReason(err error) (reason string, e *Error, ok bool) {
 		return "empty", apiErr(http.StatusUnprocessableEntity, codeEmptyMedia, "%v", err), true
 	case errors.Is(err, errTruncated):
 		return "truncated", apiErr(http.StatusUnprocessableEntity, codeTruncated, "%v", err), true
-	case errors.Is(err, fingerprint.ErrNoContent):
+	case errors.Is(err, media.ErrNoVideo), errors.Is(err, media.ErrNoFrames):
+		return "no_video", apiErr(http.StatusUnprocessableEntity, codeNoMedia, "%v", err), true
+	case errors.Is(err, fingerprint.ErrNoContent), errors.Is(err, fingerprint.ErrNoVideoContent):
 		return "no_content", apiErr(http.StatusUnprocessableEntity, codeNoContent, "%v", err), true
 	}
 	var de *media.DecodeError

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/index/manifest"
 	"github.com/cueprint/cueprint/server/api"
 )
@@ -204,12 +203,12 @@ func (s *Server) registerRow(ctx context.Context, row manifest.Row, replace bool
 	defer sp.Close()
 	work := row.Work
 	work.Tenant = c.key.Tenant
-	ap, err := s.extract(ctx, sp, true, fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration})
+	mp, err := s.extract(ctx, sp, true)
 	if err != nil {
 		return err
 	}
-	work.DurationS = ap.Duration.Seconds()
-	_, _, err = s.register(ctx, c, work, ap.Peaks, replace)
+	work.DurationS = mp.Duration().Seconds()
+	_, _, err = s.register(ctx, c, work, mp, replace)
 	return err
 }
 

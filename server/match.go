@@ -30,6 +30,7 @@ func (s *Server) segmentJSON(seg match.Segment, c *call) api.Segment {
 		ID: seg.Work.ID, Title: seg.Work.Title,
 		QueryStartS: seg.QueryStart, QueryEndS: seg.QueryEnd, RefStartS: seg.RefStart, RefEndS: seg.RefEnd,
 		DurationS: millis(seg.Duration()), Score: seg.Score, Confidence: seg.Confidence, Speed: seg.Speed,
+		Modality:            seg.Modality,
 		PitchShiftSemitones: seg.PitchShift + 0, // no "-0"
 		ISRC:                seg.Work.ISRC, ISWC: seg.Work.ISWC, ISAN: seg.Work.ISAN, EIDR: seg.Work.EIDR,
 	}
@@ -103,17 +104,20 @@ func (s *Server) matchSpooled(ctx context.Context, w http.ResponseWriter, c *cal
 		name = "upload"
 	}
 	sp.name = name
-	ap, err := s.extract(ctx, sp, false, fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration, MaxPeaksPerSecond: fingerprint.QueryPeaksPerSecond})
+	mp, err := s.extract(ctx, sp, false)
 	var segs []match.Segment
 	switch {
-	case fingerprint.IsNoContent(err):
-		// Silence: a valid query that matches nothing.
+	case fingerprint.IsNoMediaContent(err):
+		// Silence, black: a valid query that matches nothing.
+		if mp == nil {
+			mp = &fingerprint.MediaPrint{}
+		}
 	case err != nil:
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
 		return err
 	default:
 		err = s.limit.do(ctx, true, func() error {
-			segs, err = s.matcher.Match(ctx, ap)
+			segs, err = s.matcher.MatchMedia(ctx, mp)
 			return err
 		})
 		if err != nil {
@@ -121,8 +125,8 @@ func (s *Server) matchSpooled(ctx context.Context, w http.ResponseWriter, c *cal
 			return err
 		}
 	}
-	s.metrics.matchQuerySecs.Observe(ap.Duration.Seconds())
-	out := api.MatchResponse{Query: api.Query{Path: path, DurationS: millis(ap.Duration.Seconds())}, Matches: []api.Segment{}}
+	s.metrics.matchQuerySecs.Observe(mp.Duration().Seconds())
+	out := api.MatchResponse{Query: api.Query{Path: path, DurationS: millis(mp.Duration().Seconds())}, Matches: []api.Segment{}}
 	for _, seg := range segs {
 		out.Matches = append(out.Matches, s.segmentJSON(seg, c))
 	}

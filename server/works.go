@@ -141,12 +141,12 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 		return err
 	}
 
-	ap, err := s.extract(ctx, sp, true, fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration})
+	mp, err := s.extract(ctx, sp, true)
 	if err != nil {
 		return err
 	}
-	work.DurationS = ap.Duration.Seconds()
-	stored, existed, err := s.register(ctx, c, work, ap.Peaks, replace)
+	work.DurationS = mp.Duration().Seconds()
+	stored, existed, err := s.register(ctx, c, work, mp, replace)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 	if existed {
 		status, result = http.StatusOK, "replaced"
 	}
-	c.log.Info("work registered", "item_id", stored.ID, "result", result, "duration", ap.Duration)
+	c.log.Info("work registered", "item_id", stored.ID, "result", result, "duration", mp.Duration())
 	w.Header().Set("Location", "/v1/works/"+stored.ID)
 	writeJSON(w, status, workJSON(stored))
 	return nil
@@ -163,8 +163,15 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 // register stores a work for caller c: a work of the same ID may be
 // replaced only if it is c's own. existed says whether one was replaced.
 // It counts successes; callers count failures, wherever they happen.
-func (s *Server) register(ctx context.Context, c *call, work index.Work, peaks []fingerprint.Peak, replace bool) (stored index.Work, existed bool, err error) {
-	stored, err = s.store.RegisterChecked(ctx, work, peaks, replace, func(old index.Work) error {
+func (s *Server) register(ctx context.Context, c *call, work index.Work, mp *fingerprint.MediaPrint, replace bool) (stored index.Work, existed bool, err error) {
+	var pr index.Prints
+	if mp.Audio != nil {
+		pr.Audio = mp.Audio.Peaks
+	}
+	if mp.Video != nil {
+		pr.Video = mp.Video.Frames
+	}
+	stored, err = s.store.RegisterPrints(ctx, work, pr, replace, func(old index.Work) error {
 		existed = true
 		if !c.owns(old.Tenant) {
 			return apiErr(http.StatusConflict, codeWorkExists, "work %q is registered by another tenant", old.ID)
@@ -204,36 +211,44 @@ func (s *Server) workFromMeta(m api.WorkMetadata, c *call) (index.Work, error) {
 	return w, nil
 }
 
-// extract fingerprints spooled media in a worker slot. registration
-// refuses truncated files (a reference must be whole); queries accept
-// what decodes.
-func (s *Server) extract(ctx context.Context, sp *spooled, registration bool, o fingerprint.ExtractOptions) (*fingerprint.AudioPrint, error) {
-	var ap *fingerprint.AudioPrint
+// extract fingerprints spooled media, sound and picture, in a worker
+// slot. registration refuses truncated files (a reference must be whole);
+// queries accept what decodes.
+func (s *Server) extract(ctx context.Context, sp *spooled, registration bool) (*fingerprint.MediaPrint, error) {
+	o := fingerprint.MediaOptions{
+		Audio: fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration},
+		Video: fingerprint.VideoOptions{MaxDuration: s.cfg.MaxMediaDuration},
+	}
+	if !registration {
+		o.Audio.MaxPeaksPerSecond = fingerprint.QueryPeaksPerSecond
+		o.Video.Query = true
+	}
+	var mp *fingerprint.MediaPrint
 	err := s.limit.do(ctx, true, func() error {
 		start := time.Now()
 		var err error
-		ap, err = fingerprint.ExtractReader(ctx, sp.r, sp.name, s.store.Params(), o)
+		mp, err = fingerprint.ExtractMediaReader(ctx, sp.r, sp.name, s.store.Params(), s.store.VideoParams(), o)
 		s.metrics.extractSeconds.Add(time.Since(start).Seconds())
-		if ap != nil {
-			s.metrics.audioSeconds.Add(ap.Duration.Seconds())
+		if mp != nil {
+			s.metrics.audioSeconds.Add(mp.Duration().Seconds())
 		}
 		return err
 	})
 	if err != nil {
-		if fingerprint.IsNoContent(err) && !registration {
-			return ap, err
+		if fingerprint.IsNoMediaContent(err) && !registration {
+			return mp, err
 		}
 		if reason, _, ok := decodeReason(err); ok {
 			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
 		}
 		return nil, err
 	}
-	if registration && ap.Media.Truncated {
+	if registration && mp.Truncated {
 		s.metrics.decodeErrors.WithLabelValues("truncated").Inc()
 		return nil, fmt.Errorf("decode %q: %w: %v decoded of %v declared", sp.name, errTruncated,
-			ap.Duration.Round(time.Millisecond), ap.Media.DeclaredDuration.Round(time.Millisecond))
+			mp.Duration().Round(time.Millisecond), mp.DeclaredDuration.Round(time.Millisecond))
 	}
-	return ap, nil
+	return mp, nil
 }
 
 func (s *Server) getWork(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -111,7 +111,8 @@ func TestRegisterMatchWorksFlow(t *testing.T) {
 	for k := range ms[0] {
 		got = append(got, k)
 	}
-	assert.ElementsMatch(t, []string{"id", "title", "query_start_s", "query_end_s", "ref_start_s", "ref_end_s", "duration_s", "score", "confidence", "speed"}, got)
+	assert.ElementsMatch(t, []string{"id", "title", "query_start_s", "query_end_s", "ref_start_s", "ref_end_s", "duration_s", "score", "confidence", "speed", "modality"}, got)
+	assert.Equal(t, "audio", out.Matches[0].Modality)
 	m := out.Matches[0]
 	assert.Equal(t, "CMO-2", m.ID)
 	assert.InDelta(t, 30, m.RefStartS-m.QueryStartS, 0.2)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strings"
@@ -38,6 +39,7 @@ type segmentJSON struct {
 	Score       int     `json:"score"`
 	Confidence  float64 `json:"confidence"`
 	Speed       float64 `json:"speed"`
+	Modality    string  `json:"modality"`
 }
 
 func toJSON(s match.Segment) segmentJSON {
@@ -46,6 +48,7 @@ func toJSON(s match.Segment) segmentJSON {
 		QueryStartS: s.QueryStart, QueryEndS: s.QueryEnd,
 		RefStartS: s.RefStart, RefEndS: s.RefEnd,
 		DurationS: millis(s.Duration()), Score: s.Score, Confidence: s.Confidence, Speed: s.Speed,
+		Modality: s.Modality,
 	}
 }
 
@@ -82,24 +85,35 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	path := pos[0]
-	var ap *fingerprint.AudioPrint
+	opts := fingerprint.MediaOptions{Audio: fingerprint.QueryOptions(), Video: fingerprint.VideoOptions{Query: true}}
+	var mp *fingerprint.MediaPrint
 	if path == "-" {
-		ap, err = fingerprint.ExtractReader(ctx, e.stdin, "stdin", st.Params(), fingerprint.QueryOptions())
+		// Standard input is held in an unlinked temporary file: sound and
+		// picture are decoded in two passes.
+		tmp, terr := spoolStdin(e)
+		if terr != nil {
+			return terr
+		}
+		defer tmp.Close()
+		mp, err = fingerprint.ExtractMediaReader(ctx, tmp, "stdin", st.Params(), st.VideoParams(), opts)
 	} else {
-		ap, err = fingerprint.ExtractFile(ctx, path, st.Params(), fingerprint.QueryOptions())
+		mp, err = fingerprint.ExtractMediaFile(ctx, path, st.Params(), st.VideoParams(), opts)
 	}
 	var segs []match.Segment
 	switch {
-	case fingerprint.IsNoContent(err):
-		// Silence or near-silence: a valid query that matches nothing.
+	case fingerprint.IsNoMediaContent(err):
+		// Silence, black: a valid query that matches nothing.
+		if mp == nil {
+			mp = &fingerprint.MediaPrint{}
+		}
 	case err != nil:
 		return err
 	default:
-		if segs, err = m.Match(ctx, ap); err != nil {
+		if segs, err = m.MatchMedia(ctx, mp); err != nil {
 			return err
 		}
 	}
-	out := matchOutput{Query: queryOutput{Path: path, DurationS: millis(ap.Duration.Seconds())}, Matches: []segmentJSON{}}
+	out := matchOutput{Query: queryOutput{Path: path, DurationS: millis(mp.Duration().Seconds())}, Matches: []segmentJSON{}}
 	var pitch []float64
 	for _, s := range segs {
 		out.Matches = append(out.Matches, toJSON(s))
@@ -121,9 +135,9 @@ func printMatches(e *env, out matchOutput, pitch []float64, asJSON bool) error {
 	}
 	fmt.Fprintf(e.stdout, "%s (%.1f s): %d match(es)\n", path, out.Query.DurationS, len(out.Matches))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTITLE\tQUERY\tREFERENCE\tDURATION\tSCORE\tCONFIDENCE\tSPEED\tPITCH")
+	fmt.Fprintln(tw, "ID\tTITLE\tMODALITY\tQUERY\tREFERENCE\tDURATION\tSCORE\tCONFIDENCE\tSPEED\tPITCH")
 	for i, s := range out.Matches {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f-%.2f s\t%.2f-%.2f s\t%.2f s\t%d\t%.3f\t%.3f\t%+.2f st\n", s.ID, s.Title,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f-%.2f s\t%.2f-%.2f s\t%.2f s\t%d\t%.3f\t%.3f\t%+.2f st\n", s.ID, s.Title, s.Modality,
 			s.QueryStartS, s.QueryEndS, s.RefStartS, s.RefEndS, s.DurationS, s.Score, s.Confidence, s.Speed, pitch[i])
 	}
 	return tw.Flush()
@@ -147,7 +161,8 @@ func matchRemote(ctx context.Context, e *env, serverURL, keyFile, path string) (
 	var pitch []float64
 	add := func(s api.Segment) {
 		out.Matches = append(out.Matches, segmentJSON{ID: s.ID, Title: s.Title, QueryStartS: s.QueryStartS, QueryEndS: s.QueryEndS,
-			RefStartS: s.RefStartS, RefEndS: s.RefEndS, DurationS: s.DurationS, Score: s.Score, Confidence: s.Confidence, Speed: s.Speed})
+			RefStartS: s.RefStartS, RefEndS: s.RefEndS, DurationS: s.DurationS, Score: s.Score, Confidence: s.Confidence, Speed: s.Speed,
+			Modality: s.Modality})
 		pitch = append(pitch, s.PitchShiftSemitones)
 	}
 	if path == "-" {
@@ -173,4 +188,22 @@ func matchRemote(ctx context.Context, e *env, serverURL, keyFile, path string) (
 		add(s)
 	}
 	return out, pitch, nil
+}
+
+// spoolStdin copies standard input to an unlinked temporary file, rewound.
+func spoolStdin(e *env) (*os.File, error) {
+	f, err := os.CreateTemp("", "cueprint-stdin-*")
+	if err != nil {
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	os.Remove(f.Name()) // gone when closed, even after a crash
+	if _, err := io.Copy(f, e.stdin); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("stdin: %w", err)
+	}
+	return f, nil
 }

@@ -75,21 +75,43 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 	}
 	path := pos[0]
 	start := time.Now()
-	ap, err := fingerprint.ExtractFile(ctx, path, st.Params(), fingerprint.ExtractOptions{})
+	mp, err := extractReference(ctx, st, path)
 	if err != nil {
 		return err
 	}
-	if ap.Media.Truncated {
-		return fmt.Errorf("decode %q: file is truncated: %v decoded of %v declared", path, ap.Duration.Round(time.Millisecond), ap.Media.DeclaredDuration.Round(time.Millisecond))
-	}
-	w.DurationS = ap.Duration.Seconds()
-	stored, err := st.Register(ctx, w, ap.Peaks, *replace)
+	w.DurationS = mp.Duration().Seconds()
+	stored, err := st.RegisterPrints(ctx, w, prints(mp), *replace, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "registered %s (%s): %.1f s, %d peaks, %d hashes in %v\n",
-		stored.ID, stored.Title, stored.DurationS, stored.Peaks, stored.Hashes, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(e.stderr, "registered %s (%s): %.1f s, %d peaks, %d video frames, %d keys in %v\n",
+		stored.ID, stored.Title, stored.DurationS, stored.Peaks, stored.VideoFrames, stored.Hashes, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// extractReference fingerprints a file to register: its sound and its
+// picture. A truncated file is refused: a reference must be whole.
+func extractReference(ctx context.Context, st *index.Store, path string) (*fingerprint.MediaPrint, error) {
+	mp, err := fingerprint.ExtractMediaFile(ctx, path, st.Params(), st.VideoParams(), fingerprint.MediaOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if mp.Truncated {
+		return nil, fmt.Errorf("decode %q: file is truncated: %v decoded of %v declared", path, mp.Duration().Round(time.Millisecond), mp.DeclaredDuration.Round(time.Millisecond))
+	}
+	return mp, nil
+}
+
+// prints returns the store's view of a media print.
+func prints(mp *fingerprint.MediaPrint) index.Prints {
+	var pr index.Prints
+	if mp.Audio != nil {
+		pr.Audio = mp.Audio.Peaks
+	}
+	if mp.Video != nil {
+		pr.Video = mp.Video.Frames
+	}
+	return pr
 }
 
 func readManifest(path string) ([]manifest.Row, error) {
@@ -121,7 +143,7 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 	}
 	type result struct {
 		i   int
-		ap  *fingerprint.AudioPrint
+		mp  *fingerprint.MediaPrint
 		err error
 	}
 	// Fingerprint in parallel; register in manifest order as results come.
@@ -147,11 +169,8 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				ap, err := fingerprint.ExtractFile(ctx, row.Path, st.Params(), fingerprint.ExtractOptions{})
-				if err == nil && ap.Media.Truncated {
-					err = fmt.Errorf("decode %q: file is truncated: %v decoded of %v declared", row.Path, ap.Duration.Round(time.Millisecond), ap.Media.DeclaredDuration.Round(time.Millisecond))
-				}
-				results[i] <- result{i: i, ap: ap, err: err}
+				mp, err := extractReference(ctx, st, row.Path)
+				results[i] <- result{i: i, mp: mp, err: err}
 			}()
 		}
 	}()
@@ -165,8 +184,8 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 			err = res.err
 		}
 		if err == nil {
-			row.Work.DurationS = res.ap.Duration.Seconds()
-			_, err = st.Register(ctx, row.Work, res.ap.Peaks, replace)
+			row.Work.DurationS = res.mp.Duration().Seconds()
+			_, err = st.RegisterPrints(ctx, row.Work, prints(res.mp), replace, nil)
 		}
 		prefix := fmt.Sprintf("[%d/%d]", i+1, len(rows))
 		if err != nil {
@@ -175,12 +194,12 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 			continue
 		}
 		ok++
-		audio += res.ap.Duration
-		fmt.Fprintf(e.stderr, "%s registered %s (%s) %.1f s\n", prefix, row.Work.ID, row.Work.Title, res.ap.Duration.Seconds())
+		audio += res.mp.Duration()
+		fmt.Fprintf(e.stderr, "%s registered %s (%s) %.1f s\n", prefix, row.Work.ID, row.Work.Title, res.mp.Duration().Seconds())
 	}
 	wg.Wait()
 	el := time.Since(start)
-	fmt.Fprintf(e.stderr, "summary: %d registered, %d failed, %.2f h of audio in %v (%.0fx real time)\n",
+	fmt.Fprintf(e.stderr, "summary: %d registered, %d failed, %.2f h of media in %v (%.0fx real time)\n",
 		ok, failed, audio.Hours(), el.Round(time.Millisecond), audio.Seconds()/max(el.Seconds(), 1e-9))
 	if failed > 0 {
 		return fmt.Errorf("%d of %d manifest rows failed", failed, len(rows))

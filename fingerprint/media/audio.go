@@ -181,44 +181,12 @@ func (d *audioDecoder) fail(op string, err error) error {
 }
 
 func (d *audioDecoder) open(ctx context.Context, url string, r io.Reader) error {
-	if d.fc = astiav.AllocFormatContext(); d.fc == nil {
-		return d.fail("open", errors.New("media: cannot allocate format context"))
+	fc, in, err := openInput(ctx, &d.closer, url, r)
+	if err != nil {
+		return d.fail(in.op, err)
 	}
-	d.closer.add(d.fc.Free)
-
-	ii := d.fc.SetInterruptCallback()
-	stop := context.AfterFunc(ctx, ii.Interrupt)
-	d.closer.add(func() { stop() })
-
-	if r != nil {
-		ioc, release, err := newReaderIOContext(ctx, r)
-		if err != nil {
-			return d.fail("open", err)
-		}
-		// Custom I/O is not freed by avformat_close_input: free it after.
-		d.closer.add(release)
-		d.closer.add(ioc.Free)
-		d.fc.SetPb(ioc)
-	}
-	if err := d.fc.OpenInput(url, nil, nil); err != nil {
-		if ctx.Err() != nil {
-			return d.fail("open", ctx.Err())
-		}
-		return d.fail("open", classifyOpenError(err))
-	}
-	d.closer.add(d.fc.CloseInput)
-	if err := d.fc.FindStreamInfo(nil); err != nil {
-		if ctx.Err() != nil {
-			return d.fail("probe", ctx.Err())
-		}
-		return d.fail("probe", fmt.Errorf("%w: %w", ErrUnsupportedMedia, err))
-	}
-	if in := d.fc.InputFormat(); in != nil {
-		d.info.Format = in.Name()
-	}
-	if du := d.fc.Duration(); du > 0 {
-		d.info.DeclaredDuration = time.Duration(du) * time.Microsecond
-	}
+	d.fc = fc
+	d.info.Format, d.info.DeclaredDuration = in.format, in.declared
 
 	var codec *astiav.Codec
 	var audioStreams int

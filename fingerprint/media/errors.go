@@ -19,13 +19,17 @@ var (
 	ErrUnsupportedMedia = errors.New("media: not a readable media file")
 	// ErrNoAudio: the input is media but has no audio stream.
 	ErrNoAudio = errors.New("media: no audio stream")
-	// ErrUndecodable: an audio stream exists but FFmpeg cannot decode it
-	// (no decoder, broken codec headers, mostly corrupt packets).
-	ErrUndecodable = errors.New("media: audio stream cannot be decoded")
+	// ErrNoVideo: the input is media but has no video stream.
+	ErrNoVideo = errors.New("media: no video stream")
+	// ErrUndecodable: an audio or video stream exists but FFmpeg cannot
+	// decode it (no decoder, broken codec headers, mostly corrupt packets).
+	ErrUndecodable = errors.New("media: stream cannot be decoded")
 	// ErrEmpty: the audio stream decoded to zero samples.
 	ErrEmpty = errors.New("media: audio stream has no samples")
-	// ErrTooLong: the audio is longer than AudioOptions.MaxDuration.
-	ErrTooLong = errors.New("media: audio longer than allowed")
+	// ErrNoFrames: the video stream decoded to no picture.
+	ErrNoFrames = errors.New("media: video stream has no frames")
+	// ErrTooLong: the media is longer than the options' MaxDuration.
+	ErrTooLong = errors.New("media: media longer than allowed")
 )
 
 // errEinval and errEnoent are the FFmpeg forms of EINVAL and ENOENT, which

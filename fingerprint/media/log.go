@@ -32,9 +32,9 @@ func ffmpegLevel(l slog.Level) astiav.LogLevel {
 	switch {
 	case l <= slog.LevelDebug:
 		return astiav.LogLevelVerbose
-	case l <= slog.LevelInfo:
-		return astiav.LogLevelInfo
 	case l <= slog.LevelWarn:
+		// FFmpeg's info level is per-stream and per-frame chatter (e.g.
+		// cropdetect reports every frame): Debug only.
 		return astiav.LogLevelWarning
 	case l <= slog.LevelError:
 		return astiav.LogLevelError
@@ -49,8 +49,6 @@ func slogLevel(l astiav.LogLevel) slog.Level {
 		return slog.LevelError
 	case l <= astiav.LogLevelWarning:
 		return slog.LevelWarn
-	case l <= astiav.LogLevelInfo:
-		return slog.LevelInfo
 	default:
 		return slog.LevelDebug
 	}

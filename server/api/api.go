@@ -21,6 +21,8 @@ type Segment struct {
 	Score       int     `json:"score"`
 	Confidence  float64 `json:"confidence"`
 	Speed       float64 `json:"speed"`
+	// Modality is what matched: "audio", "video" or "audiovisual".
+	Modality string `json:"modality"`
 	// PitchShiftSemitones is the query's pitch relative to the work.
 	PitchShiftSemitones float64 `json:"pitch_shift_semitones"`
 	ISRC                string  `json:"isrc,omitempty"`

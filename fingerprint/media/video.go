@@ -1,0 +1,543 @@
+package media
+
+/*
+#cgo pkg-config: libavutil
+#include <stdlib.h>
+#include <libavutil/frame.h>
+#include <libavutil/dict.h>
+
+static const uint8_t *cueprint_vplane0(const AVFrame *f) { return f->data[0]; }
+static int cueprint_vlinesize0(const AVFrame *f) { return f->linesize[0]; }
+static int cueprint_vwidth(const AVFrame *f) { return f->width; }
+static int cueprint_vheight(const AVFrame *f) { return f->height; }
+static long long cueprint_vpts(const AVFrame *f) { return (long long)f->pts; }
+static int cueprint_meta_int(const AVFrame *f, const char *key, int *out) {
+	AVDictionaryEntry *e = av_dict_get(f->metadata, key, NULL, 0);
+	char *end;
+	long v;
+	if (!e) return 0;
+	v = strtol(e->value, &end, 10);
+	if (end == e->value) return 0;
+	*out = (int)v;
+	return 1;
+}
+// cueprint_cropdetect reads the box cropdetect left in the frame's
+// metadata; it returns 0 when there is none.
+static int cueprint_cropdetect(const AVFrame *f, int *x1, int *x2, int *y1, int *y2) {
+	return cueprint_meta_int(f, "lavfi.cropdetect.x1", x1) &&
+		cueprint_meta_int(f, "lavfi.cropdetect.x2", x2) &&
+		cueprint_meta_int(f, "lavfi.cropdetect.y1", y1) &&
+		cueprint_meta_int(f, "lavfi.cropdetect.y2", y2);
+}
+static void cueprint_fix_pts(AVFrame *f) {
+	if (f->pts == AV_NOPTS_VALUE) f->pts = f->best_effort_timestamp;
+}
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"time"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// VideoOptions says what pictures the caller wants.
+type VideoOptions struct {
+	// FPS is how many frames a second are sampled (FFmpeg's fps filter,
+	// nearest frame). Required, 1 to 30.
+	FPS int
+	// Width and Height are the size every sampled frame is scaled to
+	// (FFmpeg's scale filter, area averaging), whatever its aspect ratio.
+	// Required, 16 to 1024 each.
+	Width, Height int
+	// Filters is an optional FFmpeg video filter chain applied to every
+	// decoded frame before sampling (e.g. "hflip,crop=iw*0.9:ih*0.9"). Empty
+	// for none. The benchmark uses it to degrade queries in process.
+	Filters string
+	// MaxDuration stops decoding with ErrTooLong once frames past this time
+	// have been produced. Zero means no limit.
+	MaxDuration time.Duration
+	// SkipNonReference lets the decoder skip frames no other frame refers
+	// to and the in-loop deblocking filter: for H.264 with B-frames about
+	// twice the decoding speed, at the price of sampling each tick from the
+	// nearest decoded frame (within a few frames) and slightly blockier
+	// pictures, both irrelevant to a perceptual hash of a small grey frame.
+	SkipNonReference bool
+}
+
+// Validate reports every invalid field.
+func (o VideoOptions) Validate() error {
+	var errs []error
+	if o.FPS < 1 || o.FPS > 30 {
+		errs = append(errs, fmt.Errorf("media: FPS = %d, want 1 to 30", o.FPS))
+	}
+	if o.Width < 16 || o.Width > 1024 {
+		errs = append(errs, fmt.Errorf("media: Width = %d, want 16 to 1024", o.Width))
+	}
+	if o.Height < 16 || o.Height > 1024 {
+		errs = append(errs, fmt.Errorf("media: Height = %d, want 16 to 1024", o.Height))
+	}
+	if o.MaxDuration < 0 {
+		errs = append(errs, fmt.Errorf("media: MaxDuration = %v, want >= 0", o.MaxDuration))
+	}
+	return errors.Join(errs...)
+}
+
+// VideoInfo describes what was decoded.
+type VideoInfo struct {
+	// Format is the demuxer's short name.
+	Format string
+	// Codec is the video decoder's name ("h264", "cinepak", ...).
+	Codec string
+	// SourceWidth and SourceHeight are the stream's picture size.
+	SourceWidth, SourceHeight int
+	// DeclaredDuration is the duration the container announces, zero when
+	// it announces none.
+	DeclaredDuration time.Duration
+	// Decoded is the time just past the last sampled frame.
+	Decoded time.Duration
+	// Frames is the number of sampled frames handed to the caller.
+	Frames int
+	// CorruptPackets counts packets the decoder rejected and skipped.
+	CorruptPackets int
+	// Truncated is set when the stream ended well before the duration the
+	// container declared (at least 1 s and 10 % short).
+	Truncated bool
+}
+
+// Rect is a rectangle of a frame, in pixels.
+type Rect struct{ X, Y, W, H int }
+
+// VideoFrame is one sampled frame, grey, at VideoOptions' size.
+type VideoFrame struct {
+	// Time is the frame's presentation time from the start of the stream.
+	Time time.Duration
+	// Width and Height give the size of Pix, one byte of luma per pixel,
+	// rows packed (stride = Width).
+	Width, Height int
+	Pix           []byte
+	// Active is the part of the picture that is not black border
+	// (letterbox, pillarbox), as FFmpeg's cropdetect found it over the
+	// frames so far; the whole frame until it has an opinion.
+	Active Rect
+}
+
+// FrameFunc receives sampled frames. The frame's Pix is reused: it is
+// valid only until the function returns. Returning an error stops
+// decoding and is returned (wrapped) by the decode call.
+type FrameFunc func(f *VideoFrame) error
+
+// DecodeVideoFile decodes the best video stream of the file at path. The
+// path is always read as a local file.
+func DecodeVideoFile(ctx context.Context, path string, opts VideoOptions, fn FrameFunc) (VideoInfo, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return VideoInfo{}, &DecodeError{Op: "open", Path: path, Err: err}
+	}
+	return decodeVideo(ctx, path, "file:"+abs, nil, opts, fn)
+}
+
+// DecodeVideoReader decodes the best video stream read from r, through a
+// custom AVIOContext (see DecodeAudioReader). name is used in errors only.
+func DecodeVideoReader(ctx context.Context, r io.Reader, name string, opts VideoOptions, fn FrameFunc) (VideoInfo, error) {
+	return decodeVideo(ctx, name, "", r, opts, fn)
+}
+
+// videoDecoder owns every FFmpeg object of one video decode. It is used
+// by one goroutine only.
+type videoDecoder struct {
+	name   string
+	opts   VideoOptions
+	fn     FrameFunc
+	closer closer
+
+	fc       *astiav.FormatContext
+	stream   *astiav.Stream
+	cc       *astiav.CodecContext
+	pkt      *astiav.Packet
+	decFrame *astiav.Frame
+	outFrame *astiav.Frame
+
+	graph    *astiav.FilterGraph
+	src      *astiav.FilterContext
+	sink     *astiav.FilterContext
+	graphKey string
+
+	frame       VideoFrame
+	info        VideoInfo
+	goodPackets int
+	decoded     int   // frames out of the decoder
+	firstPts    int64 // pts of the first sampled frame, in fps ticks
+	sinkEOF     bool
+}
+
+func decodeVideo(ctx context.Context, name, url string, r io.Reader, opts VideoOptions, fn FrameFunc) (info VideoInfo, err error) {
+	if err := opts.Validate(); err != nil {
+		return VideoInfo{}, &DecodeError{Op: "options", Path: name, Err: err}
+	}
+	if err := ctx.Err(); err != nil {
+		return VideoInfo{}, &DecodeError{Op: "open", Path: name, Err: err}
+	}
+	d := &videoDecoder{name: name, opts: opts, fn: fn}
+	defer func() {
+		if cerr := d.closer.Close(); cerr != nil && err == nil {
+			err = &DecodeError{Op: "close", Path: name, Err: cerr}
+		}
+	}()
+	if err := d.open(ctx, url, r); err != nil {
+		return d.info, err
+	}
+	if err := d.run(ctx); err != nil {
+		return d.info, err
+	}
+	return d.info, nil
+}
+
+func (d *videoDecoder) fail(op string, err error) error {
+	return &DecodeError{Op: op, Path: d.name, Err: err}
+}
+
+func (d *videoDecoder) open(ctx context.Context, url string, r io.Reader) error {
+	fc, in, err := openInput(ctx, &d.closer, url, r)
+	if err != nil {
+		return d.fail(in.op, err)
+	}
+	d.fc = fc
+	d.info.Format, d.info.DeclaredDuration = in.format, in.declared
+
+	var codec *astiav.Codec
+	var videoStreams int
+	for _, s := range d.fc.Streams() {
+		cp := s.CodecParameters()
+		if cp.MediaType() != astiav.MediaTypeVideo {
+			continue
+		}
+		videoStreams++
+		if c := astiav.FindDecoder(cp.CodecID()); c != nil {
+			d.stream, codec = s, c
+			break
+		}
+	}
+	switch {
+	case videoStreams == 0:
+		return d.fail("select stream", ErrNoVideo)
+	case d.stream == nil:
+		return d.fail("select stream", fmt.Errorf("%w: no decoder for any of %d video streams", ErrUndecodable, videoStreams))
+	}
+	if sd := d.stream.Duration(); sd > 0 && d.info.DeclaredDuration == 0 {
+		d.info.DeclaredDuration = time.Duration(float64(sd) * d.stream.TimeBase().Float64() * float64(time.Second))
+	}
+	if d.cc = astiav.AllocCodecContext(codec); d.cc == nil {
+		return d.fail("open decoder", errors.New("media: cannot allocate codec context"))
+	}
+	d.closer.add(d.cc.Free)
+	if err := d.stream.CodecParameters().ToCodecContext(d.cc); err != nil {
+		return d.fail("open decoder", fmt.Errorf("%w: %w", ErrUndecodable, err))
+	}
+	d.cc.SetThreadCount(1)
+	d.cc.SetTimeBase(d.stream.TimeBase())
+	dict := astiav.NewDictionary()
+	defer dict.Free()
+	if d.opts.SkipNonReference {
+		_ = dict.Set("skip_frame", "noref", astiav.NewDictionaryFlags())
+		_ = dict.Set("skip_loop_filter", "all", astiav.NewDictionaryFlags())
+	}
+	if err := d.cc.Open(codec, dict); err != nil {
+		return d.fail("open decoder", fmt.Errorf("%w: %s: %w", ErrUndecodable, codec.Name(), err))
+	}
+	d.info.Codec = codec.Name()
+	d.info.SourceWidth, d.info.SourceHeight = d.cc.Width(), d.cc.Height()
+
+	if d.pkt = astiav.AllocPacket(); d.pkt == nil {
+		return d.fail("open", errors.New("media: cannot allocate packet"))
+	}
+	d.closer.add(d.pkt.Free)
+	if d.decFrame = astiav.AllocFrame(); d.decFrame == nil {
+		return d.fail("open", errors.New("media: cannot allocate frame"))
+	}
+	d.closer.add(d.decFrame.Free)
+	if d.outFrame = astiav.AllocFrame(); d.outFrame == nil {
+		return d.fail("open", errors.New("media: cannot allocate frame"))
+	}
+	d.closer.add(d.outFrame.Free)
+	d.closer.add(d.freeGraph)
+	return nil
+}
+
+// run is the packet loop: read, decode, filter, then drain everything.
+func (d *videoDecoder) run(ctx context.Context) error {
+	for n := 0; ; n++ {
+		if n%checkContextEveryNPackets == 0 {
+			if err := ctx.Err(); err != nil {
+				return d.fail("read", err)
+			}
+		}
+		done, err := d.readPacket(ctx)
+		if err != nil {
+			return err
+		}
+		if done || d.sinkEOF {
+			break
+		}
+	}
+	if !d.sinkEOF {
+		if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+			return d.fail("drain decoder", err)
+		}
+		if err := d.receiveFrames(); err != nil {
+			return err
+		}
+		if d.graph != nil {
+			if err := d.filter(nil); err != nil {
+				return err
+			}
+		}
+	}
+	return d.finish()
+}
+
+func (d *videoDecoder) finish() error {
+	if d.info.Frames == 0 {
+		if d.info.CorruptPackets > 0 {
+			return d.fail("decode", fmt.Errorf("%w: all %d packets corrupt", ErrUndecodable, d.info.CorruptPackets))
+		}
+		return d.fail("decode", ErrNoFrames)
+	}
+	if d.info.CorruptPackets > 10 && d.info.CorruptPackets > d.goodPackets {
+		return d.fail("decode", fmt.Errorf("%w: %d of %d packets corrupt", ErrUndecodable, d.info.CorruptPackets, d.info.CorruptPackets+d.goodPackets))
+	}
+	decl := d.info.DeclaredDuration
+	if !d.sinkEOF && decl > 0 && decl-d.info.Decoded > time.Second && d.info.Decoded < decl*9/10 {
+		d.info.Truncated = true
+	}
+	return nil
+}
+
+func (d *videoDecoder) readPacket(ctx context.Context) (done bool, err error) {
+	defer d.pkt.Unref()
+	if err := d.fc.ReadFrame(d.pkt); err != nil {
+		if errors.Is(err, astiav.ErrEof) {
+			return true, nil
+		}
+		if ctx.Err() != nil {
+			return false, d.fail("read", ctx.Err())
+		}
+		if errors.Is(err, astiav.ErrEio) || errors.Is(err, astiav.ErrInvaliddata) {
+			return true, nil
+		}
+		return false, d.fail("read", err)
+	}
+	if d.pkt.StreamIndex() != d.stream.Index() {
+		return false, nil
+	}
+	if err := d.cc.SendPacket(d.pkt); err != nil {
+		if errors.Is(err, astiav.ErrInvaliddata) || errors.Is(err, errEinval) {
+			d.info.CorruptPackets++
+			return false, nil
+		}
+		if !errors.Is(err, astiav.ErrEagain) {
+			return false, d.fail("decode", err)
+		}
+	}
+	d.goodPackets++
+	return false, d.receiveFrames()
+}
+
+func (d *videoDecoder) receiveFrames() error {
+	for {
+		err := d.receiveFrame()
+		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (d *videoDecoder) receiveFrame() error {
+	defer d.decFrame.Unref()
+	if err := d.cc.ReceiveFrame(d.decFrame); err != nil {
+		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+			return err
+		}
+		if errors.Is(err, astiav.ErrInvaliddata) {
+			d.info.CorruptPackets++
+			return nil
+		}
+		return d.fail("decode", err)
+	}
+	if d.sinkEOF {
+		return nil
+	}
+	d.decoded++
+	// Frames without a timestamp get the decoder's best guess, so the fps
+	// filter can place them.
+	C.cueprint_fix_pts((*C.AVFrame)(d.decFrame.UnsafePointer()))
+	if err := d.ensureGraph(d.decFrame); err != nil {
+		return err
+	}
+	return d.filter(d.decFrame)
+}
+
+func videoFrameKey(f *astiav.Frame) string {
+	sar := f.SampleAspectRatio()
+	return fmt.Sprintf("%dx%d|%d|%d/%d", f.Width(), f.Height(), int(f.PixelFormat()), sar.Num(), sar.Den())
+}
+
+func (d *videoDecoder) ensureGraph(f *astiav.Frame) error {
+	key := videoFrameKey(f)
+	if d.graph != nil && key == d.graphKey {
+		return nil
+	}
+	if d.graph != nil {
+		// The picture size changed mid-stream: flush the old graph, then
+		// build one for the new size. The fps filter restarts, so its
+		// timestamps stay those of the stream.
+		if err := d.filter(nil); err != nil {
+			return err
+		}
+		d.freeGraph()
+		d.sinkEOF = false
+	}
+	if err := d.buildGraph(f); err != nil {
+		return d.fail("build filter graph", err)
+	}
+	d.graphKey = key
+	return nil
+}
+
+func (d *videoDecoder) freeGraph() {
+	if d.graph != nil {
+		d.graph.Free()
+		d.graph, d.src, d.sink = nil, nil, nil
+	}
+}
+
+func (d *videoDecoder) buildGraph(f *astiav.Frame) (err error) {
+	if f.Width() <= 0 || f.Height() <= 0 {
+		return fmt.Errorf("%w: picture of %dx%d", ErrUndecodable, f.Width(), f.Height())
+	}
+	if d.graph = astiav.AllocFilterGraph(); d.graph == nil {
+		return errors.New("media: cannot allocate filter graph")
+	}
+	d.graph.SetThreadCount(1)
+	src := astiav.FindFilterByName("buffer")
+	sink := astiav.FindFilterByName("buffersink")
+	if src == nil || sink == nil {
+		return errors.New("media: buffer/buffersink filters missing from this FFmpeg")
+	}
+	tb := d.stream.TimeBase()
+	sar := f.SampleAspectRatio()
+	if sar.Num() <= 0 || sar.Den() <= 0 {
+		sar = astiav.NewRational(1, 1)
+	}
+	if d.src, err = d.graph.NewFilterContext(src, "in", astiav.FilterArgs{
+		"video_size":   fmt.Sprintf("%dx%d", f.Width(), f.Height()),
+		"pix_fmt":      strconv.Itoa(int(f.PixelFormat())),
+		"time_base":    fmt.Sprintf("%d/%d", tb.Num(), tb.Den()),
+		"pixel_aspect": fmt.Sprintf("%d/%d", sar.Num(), sar.Den()),
+	}); err != nil {
+		return fmt.Errorf("buffer: %w", err)
+	}
+	if d.sink, err = d.graph.NewFilterContext(sink, "out", nil); err != nil {
+		return fmt.Errorf("buffersink: %w", err)
+	}
+	// Sample first (the rest only runs on the frames kept), scale with
+	// area averaging, then to grey, then find the black borders: cropdetect
+	// only annotates the frame (its crop box is the union of the content
+	// of every frame so far), cueprint crops.
+	spec := fmt.Sprintf("fps=%d:round=near,scale=%d:%d:flags=area,format=gray,cropdetect=limit=24:round=1:skip=0:reset=0",
+		d.opts.FPS, d.opts.Width, d.opts.Height)
+	if d.opts.Filters != "" {
+		spec = d.opts.Filters + "," + spec
+	}
+	return parseGraph(d.graph, spec, d.src, d.sink)
+}
+
+func (d *videoDecoder) filter(f *astiav.Frame) error {
+	if d.sinkEOF {
+		return nil
+	}
+	if err := d.src.BuffersrcAddFrame(f, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
+		if errors.Is(err, astiav.ErrEof) {
+			d.sinkEOF = true
+			return nil
+		}
+		return d.fail("filter", err)
+	}
+	for {
+		err := d.pullFrame()
+		if errors.Is(err, astiav.ErrEof) {
+			if f != nil {
+				d.sinkEOF = true
+			}
+			return nil
+		}
+		if errors.Is(err, astiav.ErrEagain) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (d *videoDecoder) pullFrame() error {
+	defer d.outFrame.Unref()
+	if err := d.sink.BuffersinkGetFrame(d.outFrame, astiav.NewBuffersinkFlags()); err != nil {
+		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
+			return err
+		}
+		return d.fail("filter", err)
+	}
+	cf := (*C.AVFrame)(d.outFrame.UnsafePointer())
+	w, h := int(C.cueprint_vwidth(cf)), int(C.cueprint_vheight(cf))
+	stride := int(C.cueprint_vlinesize0(cf))
+	if w <= 0 || h <= 0 || stride < w {
+		return nil
+	}
+	fr := &d.frame
+	fr.Width, fr.Height = w, h
+	if cap(fr.Pix) < w*h {
+		fr.Pix = make([]byte, w*h)
+	}
+	fr.Pix = fr.Pix[:w*h]
+	src := unsafe.Slice((*byte)(unsafe.Pointer(C.cueprint_vplane0(cf))), stride*(h-1)+w)
+	for y := range h {
+		copy(fr.Pix[y*w:(y+1)*w], src[y*stride:y*stride+w])
+	}
+	fr.Active = Rect{W: w, H: h}
+	var x1, x2, y1, y2 C.int
+	if C.cueprint_cropdetect(cf, &x1, &x2, &y1, &y2) != 0 && x1 >= 0 && y1 >= 0 &&
+		int(x2) < w && int(y2) < h && x2 >= x1 && y2 >= y1 {
+		fr.Active = Rect{X: int(x1), Y: int(y1), W: int(x2-x1) + 1, H: int(y2-y1) + 1}
+	}
+	// The fps filter's output time base is 1/FPS: pts counts ticks. Times
+	// start at the first sampled frame, as audio times start at the first
+	// sample.
+	tick := int64(d.info.Frames)
+	if pts := int64(C.cueprint_vpts(cf)); pts != int64(C.AV_NOPTS_VALUE) {
+		if d.info.Frames == 0 {
+			d.firstPts = pts
+		}
+		tick = max(pts-d.firstPts, 0)
+	}
+	fr.Time = time.Duration(tick) * time.Second / time.Duration(d.opts.FPS)
+	d.info.Frames++
+	d.info.Decoded = fr.Time + time.Second/time.Duration(d.opts.FPS)
+	if d.opts.MaxDuration > 0 && fr.Time > d.opts.MaxDuration {
+		return d.fail("decode", fmt.Errorf("%w: more than %v", ErrTooLong, d.opts.MaxDuration))
+	}
+	if err := d.fn(fr); err != nil {
+		return d.fail("consume", err)
+	}
+	return nil
+}

@@ -1,0 +1,479 @@
+package fingerprint
+
+// Video fingerprint: perceptual hashes of sampled frames, several per
+// frame, made to be looked up in an inverted index and aligned in time.
+//
+// Method, per sampled frame:
+//  1. FFmpeg samples VideoParams.FPS frames a second, scales each to
+//     FrameSize x FrameSize grey (area averaging, aspect ignored) and runs
+//     cropdetect, which reports the part of the picture that is not black
+//     border (letterbox, pillarbox), as the union over the frames so far.
+//  2. Inside that active area, centred regions of several sizes (Scales of
+//     the area: the reference at 1.0 and 0.85, the query also at 0.95 and
+//     0.9) are box-averaged onto a Grid x Grid grid. A query cropped by c
+//     then has a region that covers the same picture as one of the
+//     reference's: a query at scale q matches the reference at q*(1-c), so
+//     crops of 0-15 % land within about 2 % of a stored region.
+//  3. A grid whose luma deviates less than MinContrast is flat (black,
+//     a fade, a single colour) and gets no hash: such frames are shared by
+//     every video and identify nothing.
+//  4. The grid's 2-D DCT-II is computed for the lowest frequencies only,
+//     and the 64 lowest non-DC coefficients (by u+v, then u) are compared
+//     with their median: 64 bits, half of them set (PDQ's method on a
+//     coarser grid: low frequencies are what survives re-encoding, scaling
+//     to 240p, logos and captions, and the median makes bits independent
+//     of brightness, contrast and, nearly, gamma).
+//  5. A horizontally mirrored copy changes the sign of every coefficient
+//     of odd horizontal frequency: the query is hashed both ways and both
+//     searched (flip-invariant handling at no cost to the index).
+//
+// Index keys: each 64-bit hash is cut into Bands bands of 64/Bands bits;
+// the key of a band is (video key space | band << 16 | value), so two
+// frames share a key when one band is bit-identical (locality-sensitive
+// hashing by bands). A query also probes every key at Hamming distance
+// ProbeRadius (1) from its own within a band, which at 15 % flipped bits
+// makes a frame found with probability about 0.7 instead of 0.4. Postings
+// hold the frame index; the matcher votes on (work, offset in frames),
+// then verifies the best candidates on the whole 64-bit hashes of the
+// forward print (see package match).
+//
+// Design note: a single whole-frame hash (PDQ, vPDQ) is 80-96 bits off
+// after a 10 % crop and useless after a flip or letterbox; cropdetect,
+// the region scales and the mirrored query are what fix those. Temporal
+// Fourier features (TMK) cannot locate a clip inside a longer video;
+// per-frame keys with offset voting do, as the audio landmarks do.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"slices"
+	"time"
+
+	"github.com/cueprint/cueprint/fingerprint/media"
+)
+
+// VideoKeySpace is the bit set in every video index key: video postings
+// live in their own part of the key space, apart from the audio hashes
+// (21 bits, below it).
+const VideoKeySpace = 1 << 30
+
+// ErrNoVideoContent: the video decoded but too few frames carry a picture
+// worth hashing (black, a still colour, a second or two).
+var ErrNoVideoContent = errors.New("fingerprint: no usable video content")
+
+// minVideoFrames is the fewest hashed frames a video print needs: a
+// second at the default rate.
+const minVideoFrames = 5
+
+// VideoParams are the parameters of the video fingerprint. The index
+// stores Hash() and refuses prints made with other parameters.
+type VideoParams struct {
+	// FPS is the frame sampling rate. The default value is 5: a query of
+	// 10 s has 50 frames to vote with, the start of a clip is located to
+	// 0.2 s, and the index holds 80 keys a second. Range 1 to 30.
+	FPS int
+	// FrameSize is the side of the square grey picture FFmpeg scales each
+	// sampled frame to. The default value is 96: enough pixels for the
+	// border to be found to about 1 % and for a 0.85 region to hold 2.5
+	// pixels per grid cell; scaling costs little at this size. Range 32 to
+	// 512.
+	FrameSize int
+	// Grid is the side of the averaged grid the DCT runs on. The default
+	// value is 32 (PDQ uses 64 of full resolution; the 64 coefficients we
+	// keep need far less). Range 16 to 64.
+	Grid int
+	// RefScales are the region sizes (fraction of the active area, centred)
+	// hashed for a registered work. The default value is [1.0, 0.85].
+	RefScales []float64
+	// QueryScales are the region sizes hashed for a query. The default
+	// value is [1.0, 0.95, 0.9]: with RefScales they cover crops of 0-15 %.
+	QueryScales []float64
+	// MinContrast is the standard deviation of grid luma (0-255) below
+	// which a frame is flat and not hashed. The default value is 6.
+	MinContrast float64
+	// Bands is how many index keys one hash is cut into (64/Bands bits
+	// each). The default value is 4 (16-bit bands). Only 4 is supported.
+	Bands int
+}
+
+// DefaultVideoParams returns the parameters every store uses unless told
+// otherwise.
+func DefaultVideoParams() VideoParams {
+	return VideoParams{
+		FPS:         5,
+		FrameSize:   96,
+		Grid:        32,
+		RefScales:   []float64{1.0, 0.85},
+		QueryScales: []float64{1.0, 0.95, 0.9},
+		MinContrast: 6,
+		Bands:       4,
+	}
+}
+
+// Validate reports every invalid field.
+func (p VideoParams) Validate() error {
+	var errs []error
+	if p.FPS < 1 || p.FPS > 30 {
+		errs = append(errs, fmt.Errorf("fingerprint: VideoParams.FPS = %d, want 1 to 30", p.FPS))
+	}
+	if p.FrameSize < 32 || p.FrameSize > 512 {
+		errs = append(errs, fmt.Errorf("fingerprint: VideoParams.FrameSize = %d, want 32 to 512", p.FrameSize))
+	}
+	if p.Grid < 16 || p.Grid > 64 {
+		errs = append(errs, fmt.Errorf("fingerprint: VideoParams.Grid = %d, want 16 to 64", p.Grid))
+	}
+	for _, ss := range [][]float64{p.RefScales, p.QueryScales} {
+		if len(ss) == 0 || len(ss) > 8 {
+			errs = append(errs, fmt.Errorf("fingerprint: VideoParams scales %v, want 1 to 8 of them", ss))
+		}
+		for _, s := range ss {
+			if s < 0.5 || s > 1 {
+				errs = append(errs, fmt.Errorf("fingerprint: VideoParams scale %v, want 0.5 to 1", s))
+			}
+		}
+	}
+	if p.MinContrast < 0 || p.MinContrast > 64 {
+		errs = append(errs, fmt.Errorf("fingerprint: VideoParams.MinContrast = %v, want 0 to 64", p.MinContrast))
+	}
+	if p.Bands != 4 {
+		errs = append(errs, fmt.Errorf("fingerprint: VideoParams.Bands = %d, want 4", p.Bands))
+	}
+	return errors.Join(errs...)
+}
+
+// Hash identifies the parameters of reference prints (query-only fields
+// excluded: changing how queries are hashed does not invalidate a store).
+func (p VideoParams) Hash() uint64 {
+	h := sha256.New()
+	_ = binary.Write(h, binary.BigEndian, []int64{1, int64(p.FPS), int64(p.FrameSize), int64(p.Grid),
+		int64(math.Float64bits(p.MinContrast)), int64(p.Bands)})
+	for _, s := range p.RefScales {
+		_ = binary.Write(h, binary.BigEndian, math.Float64bits(s))
+	}
+	return binary.BigEndian.Uint64(h.Sum(nil))
+}
+
+// VideoFrameHashes are the hashes of one sampled frame.
+type VideoFrameHashes struct {
+	// Index is the frame's number at VideoParams.FPS from the start.
+	Index uint32
+	// Hashes has one hash per scale (RefScales for a reference,
+	// QueryScales for a query).
+	Hashes []uint64
+	// Flipped has the hashes of the mirrored frame, per scale; set for
+	// queries only.
+	Flipped []uint64
+}
+
+// VideoPrint is the fingerprint of a video stream: the hashed frames in
+// time order (flat frames are absent).
+type VideoPrint struct {
+	Frames []VideoFrameHashes
+	// Sampled is the number of frames sampled, hashed or not.
+	Sampled int
+	// Duration of the decoded video.
+	Duration time.Duration
+	// Media describes the decoded input.
+	Media media.VideoInfo
+}
+
+// VideoOptions tune one extraction.
+type VideoOptions struct {
+	// Query hashes QueryScales and the mirrored frame; otherwise RefScales.
+	Query bool
+	// MaxDuration stops with media.ErrTooLong past this much video.
+	MaxDuration time.Duration
+	// Filters is an FFmpeg video filter chain applied before sampling
+	// (media.VideoOptions.Filters); the benchmark degrades queries with it.
+	Filters string
+}
+
+// ExtractVideoFile fingerprints the video of the file at path.
+func ExtractVideoFile(ctx context.Context, path string, p VideoParams, o VideoOptions) (*VideoPrint, error) {
+	return extractVideo(path, p, o, func(mo media.VideoOptions, fn media.FrameFunc) (media.VideoInfo, error) {
+		return media.DecodeVideoFile(ctx, path, mo, fn)
+	})
+}
+
+// ExtractVideoReader fingerprints the video read from r; name is used in
+// errors.
+func ExtractVideoReader(ctx context.Context, r io.Reader, name string, p VideoParams, o VideoOptions) (*VideoPrint, error) {
+	return extractVideo(name, p, o, func(mo media.VideoOptions, fn media.FrameFunc) (media.VideoInfo, error) {
+		return media.DecodeVideoReader(ctx, r, name, mo, fn)
+	})
+}
+
+func extractVideo(name string, p VideoParams, o VideoOptions,
+	decode func(media.VideoOptions, media.FrameFunc) (media.VideoInfo, error)) (*VideoPrint, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	h := NewFrameHasher(p)
+	vp := &VideoPrint{}
+	info, err := decode(media.VideoOptions{
+		FPS: p.FPS, Width: p.FrameSize, Height: p.FrameSize,
+		Filters: o.Filters, MaxDuration: o.MaxDuration, SkipNonReference: true,
+	}, func(f *media.VideoFrame) error {
+		vp.Sampled++
+		idx := uint32((f.Time*time.Duration(p.FPS) + time.Second/2) / time.Second)
+		if n := len(vp.Frames); n > 0 && vp.Frames[n-1].Index >= idx {
+			return nil // a repeated tick (the graph was rebuilt mid-stream)
+		}
+		if fh, ok := h.Hash(f, idx, o.Query); ok {
+			vp.Frames = append(vp.Frames, fh)
+		}
+		return nil
+	})
+	vp.Media, vp.Duration = info, info.Decoded
+	if err != nil {
+		return nil, err
+	}
+	if len(vp.Frames) < minVideoFrames {
+		return vp, fmt.Errorf("fingerprint %q: %w (%d of %d sampled frames have a picture)", name, ErrNoVideoContent, len(vp.Frames), vp.Sampled)
+	}
+	return vp, nil
+}
+
+// FrameHasher hashes sampled frames. It keeps scratch buffers: one per
+// goroutine.
+type FrameHasher struct {
+	p     VideoParams
+	grid  []float64
+	tmp   []float64
+	coef  []float64
+	sort  []float64
+	flip  []float64
+	basis [][]float64 // basis[k][x] = cos(pi*(2x+1)*k/(2*Grid)), k < dctSide
+	order [][2]int    // the 64 (u, v) coefficients hashed, in bit order
+}
+
+// dctSide is how many DCT frequencies per axis are computed: the 64
+// lowest non-DC coefficients by u+v all have u, v < 11.
+const dctSide = 11
+
+// NewFrameHasher returns a hasher for p (which must be valid).
+func NewFrameHasher(p VideoParams) *FrameHasher {
+	h := &FrameHasher{p: p, grid: make([]float64, p.Grid*p.Grid), tmp: make([]float64, dctSide*p.Grid),
+		coef: make([]float64, 64), sort: make([]float64, 64), flip: make([]float64, 64)}
+	for k := range dctSide {
+		row := make([]float64, p.Grid)
+		for x := range p.Grid {
+			row[x] = math.Cos(math.Pi * float64(2*x+1) * float64(k) / float64(2*p.Grid))
+		}
+		h.basis = append(h.basis, row)
+	}
+	for s := 1; len(h.order) < 64; s++ {
+		for u := 0; u <= s && len(h.order) < 64; u++ {
+			h.order = append(h.order, [2]int{u, s - u})
+		}
+	}
+	return h
+}
+
+// Hash hashes frame f as frame number idx; ok is false for a flat frame or
+// one whose active area is implausibly small.
+func (h *FrameHasher) Hash(f *media.VideoFrame, idx uint32, query bool) (VideoFrameHashes, bool) {
+	act := f.Active
+	// cropdetect on a dark opening can report a sliver: below 40 % of a
+	// side the box is not a border but darkness, and the frame is skipped.
+	if act.W*5 < f.Width*2 || act.H*5 < f.Height*2 {
+		return VideoFrameHashes{}, false
+	}
+	scales := h.p.RefScales
+	if query {
+		scales = h.p.QueryScales
+	}
+	out := VideoFrameHashes{Index: idx, Hashes: make([]uint64, len(scales))}
+	if query {
+		out.Flipped = make([]uint64, len(scales))
+	}
+	for i, s := range scales {
+		w, ht := float64(act.W)*s, float64(act.H)*s
+		x0 := float64(act.X) + (float64(act.W)-w)/2
+		y0 := float64(act.Y) + (float64(act.H)-ht)/2
+		if !h.sample(f, x0, y0, w, ht) {
+			return VideoFrameHashes{}, false
+		}
+		h.dct()
+		out.Hashes[i] = h.bits(false)
+		if query {
+			out.Flipped[i] = h.bits(true)
+		}
+	}
+	return out, true
+}
+
+// sample box-averages the region (x0, y0, w, h) of f onto the grid and
+// reports whether it has contrast. Cells take whole pixels: a cell's
+// bounds are its fractional bounds rounded, at least one pixel.
+func (h *FrameHasher) sample(f *media.VideoFrame, x0, y0, w, ht float64) bool {
+	g := h.p.Grid
+	var sum, sum2 float64
+	for gy := range g {
+		ya := int(y0 + ht*float64(gy)/float64(g))
+		yb := max(int(y0+ht*float64(gy+1)/float64(g)), ya+1)
+		ya, yb = clamp(ya, 0, f.Height-1), clamp(yb, 1, f.Height)
+		for gx := range g {
+			xa := int(x0 + w*float64(gx)/float64(g))
+			xb := max(int(x0+w*float64(gx+1)/float64(g)), xa+1)
+			xa, xb = clamp(xa, 0, f.Width-1), clamp(xb, 1, f.Width)
+			var acc, n int
+			for y := ya; y < yb; y++ {
+				row := f.Pix[y*f.Width : (y+1)*f.Width]
+				for x := xa; x < xb; x++ {
+					acc += int(row[x])
+				}
+				n += xb - xa
+			}
+			v := float64(acc) / float64(max(n, 1))
+			h.grid[gy*g+gx] = v
+			sum += v
+			sum2 += v * v
+		}
+	}
+	n := float64(g * g)
+	mean := sum / n
+	return math.Sqrt(max(sum2/n-mean*mean, 0)) >= h.p.MinContrast
+}
+
+func clamp(v, lo, hi int) int { return min(max(v, lo), hi) }
+
+// dct computes the needed low-frequency DCT-II coefficients of the grid,
+// separably: rows first (tmp[k][y]), then columns.
+func (h *FrameHasher) dct() {
+	g := h.p.Grid
+	for u := range dctSide {
+		b := h.basis[u]
+		for y := range g {
+			row := h.grid[y*g : (y+1)*g]
+			var acc float64
+			for x, v := range row {
+				acc += v * b[x]
+			}
+			h.tmp[u*g+y] = acc
+		}
+	}
+	for i, uv := range h.order {
+		u, v := uv[0], uv[1]
+		b := h.basis[v]
+		col := h.tmp[u*g : (u+1)*g]
+		var acc float64
+		for y, t := range col {
+			acc += t * b[y]
+		}
+		h.coef[i] = acc
+	}
+}
+
+// bits thresholds the coefficients at their median; flipped negates the
+// odd horizontal frequencies first (the DCT of the mirrored grid).
+func (h *FrameHasher) bits(flipped bool) uint64 {
+	vals := h.flip[:64]
+	for i, c := range h.coef {
+		if flipped && h.order[i][0]%2 == 1 {
+			c = -c
+		}
+		vals[i] = c
+	}
+	s := h.sort[:64]
+	copy(s, vals)
+	slices.Sort(s)
+	med := (s[31] + s[32]) / 2
+	var out uint64
+	for i, c := range vals {
+		if c > med {
+			out |= 1 << uint(i)
+		}
+	}
+	return out
+}
+
+// VideoKeys returns the index keys of one hash (one per band).
+func VideoKeys(hash uint64, dst []uint32) []uint32 {
+	for b := range 4 {
+		dst = append(dst, VideoKeySpace|uint32(b)<<16|uint32(hash>>(16*b))&0xffff)
+	}
+	return dst
+}
+
+// VideoProbeKeys returns the keys a query looks up for one hash: each
+// band's key and its neighbours at Hamming distance 1 within the band.
+func VideoProbeKeys(hash uint64, dst []uint32) []uint32 {
+	for b := range 4 {
+		v := uint32(hash>>(16*b)) & 0xffff
+		base := uint32(VideoKeySpace) | uint32(b)<<16
+		dst = append(dst, base|v)
+		for i := range 16 {
+			dst = append(dst, base|(v^1<<i))
+		}
+	}
+	return dst
+}
+
+// Hamming returns the number of bits in which a and b differ.
+func Hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
+
+// AppendVideoPrint encodes a reference print's frames: <uvarint count>
+// <uvarint scales>, then per frame <uvarint index delta> and the hashes,
+// 8 bytes each, big-endian.
+func AppendVideoPrint(dst []byte, frames []VideoFrameHashes) []byte {
+	scales := 0
+	if len(frames) > 0 {
+		scales = len(frames[0].Hashes)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(frames)))
+	dst = binary.AppendUvarint(dst, uint64(scales))
+	prev := uint32(0)
+	for _, f := range frames {
+		dst = binary.AppendUvarint(dst, uint64(f.Index-prev))
+		prev = f.Index
+		for i := range scales {
+			dst = binary.BigEndian.AppendUint64(dst, f.Hashes[i])
+		}
+	}
+	return dst
+}
+
+// DecodeVideoPrint decodes what AppendVideoPrint wrote.
+func DecodeVideoPrint(b []byte) ([]VideoFrameHashes, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, fmt.Errorf("fingerprint: bad video print count")
+	}
+	b = b[k:]
+	scales, k := binary.Uvarint(b)
+	if k <= 0 || scales > 8 || (n > 0 && scales == 0) {
+		return nil, fmt.Errorf("fingerprint: bad video print scales")
+	}
+	b = b[k:]
+	out := make([]VideoFrameHashes, 0, n)
+	hashes := make([]uint64, int(n)*int(scales))
+	prev := uint64(0)
+	for i := range int(n) {
+		d, k := binary.Uvarint(b)
+		if k <= 0 || prev+d > math.MaxUint32 || (i > 0 && d == 0) {
+			return nil, fmt.Errorf("fingerprint: bad video print frame %d", i)
+		}
+		prev += d
+		b = b[k:]
+		if len(b) < 8*int(scales) {
+			return nil, fmt.Errorf("fingerprint: video print truncated at frame %d", i)
+		}
+		hs := hashes[i*int(scales) : (i+1)*int(scales) : (i+1)*int(scales)]
+		for j := range hs {
+			hs[j] = binary.BigEndian.Uint64(b[8*j:])
+		}
+		b = b[8*int(scales):]
+		out = append(out, VideoFrameHashes{Index: uint32(prev), Hashes: hs})
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("fingerprint: %d bytes after the video print", len(b))
+	}
+	return out, nil
+}
