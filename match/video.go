@@ -61,6 +61,22 @@ const (
 	// videoMinVotes is the fewest query frames that must vote for a
 	// candidate offset before it is verified.
 	videoMinVotes = 2
+	// videoRefineFrames is how far (frames) the verification searches
+	// around a voted offset.
+	videoRefineFrames = 5
+	// videoEdgeFrames: a match at a run's edge with no other within this
+	// many frames is trimmed.
+	videoEdgeFrames = 2
+	// videoNewBits is how far a frame's hash must be from the last one
+	// counted to count as a new observation in the confidence.
+	videoNewBits = 4
+	// videoMinEffective is the fewest distinct pictures a segment must
+	// match.
+	videoMinEffective = 3
+	// videoMinSpanFrames is the shortest segment reported (2 s): on the
+	// benchmark footage, unrelated videos sharing a fade or a dark
+	// opening with a work aligned for up to 1.2 s.
+	videoMinSpanFrames = 10
 )
 
 // Modalities of a segment.
@@ -166,11 +182,15 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 		if ref == nil {
 			continue
 		}
-		// Refine the offset by a frame either way.
-		best, bestOff := []uint32(nil), off
-		for d := int64(-1); d <= 1; d++ {
-			if mt := ref.matched(q, mirror, off+d); len(mt) > len(best) {
-				best, bestOff = mt, off+d
+		// Refine the offset: the most matched frames within a second either
+		// way, ties (a still shot matches at many offsets) broken by the
+		// smallest total distance at the exact frame.
+		var best []uint32
+		bestOff, bestDist := off, math.MaxInt
+		for d := int64(-videoRefineFrames); d <= videoRefineFrames; d++ {
+			mt, dist := ref.matched(q, mirror, off+d)
+			if len(mt) > len(best) || (len(mt) == len(best) && len(mt) > 0 && dist < bestDist) {
+				best, bestOff, bestDist = mt, off+d, dist
 			}
 		}
 		for _, run := range videoRuns(best) {
@@ -275,45 +295,79 @@ func newVideoRef(frames []fingerprint.VideoFrameHashes) *videoRef {
 }
 
 // matched returns the query frame numbers that match the reference at
-// offset off (reference frame = query frame + off), ±1 frame.
-func (r *videoRef) matched(q *fingerprint.VideoPrint, mirror bool, off int64) []uint32 {
+// offset off (reference frame = query frame + off), ±1 frame, and the sum
+// over them of the distance at the exact frame (64 where it is absent).
+func (r *videoRef) matched(q *fingerprint.VideoPrint, mirror bool, off int64) ([]uint32, int) {
 	var out []uint32
+	total := 0
 	for _, f := range q.Frames {
 		hs := f.Hashes
 		if mirror {
 			hs = f.Flipped
 		}
-		best := 65
-		for d := int64(-1); d <= 1 && best > 0; d++ {
+		best, exact := 65, 64
+		for d := int64(-1); d <= 1; d++ {
 			t := int64(f.Index) + off + d
 			if t < 0 || t >= int64(r.len) {
 				continue
 			}
 			for _, rh := range r.at[t] {
 				for _, qh := range hs {
-					best = min(best, fingerprint.Hamming(qh, rh))
+					h := fingerprint.Hamming(qh, rh)
+					best = min(best, h)
+					if d == 0 {
+						exact = min(exact, h)
+					}
 				}
 			}
 		}
 		if best <= videoMatchBits {
 			out = append(out, f.Index)
+			total += exact
 		}
 	}
-	return out
+	return out, total
 }
 
 // videoRuns splits matched query frames into runs with gaps of at most
-// videoGapFrames.
+// videoGapFrames, then trims from each end the matches that stand alone
+// (no other match within videoEdgeFrames): a dark or blurred frame of the
+// footage around a clip can pass for one of the work's.
 func videoRuns(matched []uint32) [][]uint32 {
 	var runs [][]uint32
 	start := 0
 	for i := 1; i <= len(matched); i++ {
 		if i == len(matched) || matched[i]-matched[i-1] > videoGapFrames {
-			runs = append(runs, matched[start:i])
+			run := matched[start:i]
+			for len(run) >= 2 && run[1]-run[0] > videoEdgeFrames {
+				run = run[1:]
+			}
+			for n := len(run); n >= 2 && run[n-1]-run[n-2] > videoEdgeFrames; n = len(run) {
+				run = run[:n-1]
+			}
+			runs = append(runs, run)
 			start = i
 		}
 	}
 	return runs
+}
+
+// effectiveFrames counts the frames of fs (in time order) that show
+// something new: a hash at least videoNewBits from the last one counted.
+// Frames of a still shot are one observation, not many.
+func effectiveFrames(fs []fingerprint.VideoFrameHashes) int {
+	n := 0
+	var last uint64
+	for i, f := range fs {
+		if len(f.Hashes) == 0 {
+			continue
+		}
+		if i == 0 || n == 0 || fingerprint.Hamming(f.Hashes[0], last) >= videoNewBits {
+			n++
+			last = f.Hashes[0]
+		}
+	}
+	return n
 }
 
 // videoSegment turns a run of matched frames into a segment, if it is
@@ -323,14 +377,30 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, run []uint
 		return Segment{}, false
 	}
 	first, last := run[0], run[len(run)-1]
-	// Frames of the query in the run's span that had a picture.
-	n := 0
+	if last-first+1 < videoMinSpanFrames {
+		return Segment{}, false
+	}
+	// The query's frames in the run's span, and those matched, each
+	// counted once per change of picture.
+	var span, hit []fingerprint.VideoFrameHashes
+	j := 0
 	for _, f := range q.Frames {
-		if f.Index >= first && f.Index <= last {
-			n++
+		if f.Index < first || f.Index > last {
+			continue
+		}
+		span = append(span, f)
+		for j < len(run) && run[j] < f.Index {
+			j++
+		}
+		if j < len(run) && run[j] == f.Index {
+			hit = append(hit, f)
 		}
 	}
-	p := binomialTail(n, len(run), videoNullRate) * float64(max(tried, 1))
+	n, k := effectiveFrames(span), effectiveFrames(hit)
+	if k < videoMinEffective {
+		return Segment{}, false
+	}
+	p := binomialTail(n, k, videoNullRate) * float64(max(tried, 1))
 	conf := math.Max(0, 1-p)
 	if conf < m.p.MinConfidence {
 		return Segment{}, false

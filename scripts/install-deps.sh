@@ -46,3 +46,16 @@ if [ ! -s "$out" ]; then
   fi
 fi
 echo "media list: $out ($(wc -l < "$out") tracks)" >&2
+
+# Real footage for the video tests and benchmark (../shared/corpus/README.md):
+# the packages' files are unpacked under .cache/video, never installed
+# (their programs pull in heavy dependencies).
+video=${VIDEO_DIR:-$here/../.cache/video}
+if [ ! -f "$video/.done" ]; then
+  mkdir -p "$video/deb"
+  (cd "$video/deb" && apt-get download planetblupi-common lebiniou-data opencv-doc python3-imageio >&2)
+  for d in "$video"/deb/*.deb; do dpkg-deb -x "$d" "$video/x"; done
+  rm -rf "$video/deb"
+  touch "$video/.done"
+fi
+echo "video footage: $video/x" >&2

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cueprint/cueprint/corpus/bench"
 	"github.com/cueprint/cueprint/corpus/publicset"
+	"github.com/cueprint/cueprint/corpus/videobench"
 	"github.com/cueprint/cueprint/fingerprint/media"
 )
 
@@ -17,7 +18,7 @@ import (
 var audioExts = map[string]bool{".ogg": true, ".mp3": true, ".flac": true, ".wav": true, ".m4a": true, ".aac": true, ".opus": true, ".mp4": true, ".mkv": true, ".webm": true}
 
 func runBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench", "bench [--refs LIST|DIR] [--out DIR] [--quick] [--scale N [--scale-work-seconds S]] [--store-hours H] [--seed N]")
+	fs := newFlagSet(e, "bench", "bench [--refs LIST|DIR] [--out DIR] [--quick] [--video] [--scale N [--scale-work-seconds S]] [--store-hours H] [--seed N]")
 	refs := fs.String("refs", "", "references: a duration<TAB>path `list` or a directory (default: the public set)")
 	out := fs.String("out", "out/bench", "output `directory` for results.json, results.md and the charts")
 	quick := fs.Bool("quick", false, "a few tracks and conditions (under 2 minutes)")
@@ -26,12 +27,26 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	scaleSec := fs.Float64("scale-work-seconds", bench.DefaultScaleWorkSeconds, "length of a synthetic work in the scale simulation, in `seconds`")
 	seed := fs.Uint64("seed", 20261121, "seed of the split, offsets and noise")
 	workers := fs.Int("workers", 0, "parallel queries (0: one per core)")
+	video := fs.Bool("video", false, "run the video benchmark on the real footage of make deps instead")
+	footage := fs.String("footage", ".cache/video/x", "`directory` the video footage was unpacked into (--video)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
 		return fmt.Errorf("%w: bench takes no arguments", errUsage)
+	}
+	if *video {
+		res, err := videobench.Run(ctx, videobench.Config{Footage: *footage, Dir: filepath.Join(*out, "video"), Quick: *quick, Seed: *seed, Progress: e.stderr})
+		if err != nil {
+			return err
+		}
+		if err := res.Write(*out); err != nil {
+			return err
+		}
+		fmt.Fprint(e.stdout, res.Markdown())
+		fmt.Fprintf(e.stderr, "wrote %s/video.json, video.md\n", *out)
+		return nil
 	}
 	if *scale < 0 || *scale > 100_000_000 {
 		return fmt.Errorf("%w: --scale %d: want 0 to 100000000 works", errUsage, *scale)

@@ -1,0 +1,36 @@
+package videobench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestQuickVideoBench runs the quick video benchmark on the real footage
+// installed by make deps: every condition, embedded clips and unrelated
+// videos, end to end through registration and matching.
+func TestQuickVideoBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders some 250 clips with ffmpeg")
+	}
+	footage := filepath.Join("..", "..", ".cache", "video", "x")
+	if _, err := os.Stat(footage); err != nil {
+		t.Fatalf("video footage missing (make deps installs it): %v", err)
+	}
+	res, err := Run(context.Background(), Config{Footage: footage, Dir: t.TempDir(), Quick: true, Progress: os.Stderr})
+	require.NoError(t, err)
+	t.Log("\n" + res.Markdown())
+	by := map[string]ConditionResult{}
+	for _, c := range res.Conditions {
+		by[c.Condition] = c
+	}
+	for _, name := range []string{"clean", "reencode_low", "scale_240p", "crop_10_centre", "letterbox", "pillarbox", "caption", "gamma", "hflip", "combined"} {
+		assert.GreaterOrEqual(t, by[name].Recall, 0.8, name)
+	}
+	assert.Positive(t, by["clean_with_sound"].Modalities["audiovisual"], "clean clips with their sound are audiovisual")
+	assert.LessOrEqual(t, len(res.FalsePositives), 2, "unrelated videos matched: %v", res.FalsePositives)
+}

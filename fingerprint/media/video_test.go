@@ -1,0 +1,96 @@
+package media_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueprint/cueprint/fingerprint/media"
+)
+
+// makeVideo renders FFmpeg's testsrc2 through filters into an MP4 (the
+// ffmpeg program is installed by make deps).
+func makeVideo(t *testing.T, seconds int, filters string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "v.mp4")
+	args := []string{"-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", strconv.Itoa(seconds)}
+	if filters != "" {
+		args = append(args, "-vf", filters)
+	}
+	args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", out)
+	b, err := exec.Command("ffmpeg", args...).CombinedOutput()
+	require.NoError(t, err, string(b))
+	return out
+}
+
+func TestDecodeVideo(t *testing.T) {
+	ctx := context.Background()
+	opts := media.VideoOptions{FPS: 5, Width: 96, Height: 96, SkipNonReference: true}
+	tests := []struct {
+		name    string
+		filters string
+		active  media.Rect
+	}{
+		{"plain", "", media.Rect{W: 96, H: 96}},
+		// 240 rows padded to 320: bars of 40 rows top and bottom, 12 of 96.
+		{"letterbox", "pad=320:320:0:40", media.Rect{X: 0, Y: 12, W: 96, H: 72}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := makeVideo(t, 4, tc.filters)
+			var last media.VideoFrame
+			n := 0
+			info, err := media.DecodeVideoFile(ctx, path, opts, func(f *media.VideoFrame) error {
+				assert.Equal(t, time.Duration(n)*200*time.Millisecond, f.Time)
+				assert.Len(t, f.Pix, 96*96)
+				n++
+				last = *f
+				return nil
+			})
+			require.NoError(t, err)
+			assert.Equal(t, 20, n)
+			assert.Equal(t, 20, info.Frames)
+			assert.Equal(t, "h264", info.Codec)
+			assert.InDelta(t, tc.active.Y, last.Active.Y, 1)
+			assert.InDelta(t, tc.active.H, last.Active.H, 2)
+			assert.InDelta(t, tc.active.W, last.Active.W, 2)
+
+			// The same through a reader.
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			info2, err := media.DecodeVideoReader(ctx, bytes.NewReader(b), "reader", opts, func(*media.VideoFrame) error { return nil })
+			require.NoError(t, err)
+			assert.Equal(t, info.Frames, info2.Frames)
+		})
+	}
+}
+
+func TestDecodeVideoBadInput(t *testing.T) {
+	ctx := context.Background()
+	opts := media.VideoOptions{FPS: 5, Width: 96, Height: 96}
+	nop := func(*media.VideoFrame) error { return nil }
+	_, err := media.DecodeVideoReader(ctx, bytes.NewReader([]byte("not a video at all, just text")), "text", opts, nop)
+	assert.ErrorIs(t, err, media.ErrUnsupportedMedia)
+	wav := encode(t, media.Codec{Encoder: "pcm_s16le", Format: "wav"}, 1)
+	_, err = media.DecodeVideoReader(ctx, bytes.NewReader(wav), "audio.wav", opts, nop)
+	assert.ErrorIs(t, err, media.ErrNoVideo)
+	path := makeVideo(t, 4, "")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	_, err = media.DecodeVideoReader(ctx, bytes.NewReader(b[:len(b)/3]), "cut.mp4", opts, nop)
+	assert.Error(t, err) // an MP4 cut before its index cannot be read
+	_, err = media.DecodeVideoFile(ctx, path, media.VideoOptions{FPS: 0, Width: 96, Height: 96}, nop)
+	assert.Error(t, err)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = media.DecodeVideoFile(cctx, path, opts, nop)
+	assert.ErrorIs(t, err, context.Canceled)
+}
