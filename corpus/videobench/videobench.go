@@ -390,8 +390,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	conds := Conditions()
 	for _, c := range conds {
-		cr := ConditionResult{Condition: c.Name, Modalities: map[string]int{}}
-		var offErr float64
+		t := newTally(c.Name)
 		for i, j := range jobs {
 			out := filepath.Join(qdir, fmt.Sprintf("%s-%02d.mp4", c.Name, i))
 			if err := render(ctx, j.w.Path, j.start, 10, c, out); err != nil {
@@ -401,38 +400,19 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			if err != nil {
 				return nil, fmt.Errorf("query %s: %w", out, err)
 			}
-			cr.Queries++
-			hit := false
-			for _, s := range segs {
-				if s.Work.ID != j.w.ID {
-					cr.Wrong++
-					continue
-				}
-				trueRef := j.start + s.QueryStart
-				if e := math.Abs(s.RefStart - trueRef); e <= 0.5 && !hit {
-					hit = true
-					offErr += e
-					cr.Modalities[s.Modality]++
-				}
-			}
-			if hit {
-				cr.Hits++
-			} else {
-				cr.Misses = append(cr.Misses, fmt.Sprintf("%s@%.1f: %s", j.w.ID, j.start, describe(segs)))
-			}
+			t.add(j.w.ID, j.start, segs, func(s match.Segment) (float64, bool) {
+				e := math.Abs(s.RefStart - (j.start + s.QueryStart))
+				return e, e <= 0.5
+			})
 		}
-		cr.Recall = float64(cr.Hits) / float64(max(cr.Queries, 1))
-		if cr.Hits > 0 {
-			cr.MeanOffsetErrorS = offErr / float64(cr.Hits)
-		}
+		cr := t.result()
 		res.Conditions = append(res.Conditions, cr)
 		logf("%-20s recall %.2f (%d/%d), wrong %d", c.Name, cr.Recall, cr.Hits, cr.Queries, cr.Wrong)
 	}
 
 	// Embedded: 5 s unrelated, the clip, 5 s unrelated.
 	{
-		cr := ConditionResult{Condition: "embedded", Modalities: map[string]int{}}
-		var offErr float64
+		t := newTally("embedded")
 		for i, j := range jobs {
 			before, after := unrel[i%len(unrel)].Path, unrel[(i+1)%len(unrel)].Path
 			out := filepath.Join(qdir, fmt.Sprintf("embedded-%02d.mp4", i))
@@ -443,29 +423,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			if err != nil {
 				return nil, err
 			}
-			cr.Queries++
-			hit := false
-			for _, s := range segs {
-				if s.Work.ID != j.w.ID {
-					cr.Wrong++
-					continue
-				}
-				if math.Abs(s.QueryStart-5) <= 0.5 && math.Abs(s.RefStart-j.start) <= 0.5 && math.Abs(s.Duration()-10) <= 1 && !hit {
-					hit = true
-					offErr += math.Abs(s.RefStart - j.start)
-					cr.Modalities[s.Modality]++
-				}
-			}
-			if hit {
-				cr.Hits++
-			} else {
-				cr.Misses = append(cr.Misses, fmt.Sprintf("%s@%.1f: %s", j.w.ID, j.start, describe(segs)))
-			}
+			t.add(j.w.ID, j.start, segs, func(s match.Segment) (float64, bool) {
+				e := math.Abs(s.RefStart - j.start)
+				return e, e <= 0.5 && math.Abs(s.QueryStart-5) <= 0.5 && math.Abs(s.Duration()-10) <= 1
+			})
 		}
-		cr.Recall = float64(cr.Hits) / float64(max(cr.Queries, 1))
-		if cr.Hits > 0 {
-			cr.MeanOffsetErrorS = offErr / float64(cr.Hits)
-		}
+		cr := t.result()
 		res.Conditions = append(res.Conditions, cr)
 		logf("%-20s recall %.2f (%d/%d), wrong %d", "embedded", cr.Recall, cr.Hits, cr.Queries, cr.Wrong)
 	}
@@ -531,6 +494,48 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	res.Elapsed = time.Since(began)
 	return res, nil
+}
+
+// tally accumulates the outcome of one condition's queries.
+type tally struct {
+	cr     ConditionResult
+	offErr float64
+}
+
+func newTally(condition string) *tally {
+	return &tally{cr: ConditionResult{Condition: condition, Modalities: map[string]int{}}}
+}
+
+// add scores one query cut from work id at start. hit says, for a
+// segment of the right work, its offset error and whether it counts.
+func (t *tally) add(id string, start float64, segs []match.Segment, hit func(match.Segment) (float64, bool)) {
+	t.cr.Queries++
+	found := false
+	for _, s := range segs {
+		if s.Work.ID != id {
+			t.cr.Wrong++
+			continue
+		}
+		if e, ok := hit(s); ok && !found {
+			found = true
+			t.offErr += e
+			t.cr.Modalities[s.Modality]++
+		}
+	}
+	if found {
+		t.cr.Hits++
+	} else {
+		t.cr.Misses = append(t.cr.Misses, fmt.Sprintf("%s@%.1f: %s", id, start, describe(segs)))
+	}
+}
+
+func (t *tally) result() ConditionResult {
+	cr := t.cr
+	cr.Recall = float64(cr.Hits) / float64(max(cr.Queries, 1))
+	if cr.Hits > 0 {
+		cr.MeanOffsetErrorS = t.offErr / float64(cr.Hits)
+	}
+	return cr
 }
 
 func describe(segs []match.Segment) string {

@@ -110,29 +110,14 @@ func DecodeAudioReader(ctx context.Context, r io.Reader, name string, opts Audio
 // audioDecoder owns every FFmpeg object of one decode. It is used by one
 // goroutine only.
 type audioDecoder struct {
-	name   string
-	opts   AudioOptions
-	fn     SampleFunc
-	closer closer
+	pipeline
+	opts AudioOptions
+	fn   SampleFunc
 
-	fc       *astiav.FormatContext
-	stream   *astiav.Stream
-	cc       *astiav.CodecContext
-	pkt      *astiav.Packet
-	decFrame *astiav.Frame
-	outFrame *astiav.Frame
-
-	graph    *astiav.FilterGraph
-	src      *astiav.FilterContext
-	sink     *astiav.FilterContext
-	graphKey string // the input parameters the graph was built for
-
-	buf         []float32
-	info        AudioInfo
-	maxSamples  int64
-	goodPackets int
-	decodeOnly  bool // count decoded samples; no filtering, no callback
-	sinkEOF     bool // the filter graph ended (e.g. atrim): nothing more can come out
+	buf        []float32
+	info       AudioInfo
+	maxSamples int64
+	decodeOnly bool // count decoded samples; no filtering, no callback
 }
 
 // DecodeOnlyFile decodes the best audio stream of the file at path and
@@ -158,7 +143,8 @@ func decodeAudioMode(ctx context.Context, name, url string, r io.Reader, opts Au
 	if err := ctx.Err(); err != nil {
 		return AudioInfo{}, &DecodeError{Op: "open", Path: name, Err: err}
 	}
-	d := &audioDecoder{name: name, opts: opts, fn: fn, decodeOnly: decodeOnly}
+	d := &audioDecoder{pipeline: pipeline{name: name}, opts: opts, fn: fn, decodeOnly: decodeOnly}
+	d.onFrame, d.consume = d.decoded, d.filtered
 	if opts.MaxDuration > 0 {
 		d.maxSamples = int64(opts.MaxDuration.Seconds() * float64(opts.SampleRateHz))
 	}
@@ -170,14 +156,12 @@ func decodeAudioMode(ctx context.Context, name, url string, r io.Reader, opts Au
 	if err := d.open(ctx, url, r); err != nil {
 		return d.info, err
 	}
-	if err := d.run(ctx); err != nil {
+	err = d.run(ctx)
+	d.info.CorruptPackets = d.corrupt
+	if err != nil {
 		return d.info, err
 	}
-	return d.info, nil
-}
-
-func (d *audioDecoder) fail(op string, err error) error {
-	return &DecodeError{Op: op, Path: d.name, Err: err}
+	return d.info, d.finish()
 }
 
 func (d *audioDecoder) open(ctx context.Context, url string, r io.Reader) error {
@@ -210,75 +194,13 @@ func (d *audioDecoder) open(ctx context.Context, url string, r io.Reader) error 
 		d.info.DeclaredDuration = time.Duration(float64(sd) * d.stream.TimeBase().Float64() * float64(time.Second))
 	}
 
-	if d.cc = astiav.AllocCodecContext(codec); d.cc == nil {
-		return d.fail("open decoder", errors.New("media: cannot allocate codec context"))
-	}
-	d.closer.add(d.cc.Free)
-	if err := d.stream.CodecParameters().ToCodecContext(d.cc); err != nil {
-		return d.fail("open decoder", fmt.Errorf("%w: %w", ErrUndecodable, err))
-	}
-	// One decoder thread: cueprint parallelises across inputs, not within one.
-	d.cc.SetThreadCount(1)
-	if err := d.cc.Open(codec, nil); err != nil {
-		return d.fail("open decoder", fmt.Errorf("%w: %s: %w", ErrUndecodable, codec.Name(), err))
+	if err := d.openCodec(codec, nil); err != nil {
+		return err
 	}
 	d.info.Codec = codec.Name()
 	d.info.SourceSampleRateHz = d.cc.SampleRate()
 	d.info.Channels = d.cc.ChannelLayout().NbChannels()
-
-	if d.pkt = astiav.AllocPacket(); d.pkt == nil {
-		return d.fail("open", errors.New("media: cannot allocate packet"))
-	}
-	d.closer.add(d.pkt.Free)
-	if d.decFrame = astiav.AllocFrame(); d.decFrame == nil {
-		return d.fail("open", errors.New("media: cannot allocate frame"))
-	}
-	d.closer.add(d.decFrame.Free)
-	if d.outFrame = astiav.AllocFrame(); d.outFrame == nil {
-		return d.fail("open", errors.New("media: cannot allocate frame"))
-	}
-	d.closer.add(d.outFrame.Free)
-	// The graph is built lazily from the first decoded frame, whose
-	// parameters are the truth (the codec context may still be guessing).
-	d.closer.add(d.freeGraph)
 	return nil
-}
-
-// run is the packet loop: read, decode, filter, then drain everything.
-func (d *audioDecoder) run(ctx context.Context) error {
-	for n := 0; ; n++ {
-		if n%checkContextEveryNPackets == 0 {
-			if err := ctx.Err(); err != nil {
-				return d.fail("read", err)
-			}
-		}
-		done, err := d.readPacket(ctx)
-		if err != nil {
-			return err
-		}
-		if done || d.sinkEOF {
-			// At the end of the input, or when the graph has ended (a trim
-			// filter closed): reading on would only queue frames that can
-			// never come out (FFmpeg keeps them until the graph is freed).
-			break
-		}
-	}
-	if d.sinkEOF {
-		return d.finish()
-	}
-	// Drain the decoder, then flush the filter graph.
-	if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
-		return d.fail("drain decoder", err)
-	}
-	if err := d.receiveFrames(); err != nil {
-		return err
-	}
-	if d.graph != nil {
-		if err := d.filter(nil); err != nil {
-			return err
-		}
-	}
-	return d.finish()
 }
 
 // finish checks what was decoded and fills in the summary.
@@ -286,14 +208,8 @@ func (d *audioDecoder) finish() error {
 	if d.decodeOnly && d.info.SourceSampleRateHz > 0 {
 		d.info.Decoded = time.Duration(float64(d.info.Samples) / float64(d.info.SourceSampleRateHz) * float64(time.Second))
 	}
-	if d.info.Samples == 0 {
-		if d.info.CorruptPackets > 0 {
-			return d.fail("decode", fmt.Errorf("%w: all %d packets corrupt", ErrUndecodable, d.info.CorruptPackets))
-		}
-		return d.fail("decode", ErrEmpty)
-	}
-	if d.info.CorruptPackets > 10 && d.info.CorruptPackets > d.goodPackets {
-		return d.fail("decode", fmt.Errorf("%w: %d of %d packets corrupt", ErrUndecodable, d.info.CorruptPackets, d.info.CorruptPackets+d.goodPackets))
+	if err := d.checkCorrupt(d.info.Samples > 0, ErrEmpty); err != nil {
+		return err
 	}
 	decl := d.info.DeclaredDuration
 	if !d.sinkEOF && decl > 0 && decl-d.info.Decoded > time.Second && d.info.Decoded < decl*9/10 {
@@ -302,70 +218,16 @@ func (d *audioDecoder) finish() error {
 	return nil
 }
 
-// readPacket reads and decodes one packet; done is true at end of input.
-func (d *audioDecoder) readPacket(ctx context.Context) (done bool, err error) {
-	defer d.pkt.Unref()
-	if err := d.fc.ReadFrame(d.pkt); err != nil {
-		if errors.Is(err, astiav.ErrEof) {
-			return true, nil
-		}
-		if ctx.Err() != nil {
-			return false, d.fail("read", ctx.Err())
-		}
-		if errors.Is(err, astiav.ErrEio) || errors.Is(err, astiav.ErrInvaliddata) {
-			// A read error mid-file (cut or damaged): decode what we have.
-			return true, nil
-		}
-		return false, d.fail("read", err)
-	}
-	if d.pkt.StreamIndex() != d.stream.Index() {
-		return false, nil
-	}
-	if err := d.cc.SendPacket(d.pkt); err != nil {
-		if errors.Is(err, astiav.ErrInvaliddata) || errors.Is(err, errEinval) {
-			d.info.CorruptPackets++
-			return false, nil
-		}
-		if !errors.Is(err, astiav.ErrEagain) {
-			return false, d.fail("decode", err)
-		}
-	}
-	d.goodPackets++
-	return false, d.receiveFrames()
-}
-
-func (d *audioDecoder) receiveFrames() error {
-	for {
-		err := d.receiveFrame()
-		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func (d *audioDecoder) receiveFrame() error {
-	defer d.decFrame.Unref()
-	if err := d.cc.ReceiveFrame(d.decFrame); err != nil {
-		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
-			return err
-		}
-		if errors.Is(err, astiav.ErrInvaliddata) {
-			d.info.CorruptPackets++
-			return nil
-		}
-		return d.fail("decode", err)
-	}
+// decoded handles one decoded frame.
+func (d *audioDecoder) decoded(f *astiav.Frame) error {
 	if d.decodeOnly {
-		d.info.Samples += int64(d.decFrame.NbSamples())
+		d.info.Samples += int64(f.NbSamples())
 		return nil
 	}
-	if err := d.ensureGraph(d.decFrame); err != nil {
+	if err := d.ensureGraph(f, frameKey(f), d.buildGraph); err != nil {
 		return err
 	}
-	return d.filter(d.decFrame)
+	return d.filter(f)
 }
 
 // frameKey identifies the parameters a filter graph was built for.
@@ -386,33 +248,6 @@ func layoutArg(l astiav.ChannelLayout) string {
 		return strconv.Itoa(n) + "c"
 	}
 	return s
-}
-
-func (d *audioDecoder) ensureGraph(f *astiav.Frame) error {
-	key := frameKey(f)
-	if d.graph != nil && key == d.graphKey {
-		return nil
-	}
-	if d.graph != nil {
-		// The stream changed parameters mid-way: flush what the old graph
-		// holds, then build a new one for the new parameters.
-		if err := d.filter(nil); err != nil {
-			return err
-		}
-		d.freeGraph()
-	}
-	if err := d.buildGraph(f); err != nil {
-		return d.fail("build filter graph", err)
-	}
-	d.graphKey = key
-	return nil
-}
-
-func (d *audioDecoder) freeGraph() {
-	if d.graph != nil {
-		d.graph.Free() // frees the filter contexts it owns
-		d.graph, d.src, d.sink = nil, nil, nil
-	}
 }
 
 func (d *audioDecoder) buildGraph(f *astiav.Frame) (err error) {
@@ -449,45 +284,9 @@ func (d *audioDecoder) buildGraph(f *astiav.Frame) (err error) {
 	return parseGraph(d.graph, spec, d.src, d.sink)
 }
 
-// filter pushes one frame (nil flushes) through the graph and hands every
-// output frame to the caller.
-func (d *audioDecoder) filter(f *astiav.Frame) error {
-	if d.sinkEOF {
-		return nil
-	}
-	if err := d.src.BuffersrcAddFrame(f, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
-		if errors.Is(err, astiav.ErrEof) {
-			d.sinkEOF = true
-			return nil
-		}
-		return d.fail("filter", err)
-	}
-	for {
-		err := d.pullFrame()
-		if errors.Is(err, astiav.ErrEof) {
-			if f != nil {
-				d.sinkEOF = true
-			}
-			return nil
-		}
-		if errors.Is(err, astiav.ErrEagain) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func (d *audioDecoder) pullFrame() error {
-	defer d.outFrame.Unref()
-	if err := d.sink.BuffersinkGetFrame(d.outFrame, astiav.NewBuffersinkFlags()); err != nil {
-		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
-			return err
-		}
-		return d.fail("filter", err)
-	}
-	cf := (*C.AVFrame)(d.outFrame.UnsafePointer())
+// filtered hands one filtered frame's samples to the caller.
+func (d *audioDecoder) filtered(f *astiav.Frame) error {
+	cf := (*C.AVFrame)(f.UnsafePointer())
 	n := int(C.cueprint_nb_samples(cf))
 	if n <= 0 {
 		return nil

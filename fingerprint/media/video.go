@@ -153,29 +153,13 @@ func DecodeVideoReader(ctx context.Context, r io.Reader, name string, opts Video
 // videoDecoder owns every FFmpeg object of one video decode. It is used
 // by one goroutine only.
 type videoDecoder struct {
-	name   string
-	opts   VideoOptions
-	fn     FrameFunc
-	closer closer
+	pipeline
+	opts VideoOptions
+	fn   FrameFunc
 
-	fc       *astiav.FormatContext
-	stream   *astiav.Stream
-	cc       *astiav.CodecContext
-	pkt      *astiav.Packet
-	decFrame *astiav.Frame
-	outFrame *astiav.Frame
-
-	graph    *astiav.FilterGraph
-	src      *astiav.FilterContext
-	sink     *astiav.FilterContext
-	graphKey string
-
-	frame       VideoFrame
-	info        VideoInfo
-	goodPackets int
-	decoded     int   // frames out of the decoder
-	firstPts    int64 // pts of the first sampled frame, in fps ticks
-	sinkEOF     bool
+	frame    VideoFrame
+	info     VideoInfo
+	firstPts int64 // pts of the first sampled frame, in fps ticks
 }
 
 func decodeVideo(ctx context.Context, name, url string, r io.Reader, opts VideoOptions, fn FrameFunc) (info VideoInfo, err error) {
@@ -185,7 +169,8 @@ func decodeVideo(ctx context.Context, name, url string, r io.Reader, opts VideoO
 	if err := ctx.Err(); err != nil {
 		return VideoInfo{}, &DecodeError{Op: "open", Path: name, Err: err}
 	}
-	d := &videoDecoder{name: name, opts: opts, fn: fn}
+	d := &videoDecoder{pipeline: pipeline{name: name}, opts: opts, fn: fn}
+	d.onFrame, d.consume = d.decoded, d.filtered
 	defer func() {
 		if cerr := d.closer.Close(); cerr != nil && err == nil {
 			err = &DecodeError{Op: "close", Path: name, Err: cerr}
@@ -194,14 +179,12 @@ func decodeVideo(ctx context.Context, name, url string, r io.Reader, opts VideoO
 	if err := d.open(ctx, url, r); err != nil {
 		return d.info, err
 	}
-	if err := d.run(ctx); err != nil {
+	err = d.run(ctx)
+	d.info.CorruptPackets = d.corrupt
+	if err != nil {
 		return d.info, err
 	}
-	return d.info, nil
-}
-
-func (d *videoDecoder) fail(op string, err error) error {
-	return &DecodeError{Op: op, Path: d.name, Err: err}
+	return d.info, d.finish()
 }
 
 func (d *videoDecoder) open(ctx context.Context, url string, r io.Reader) error {
@@ -234,84 +217,23 @@ func (d *videoDecoder) open(ctx context.Context, url string, r io.Reader) error 
 	if sd := d.stream.Duration(); sd > 0 && d.info.DeclaredDuration == 0 {
 		d.info.DeclaredDuration = time.Duration(float64(sd) * d.stream.TimeBase().Float64() * float64(time.Second))
 	}
-	if d.cc = astiav.AllocCodecContext(codec); d.cc == nil {
-		return d.fail("open decoder", errors.New("media: cannot allocate codec context"))
-	}
-	d.closer.add(d.cc.Free)
-	if err := d.stream.CodecParameters().ToCodecContext(d.cc); err != nil {
-		return d.fail("open decoder", fmt.Errorf("%w: %w", ErrUndecodable, err))
-	}
-	d.cc.SetThreadCount(1)
-	d.cc.SetTimeBase(d.stream.TimeBase())
 	dict := astiav.NewDictionary()
 	defer dict.Free()
 	if d.opts.SkipNonReference {
 		_ = dict.Set("skip_frame", "noref", astiav.NewDictionaryFlags())
 		_ = dict.Set("skip_loop_filter", "all", astiav.NewDictionaryFlags())
 	}
-	if err := d.cc.Open(codec, dict); err != nil {
-		return d.fail("open decoder", fmt.Errorf("%w: %s: %w", ErrUndecodable, codec.Name(), err))
+	if err := d.openCodec(codec, dict); err != nil {
+		return err
 	}
 	d.info.Codec = codec.Name()
 	d.info.SourceWidth, d.info.SourceHeight = d.cc.Width(), d.cc.Height()
-
-	if d.pkt = astiav.AllocPacket(); d.pkt == nil {
-		return d.fail("open", errors.New("media: cannot allocate packet"))
-	}
-	d.closer.add(d.pkt.Free)
-	if d.decFrame = astiav.AllocFrame(); d.decFrame == nil {
-		return d.fail("open", errors.New("media: cannot allocate frame"))
-	}
-	d.closer.add(d.decFrame.Free)
-	if d.outFrame = astiav.AllocFrame(); d.outFrame == nil {
-		return d.fail("open", errors.New("media: cannot allocate frame"))
-	}
-	d.closer.add(d.outFrame.Free)
-	d.closer.add(d.freeGraph)
 	return nil
 }
 
-// run is the packet loop: read, decode, filter, then drain everything.
-func (d *videoDecoder) run(ctx context.Context) error {
-	for n := 0; ; n++ {
-		if n%checkContextEveryNPackets == 0 {
-			if err := ctx.Err(); err != nil {
-				return d.fail("read", err)
-			}
-		}
-		done, err := d.readPacket(ctx)
-		if err != nil {
-			return err
-		}
-		if done || d.sinkEOF {
-			break
-		}
-	}
-	if !d.sinkEOF {
-		if err := d.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
-			return d.fail("drain decoder", err)
-		}
-		if err := d.receiveFrames(); err != nil {
-			return err
-		}
-		if d.graph != nil {
-			if err := d.filter(nil); err != nil {
-				return err
-			}
-		}
-	}
-	return d.finish()
-}
-
 func (d *videoDecoder) finish() error {
-	if d.info.Frames == 0 {
-		if d.info.CorruptPackets > 0 {
-			return d.fail("decode", fmt.Errorf("%w: all %d packets corrupt", ErrUndecodable, d.info.CorruptPackets))
-		}
-		return d.fail("decode", ErrNoFrames)
-	}
-	if d.info.CorruptPackets > 10 && d.info.CorruptPackets > d.goodPackets {
-		return d.fail("decode", fmt.Errorf("%w: %d of %d packets corrupt", ErrUndecodable, d.info.CorruptPackets, d.info.CorruptPackets+d.goodPackets))
+	if err := d.checkCorrupt(d.info.Frames > 0, ErrNoFrames); err != nil {
+		return err
 	}
 	decl := d.info.DeclaredDuration
 	if !d.sinkEOF && decl > 0 && decl-d.info.Decoded > time.Second && d.info.Decoded < decl*9/10 {
@@ -320,105 +242,23 @@ func (d *videoDecoder) finish() error {
 	return nil
 }
 
-func (d *videoDecoder) readPacket(ctx context.Context) (done bool, err error) {
-	defer d.pkt.Unref()
-	if err := d.fc.ReadFrame(d.pkt); err != nil {
-		if errors.Is(err, astiav.ErrEof) {
-			return true, nil
-		}
-		if ctx.Err() != nil {
-			return false, d.fail("read", ctx.Err())
-		}
-		if errors.Is(err, astiav.ErrEio) || errors.Is(err, astiav.ErrInvaliddata) {
-			return true, nil
-		}
-		return false, d.fail("read", err)
-	}
-	if d.pkt.StreamIndex() != d.stream.Index() {
-		return false, nil
-	}
-	if err := d.cc.SendPacket(d.pkt); err != nil {
-		if errors.Is(err, astiav.ErrInvaliddata) || errors.Is(err, errEinval) {
-			d.info.CorruptPackets++
-			return false, nil
-		}
-		if !errors.Is(err, astiav.ErrEagain) {
-			return false, d.fail("decode", err)
-		}
-	}
-	d.goodPackets++
-	return false, d.receiveFrames()
-}
-
-func (d *videoDecoder) receiveFrames() error {
-	for {
-		err := d.receiveFrame()
-		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func (d *videoDecoder) receiveFrame() error {
-	defer d.decFrame.Unref()
-	if err := d.cc.ReceiveFrame(d.decFrame); err != nil {
-		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
-			return err
-		}
-		if errors.Is(err, astiav.ErrInvaliddata) {
-			d.info.CorruptPackets++
-			return nil
-		}
-		return d.fail("decode", err)
-	}
+// decoded handles one decoded frame.
+func (d *videoDecoder) decoded(f *astiav.Frame) error {
 	if d.sinkEOF {
 		return nil
 	}
-	d.decoded++
 	// Frames without a timestamp get the decoder's best guess, so the fps
 	// filter can place them.
-	C.cueprint_fix_pts((*C.AVFrame)(d.decFrame.UnsafePointer()))
-	if err := d.ensureGraph(d.decFrame); err != nil {
+	C.cueprint_fix_pts((*C.AVFrame)(f.UnsafePointer()))
+	if err := d.ensureGraph(f, videoFrameKey(f), d.buildGraph); err != nil {
 		return err
 	}
-	return d.filter(d.decFrame)
+	return d.filter(f)
 }
 
 func videoFrameKey(f *astiav.Frame) string {
 	sar := f.SampleAspectRatio()
 	return fmt.Sprintf("%dx%d|%d|%d/%d", f.Width(), f.Height(), int(f.PixelFormat()), sar.Num(), sar.Den())
-}
-
-func (d *videoDecoder) ensureGraph(f *astiav.Frame) error {
-	key := videoFrameKey(f)
-	if d.graph != nil && key == d.graphKey {
-		return nil
-	}
-	if d.graph != nil {
-		// The picture size changed mid-stream: flush the old graph, then
-		// build one for the new size. The fps filter restarts, so its
-		// timestamps stay those of the stream.
-		if err := d.filter(nil); err != nil {
-			return err
-		}
-		d.freeGraph()
-		d.sinkEOF = false
-	}
-	if err := d.buildGraph(f); err != nil {
-		return d.fail("build filter graph", err)
-	}
-	d.graphKey = key
-	return nil
-}
-
-func (d *videoDecoder) freeGraph() {
-	if d.graph != nil {
-		d.graph.Free()
-		d.graph, d.src, d.sink = nil, nil, nil
-	}
 }
 
 func (d *videoDecoder) buildGraph(f *astiav.Frame) (err error) {
@@ -462,43 +302,9 @@ func (d *videoDecoder) buildGraph(f *astiav.Frame) (err error) {
 	return parseGraph(d.graph, spec, d.src, d.sink)
 }
 
-func (d *videoDecoder) filter(f *astiav.Frame) error {
-	if d.sinkEOF {
-		return nil
-	}
-	if err := d.src.BuffersrcAddFrame(f, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
-		if errors.Is(err, astiav.ErrEof) {
-			d.sinkEOF = true
-			return nil
-		}
-		return d.fail("filter", err)
-	}
-	for {
-		err := d.pullFrame()
-		if errors.Is(err, astiav.ErrEof) {
-			if f != nil {
-				d.sinkEOF = true
-			}
-			return nil
-		}
-		if errors.Is(err, astiav.ErrEagain) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-func (d *videoDecoder) pullFrame() error {
-	defer d.outFrame.Unref()
-	if err := d.sink.BuffersinkGetFrame(d.outFrame, astiav.NewBuffersinkFlags()); err != nil {
-		if errors.Is(err, astiav.ErrEof) || errors.Is(err, astiav.ErrEagain) {
-			return err
-		}
-		return d.fail("filter", err)
-	}
-	cf := (*C.AVFrame)(d.outFrame.UnsafePointer())
+// filtered hands one sampled frame to the caller.
+func (d *videoDecoder) filtered(out *astiav.Frame) error {
+	cf := (*C.AVFrame)(out.UnsafePointer())
 	w, h := int(C.cueprint_vwidth(cf)), int(C.cueprint_vheight(cf))
 	stride := int(C.cueprint_vlinesize0(cf))
 	if w <= 0 || h <= 0 || stride < w {
