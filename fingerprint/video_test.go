@@ -44,7 +44,7 @@ func TestFrameHasher(t *testing.T) {
 		f := pattern(seed, p.FrameSize)
 		q, ok := h.Hash(f, 7, true)
 		require.True(t, ok)
-		assert.Len(t, q.Hashes, len(p.QueryScales))
+		assert.Len(t, q.Hashes, len(p.QueryRegions))
 		r, ok := h.Hash(f, 7, false)
 		require.True(t, ok)
 		// Scale 1.0 is shared: the query's and the reference's agree.

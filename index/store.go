@@ -195,7 +195,14 @@ func (s *Store) checkMeta() error {
 		case ver == FormatV1 && len(v) == 16:
 		case ver == FormatV2 && len(v) == 24:
 			if h := binary.BigEndian.Uint64(v[16:]); h != s.video.Hash() {
-				return fmt.Errorf("%w: video: store %016x, requested %016x", ErrParamsMismatch, h, s.video.Hash())
+				if holdsVideo(txn) {
+					return fmt.Errorf("%w: video: store %016x, requested %016x", ErrParamsMismatch, h, s.video.Hash())
+				}
+				// No video print was made with the old parameters: the
+				// store takes the new ones.
+				if err := txn.Set(metaKey(), metaRecord(binary.BigEndian.Uint64(v[8:]), s.video.Hash())); err != nil {
+					return err
+				}
 			}
 		case ver == FormatV1 || ver == FormatV2:
 			return fmt.Errorf("%w: meta record of version %d has %d bytes", ErrCorrupt, ver, len(v))
@@ -212,6 +219,15 @@ func (s *Store) checkMeta() error {
 		}
 		return nil
 	})
+}
+
+// holdsVideo reports whether the store has any video print (a `v` key;
+// deleted works leave none).
+func holdsVideo(txn *badger.Txn) bool {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixVideo}, PrefetchValues: false})
+	defer it.Close()
+	it.Rewind()
+	return it.Valid()
 }
 
 func (s *Store) loadLive() error {

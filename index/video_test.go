@@ -60,11 +60,34 @@ func TestRegisterVideo(t *testing.T) {
 }
 
 func TestVideoParamsMismatch(t *testing.T) {
-	dir := t.TempDir()
-	s := openTest(t, dir)
-	require.NoError(t, s.Close())
+	ctx := context.Background()
 	vp := fingerprint.DefaultVideoParams()
 	vp.FPS = 4
-	_, err := Open(context.Background(), dir, Options{Params: fingerprint.DefaultAudioParams(), Video: vp})
+	open4 := func(dir string) (*Store, error) {
+		return Open(ctx, dir, Options{Params: fingerprint.DefaultAudioParams(), Video: vp})
+	}
+
+	// A store with a video print keeps its parameters.
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	_, err := s.RegisterPrints(ctx, Work{ID: "FILM-1"}, Prints{Video: fakeVideo(1, 10)}, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = open4(dir)
 	assert.ErrorIs(t, err, ErrParamsMismatch)
+
+	// One without (audio only) takes the new ones, and keeps them.
+	dir = t.TempDir()
+	s = openTest(t, dir)
+	_, err = s.RegisterPrints(ctx, Work{ID: "SONG-1"}, Prints{Audio: fakePeaks(1, 400)}, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	s, err = open4(dir)
+	require.NoError(t, err)
+	assert.Equal(t, 4, s.VideoParams().FPS)
+	_, err = s.RegisterPrints(ctx, Work{ID: "FILM-1"}, Prints{Video: fakeVideo(1, 10)}, false, nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	_, err = Open(ctx, dir, Options{Params: fingerprint.DefaultAudioParams()})
+	assert.ErrorIs(t, err, ErrParamsMismatch, "now it holds a print made at 4 fps")
 }

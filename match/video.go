@@ -9,9 +9,11 @@ package match
 //     up. A hit of query frame q on reference frame r votes for (work,
 //     mirror, r-q); a query frame votes once per triple.
 //  2. The best-voted offsets (at most videoCandidates) are verified: for
-//     each query frame, the smallest Hamming distance between any of its
-//     region hashes and any of the reference's at frame q+offset±1. A
-//     frame matches at videoMatchBits or less. On footage we measured,
+//     each query frame, the smallest Hamming distance between its region
+//     hashes of one family (the centred regions together, or one
+//     off-centre region: see regionFamilies) and any of the reference's at
+//     frame q+offset±1. A frame matches at videoMatchBits or less; the
+//     family matching the most frames is kept. On footage we measured,
 //     unrelated frames come that close about once in a thousand times,
 //     matched frames under every single transformation of the benchmark
 //     (crop 10 %, 240p, letterbox, logo, caption, flip, gamma) in 85-100 %
@@ -20,7 +22,7 @@ package match
 //     videoMinFrames matches become segments. Confidence is one minus the
 //     binomial tail probability that an unrelated work matches as many
 //     frames of the run, at videoNullRate per frame, corrected for the
-//     candidates tried: a run of 5 matched frames out of 5 is already
+//     candidates and region families tried: a run of 5 matched frames out of 5 is already
 //     beyond chance, one of 5 out of 50 is not.
 //
 // Design note: voting alone (the audio method) is not enough for video:
@@ -71,8 +73,14 @@ const (
 	// counted to count as a new observation in the confidence.
 	videoNewBits = 4
 	// videoMinEffective is the fewest distinct pictures a segment must
-	// match.
+	// match, both at videoMatchBits and at videoStrongBits.
 	videoMinEffective = 3
+	// videoStrongBits: a segment needs videoMinEffective distinct pictures
+	// this close as well. Copies match most frames at 4-10 bits even in
+	// the benchmark's combined condition; unrelated footage of one style
+	// (two 3-D cartoons on dark backgrounds) met 5 frames at 14-16 bits
+	// and none closer.
+	videoStrongBits = 12
 	// videoMinSpanFrames is the shortest segment reported (2 s): on the
 	// benchmark footage, unrelated videos sharing a fade or a dark
 	// opening with a work aligned for up to 1.2 s.
@@ -111,7 +119,15 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 	if q == nil || len(q.Frames) == 0 {
 		return nil, nil
 	}
-	// Probe keys of every frame, plain and mirrored.
+	// Probe keys of every frame, plain and mirrored: the centred regions'
+	// bands and their neighbours at distance 1, the off-centre regions'
+	// bands only (they are many, and a crop they fit leaves few bits
+	// changed; verification compares whole hashes anyway).
+	families := regionFamilies(m.store.VideoParams().QueryRegions, len(q.Frames[0].Hashes))
+	wide := make([]bool, len(q.Frames[0].Hashes))
+	for _, i := range families[0] {
+		wide[i] = true
+	}
 	type probe struct {
 		q      uint32
 		mirror bool
@@ -120,8 +136,12 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 	var keys []uint32
 	for _, f := range q.Frames {
 		for mi, hs := range [][]uint64{f.Hashes, f.Flipped} {
-			for _, h := range hs {
-				keys = fingerprint.VideoProbeKeys(h, keys[:0])
+			for i, h := range hs {
+				if i < len(wide) && wide[i] {
+					keys = fingerprint.VideoProbeKeys(h, keys[:0])
+				} else {
+					keys = fingerprint.VideoKeys(h, keys[:0])
+				}
 				for _, k := range keys {
 					ps := byKey[k]
 					if n := len(ps); n > 0 && ps[n-1].q == f.Index && ps[n-1].mirror == (mi == 1) {
@@ -155,10 +175,7 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 
 	// Verify, best-voted first; a work's later candidates at offsets
 	// already covered are skipped.
-	qIdx := make(map[uint32]int, len(q.Frames))
-	for i, f := range q.Frames {
-		qIdx[f.Index] = i
-	}
+	qFlat := flatFrames(q)
 	refs := map[uint32]*videoRef{}
 	var segs []Segment
 	for _, c := range cands {
@@ -186,23 +203,51 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 		// way, ties (a still shot matches at many offsets) broken by the
 		// smallest total distance at the exact frame.
 		var best []uint32
+		var bestNear map[uint32]int
 		bestOff, bestDist := off, math.MaxInt
 		for d := int64(-videoRefineFrames); d <= videoRefineFrames; d++ {
-			mt, dist := ref.matched(q, mirror, off+d)
+			mt, near, dist := ref.matched(q, families, mirror, off+d)
 			if len(mt) > len(best) || (len(mt) == len(best) && len(mt) > 0 && dist < bestDist) {
-				best, bestOff, bestDist = mt, off+d, dist
+				best, bestNear, bestOff, bestDist = mt, near, off+d, dist
 			}
 		}
 		for _, run := range videoRuns(best) {
-			s, ok := m.videoSegment(num, q, run, bestOff, len(cands))
+			s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, len(cands)*len(families))
 			if !ok || overlapsSame(segs, s) {
 				continue
 			}
 			segs = append(segs, s)
 		}
 	}
+	segs = dropShadowed(segs)
 	sortSegments(segs)
 	return segs, nil
+}
+
+// dropShadowed removes every segment that lies for half its length or
+// more inside a segment of another work with more matched frames: a
+// picture shows one work at a time, so the weaker of two works claiming
+// the same seconds is the chance match (on the benchmark, a dark film
+// matched at 50 of 50 frames also met 5 of 20 frames of a cartoon).
+func dropShadowed(segs []Segment) []Segment {
+	out := segs[:0:0]
+	for i, s := range segs {
+		shadowed := false
+		for j, o := range segs {
+			if i == j || o.Work.Num == s.Work.Num || o.Score <= s.Score {
+				continue
+			}
+			ov := math.Min(s.QueryEnd, o.QueryEnd) - math.Max(s.QueryStart, o.QueryStart)
+			if ov >= 0.5*(s.QueryEnd-s.QueryStart) {
+				shadowed = true
+				break
+			}
+		}
+		if !shadowed {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // topVideoCandidates counts distinct voting query frames per (work,
@@ -294,39 +339,94 @@ func newVideoRef(frames []fingerprint.VideoFrameHashes) *videoRef {
 	return r
 }
 
-// matched returns the query frame numbers that match the reference at
-// offset off (reference frame = query frame + off), ±1 frame, and the sum
-// over them of the distance at the exact frame (64 where it is absent).
-func (r *videoRef) matched(q *fingerprint.VideoPrint, mirror bool, off int64) ([]uint32, int) {
-	var out []uint32
-	total := 0
-	for _, f := range q.Frames {
-		hs := f.Hashes
-		if mirror {
-			hs = f.Flipped
+// regionFamilies groups a query's region hashes (by index) into families
+// verified together: the centred regions are one family (a query cropped
+// evenly, or not at all, matches through whichever of them fits best
+// frame by frame), every off-centre region its own (a copy is cropped the
+// same way throughout, so one corner or side must carry the whole match).
+// Regions unknown to the store's parameters are one family.
+func regionFamilies(regions []fingerprint.Region, n int) [][]int {
+	if len(regions) != n {
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
 		}
-		best, exact := 65, 64
-		for d := int64(-1); d <= 1; d++ {
-			t := int64(f.Index) + off + d
-			if t < 0 || t >= int64(r.len) {
-				continue
+		return [][]int{all}
+	}
+	var centred []int
+	var out [][]int
+	for i, r := range regions {
+		if r.AX == 0.5 && r.AY == 0.5 {
+			centred = append(centred, i)
+		} else {
+			out = append(out, []int{i})
+		}
+	}
+	if len(centred) > 0 {
+		out = append([][]int{centred}, out...)
+	}
+	return out
+}
+
+// matched returns the query frame numbers that match the reference at
+// offset off (reference frame = query frame + off), ±1 frame, through the
+// region family that matches the most frames, and the sum over them of
+// the distance at the exact frame (64 where it is absent), and each matched
+// frame's smallest distance within ±1 frame. Holding the
+// family fixed keeps the chance that an unrelated frame matches at that
+// of one family; choosing the best of several is paid for in the
+// confidence (see videoSegment).
+func (r *videoRef) matched(q *fingerprint.VideoPrint, families [][]int, mirror bool, off int64) ([]uint32, map[uint32]int, int) {
+	var best []uint32
+	var bestNear []int
+	bestTotal := math.MaxInt
+	var out []uint32
+	var outNear []int
+	for _, fam := range families {
+		out, outNear = out[:0], outNear[:0]
+		total := 0
+		for _, f := range q.Frames {
+			hs := f.Hashes
+			if mirror {
+				hs = f.Flipped
 			}
-			for _, rh := range r.at[t] {
-				for _, qh := range hs {
-					h := fingerprint.Hamming(qh, rh)
-					best = min(best, h)
-					if d == 0 {
-						exact = min(exact, h)
+			near, exact := 65, 64
+			for d := int64(-1); d <= 1; d++ {
+				t := int64(f.Index) + off + d
+				if t < 0 || t >= int64(r.len) {
+					continue
+				}
+				for _, rh := range r.at[t] {
+					for _, i := range fam {
+						if i >= len(hs) {
+							continue
+						}
+						h := fingerprint.Hamming(hs[i], rh)
+						near = min(near, h)
+						if d == 0 {
+							exact = min(exact, h)
+						}
 					}
 				}
 			}
+			if near <= videoMatchBits {
+				out = append(out, f.Index)
+				outNear = append(outNear, near)
+				total += exact
+			}
 		}
-		if best <= videoMatchBits {
-			out = append(out, f.Index)
-			total += exact
+		if len(out) > len(best) || (len(out) == len(best) && len(out) > 0 && total < bestTotal) {
+			best, bestNear, bestTotal = append(best[:0], out...), append(bestNear[:0], outNear...), total
 		}
 	}
-	return out, total
+	if len(best) == 0 {
+		return nil, nil, 0
+	}
+	near := make(map[uint32]int, len(best))
+	for i, f := range best {
+		near[f] = bestNear[i]
+	}
+	return best, near, bestTotal
 }
 
 // videoRuns splits matched query frames into runs with gaps of at most
@@ -372,7 +472,7 @@ func effectiveFrames(fs []fingerprint.VideoFrameHashes) int {
 
 // videoSegment turns a run of matched frames into a segment, if it is
 // beyond chance.
-func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, run []uint32, off int64, tried int) (Segment, bool) {
+func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bool, ref *videoRef, run []uint32, near map[uint32]int, off int64, tried int) (Segment, bool) {
 	if len(run) < videoMinFrames {
 		return Segment{}, false
 	}
@@ -382,7 +482,7 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, run []uint
 	}
 	// The query's frames in the run's span, and those matched, each
 	// counted once per change of picture.
-	var span, hit []fingerprint.VideoFrameHashes
+	var span, hit, strong []fingerprint.VideoFrameHashes
 	j := 0
 	for _, f := range q.Frames {
 		if f.Index < first || f.Index > last {
@@ -394,10 +494,13 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, run []uint
 		}
 		if j < len(run) && run[j] == f.Index {
 			hit = append(hit, f)
+			if near[f.Index] <= videoStrongBits {
+				strong = append(strong, f)
+			}
 		}
 	}
 	n, k := effectiveFrames(span), effectiveFrames(hit)
-	if k < videoMinEffective {
+	if k < videoMinEffective || effectiveFrames(strong) < videoMinEffective {
 		return Segment{}, false
 	}
 	p := binomialTail(n, k, videoNullRate) * float64(max(tried, 1))
@@ -410,6 +513,7 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, run []uint
 		return Segment{}, false
 	}
 	fps := float64(m.store.VideoParams().FPS)
+	first, last = extendFlat(qFlat, ref, int64(math.Round(w.DurationS*fps)), first, last, off)
 	qs, qe := float64(first)/fps, float64(last+1)/fps
 	return Segment{
 		Work:       w,
@@ -420,6 +524,46 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, run []uint
 		Speed:      1,
 		Modality:   ModalityVideo,
 	}, true
+}
+
+// flatFrames marks the query's sampled frames that carry no hash (flat:
+// black, a fade, one colour).
+func flatFrames(q *fingerprint.VideoPrint) []bool {
+	n := q.Sampled
+	if k := len(q.Frames); k > 0 {
+		n = max(n, int(q.Frames[k-1].Index)+1)
+	}
+	flat := make([]bool, n)
+	for i := range flat {
+		flat[i] = true
+	}
+	for _, f := range q.Frames {
+		flat[f.Index] = false
+	}
+	return flat
+}
+
+// extendFlat widens a segment [first, last] (query frames) over the flat
+// frames next to it that face flat frames of the reference at offset off:
+// a clip that opens on black or ends in a fade starts and ends where the
+// work's own black does, not at its first picture. refFrames is the
+// work's length in frames (its print ends at its last picture). The
+// extension never passes videoGapFrames: it adds no evidence, only
+// extent.
+func extendFlat(qFlat []bool, ref *videoRef, refFrames int64, first, last uint32, off int64) (uint32, uint32) {
+	refFlat := func(t int64) bool {
+		if t < 0 || t >= max(refFrames, int64(ref.len)) {
+			return false
+		}
+		return t >= int64(ref.len) || ref.at[t] == nil
+	}
+	for n := 0; n < videoGapFrames && first > 0 && qFlat[first-1] && refFlat(int64(first)-1+off); n++ {
+		first--
+	}
+	for n := 0; n < videoGapFrames && int(last)+1 < len(qFlat) && qFlat[last+1] && refFlat(int64(last)+1+off); n++ {
+		last++
+	}
+	return first, last
 }
 
 // binomialTail returns P(X >= k) for X ~ Binomial(n, p).

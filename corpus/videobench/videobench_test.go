@@ -28,9 +28,16 @@ func TestQuickVideoBench(t *testing.T) {
 	for _, c := range res.Conditions {
 		by[c.Condition] = c
 	}
-	for _, name := range []string{"clean", "reencode_low", "scale_240p", "crop_10_centre", "letterbox", "pillarbox", "caption", "gamma", "hflip", "combined"} {
+	// 12 clips per condition; the one clip a still camera makes
+	// unlocatable is allowed to miss (see docs/bench/video.md).
+	for _, name := range []string{"clean", "reencode_low", "scale_240p", "crop_10_centre", "crop_10_corner", "letterbox", "pillarbox", "caption", "gamma", "hflip", "combined", "embedded"} {
 		assert.GreaterOrEqual(t, by[name].Recall, 0.8, name)
 	}
+	wrong := 0
+	for _, c := range res.Conditions {
+		wrong += c.Wrong
+	}
+	assert.LessOrEqual(t, wrong, 2, "wrong-work segments over all conditions")
 	assert.Positive(t, by["clean_with_sound"].Modalities["audiovisual"], "clean clips with their sound are audiovisual")
 	assert.LessOrEqual(t, len(res.FalsePositives), 2, "unrelated videos matched: %v", res.FalsePositives)
 }

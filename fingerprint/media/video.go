@@ -124,8 +124,14 @@ type VideoFrame struct {
 	Width, Height int
 	Pix           []byte
 	// Active is the part of the picture that is not black border
-	// (letterbox, pillarbox), as FFmpeg's cropdetect found it over the
-	// frames so far; the whole frame until it has an opinion.
+	// (letterbox, pillarbox), found in this frame alone: FFmpeg's
+	// cropdetect box (the rows and columns brighter than black), with each
+	// pair of opposite bars cut to the thinner of the two. Bars are
+	// centred, while a dark edge of the picture itself is usually on one
+	// side only; and a box that depends on this frame only is the same in
+	// a copy that starts elsewhere or follows other footage (a box grown
+	// over the frames so far is not). The whole frame when cropdetect has
+	// no opinion.
 	Active Rect
 }
 
@@ -292,14 +298,23 @@ func (d *videoDecoder) buildGraph(f *astiav.Frame) (err error) {
 	}
 	// Sample first (the rest only runs on the frames kept), scale with
 	// area averaging, then to grey, then find the black borders: cropdetect
-	// only annotates the frame (its crop box is the union of the content
-	// of every frame so far), cueprint crops.
-	spec := fmt.Sprintf("fps=%d:round=near,scale=%d:%d:flags=area,format=gray,cropdetect=limit=24:round=1:skip=0:reset=0",
+	// only annotates the frame (reset=1: its box is the frame's own, see
+	// VideoFrame.Active), cueprint crops.
+	spec := fmt.Sprintf("fps=%d:round=near,scale=%d:%d:flags=area,format=gray,cropdetect=limit=24:round=1:skip=0:reset=1",
 		d.opts.FPS, d.opts.Width, d.opts.Height)
 	if d.opts.Filters != "" {
 		spec = d.opts.Filters + "," + spec
 	}
 	return parseGraph(d.graph, spec, d.src, d.sink)
+}
+
+// symmetricBars returns the active area of a w x h frame whose content
+// box is x1..x2, y1..y2 (inclusive), each pair of opposite bars cut to the
+// thinner one.
+func symmetricBars(w, h, x1, x2, y1, y2 int) Rect {
+	lr := min(x1, w-1-x2)
+	tb := min(y1, h-1-y2)
+	return Rect{X: lr, Y: tb, W: w - 2*lr, H: h - 2*tb}
 }
 
 // filtered hands one sampled frame to the caller.
@@ -324,7 +339,7 @@ func (d *videoDecoder) filtered(out *astiav.Frame) error {
 	var x1, x2, y1, y2 C.int
 	if C.cueprint_cropdetect(cf, &x1, &x2, &y1, &y2) != 0 && x1 >= 0 && y1 >= 0 &&
 		int(x2) < w && int(y2) < h && x2 >= x1 && y2 >= y1 {
-		fr.Active = Rect{X: int(x1), Y: int(y1), W: int(x2-x1) + 1, H: int(y2-y1) + 1}
+		fr.Active = symmetricBars(w, h, int(x1), int(x2), int(y1), int(y2))
 	}
 	// The fps filter's output time base is 1/FPS: pts counts ticks. Times
 	// start at the first sampled frame, as audio times start at the first

@@ -1,0 +1,102 @@
+package match
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/index"
+)
+
+func TestVideoRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		matched []uint32
+		want    [][]uint32
+	}{
+		{"one run", []uint32{3, 4, 5, 7}, [][]uint32{{3, 4, 5, 7}}},
+		{"gap splits", []uint32{0, 1, 2, 40, 41, 42}, [][]uint32{{0, 1, 2}, {40, 41, 42}}},
+		{"lone edge matches trimmed", []uint32{0, 10, 11, 12, 13, 20}, [][]uint32{{10, 11, 12, 13}}},
+		{"single", []uint32{9}, [][]uint32{{9}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, videoRuns(tc.matched))
+		})
+	}
+}
+
+func TestExtendFlat(t *testing.T) {
+	// Reference: frames 0-4 flat (absent), 5-19 pictures, 20-24 flat
+	// (past the print's end, inside the work).
+	ref := &videoRef{len: 20, at: make([][]uint64, 20)}
+	for i := 5; i < 20; i++ {
+		ref.at[i] = []uint64{uint64(i)}
+	}
+	flat := func(n int, idx ...int) []bool {
+		f := make([]bool, n)
+		for _, i := range idx {
+			f[i] = true
+		}
+		return f
+	}
+	for _, tc := range []struct {
+		name        string
+		qFlat       []bool
+		first, last uint32
+		off         int64
+		wantF       uint32
+		wantL       uint32
+	}{
+		{"dark opening and fade-out facing the work's own", flat(30, 0, 1, 2, 3, 4, 20, 21, 22), 5, 19, 0, 0, 22},
+		{"query flat where the work has a picture", flat(30, 8, 9), 10, 19, 0, 10, 19},
+		{"picture where the work is flat", flat(30), 5, 19, 0, 5, 19},
+		{"offset: the query's black starts later", flat(40, 10, 11, 12, 13, 14), 15, 29, -10, 10, 29},
+		{"never before the work's start", flat(30, 0, 1, 2, 3), 4, 10, -2, 2, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, l := extendFlat(tc.qFlat, ref, 25, tc.first, tc.last, tc.off)
+			assert.Equal(t, tc.wantF, f, "first")
+			assert.Equal(t, tc.wantL, l, "last")
+		})
+	}
+}
+
+func TestDropShadowed(t *testing.T) {
+	seg := func(num uint32, qs, qe float64, score int) Segment {
+		return Segment{Work: index.Work{Num: num}, QueryStart: qs, QueryEnd: qe, Score: score}
+	}
+	strong := seg(1, 0, 10, 50)
+	for _, tc := range []struct {
+		name string
+		in   []Segment
+		want []Segment
+	}{
+		{"weaker work inside a stronger one", []Segment{strong, seg(2, 3, 6, 5)}, []Segment{strong}},
+		{"works side by side", []Segment{strong, seg(2, 10, 20, 5)}, []Segment{strong, seg(2, 10, 20, 5)}},
+		{"small overlap kept", []Segment{strong, seg(2, 8, 20, 30)}, []Segment{strong, seg(2, 8, 20, 30)}},
+		{"same work never shadows itself", []Segment{strong, seg(1, 2, 4, 5)}, []Segment{strong, seg(1, 2, 4, 5)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, dropShadowed(tc.in))
+		})
+	}
+}
+
+func TestRegionFamilies(t *testing.T) {
+	regions := fingerprint.DefaultQueryRegions()
+	fams := regionFamilies(regions, len(regions))
+	assert.Equal(t, []int{0, 1, 2}, fams[0], "the centred regions are one family")
+	assert.Len(t, fams, len(regions)-2)
+	for _, f := range fams[1:] {
+		assert.Len(t, f, 1)
+	}
+	assert.Equal(t, [][]int{{0, 1}}, regionFamilies(regions, 2), "hashes the parameters do not describe: one family")
+}
+
+func TestBinomialTail(t *testing.T) {
+	assert.Equal(t, 1.0, binomialTail(10, 0, 0.02))
+	assert.Equal(t, 0.0, binomialTail(3, 4, 0.02))
+	assert.InDelta(t, 0.02*0.02*0.02, binomialTail(3, 3, 0.02), 1e-12)
+	assert.InDelta(t, 1-0.98*0.98, binomialTail(2, 1, 0.02), 1e-12)
+}
