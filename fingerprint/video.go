@@ -18,7 +18,9 @@ package fingerprint
 //     as a reference region (query scale q matches the reference at
 //     q*(1-c), within about 2 % for crops of 0-15 %); one cropped from a
 //     corner or one side has an edge region within about 3 % of the
-//     reference's 0.85 (see DefaultQueryRegions).
+//     reference's 0.85 (see DefaultQueryRegions). Two more centred query
+//     regions are hashed from the frame with its still overlay (a logo, a
+//     caption) masked: see overlay.go.
 //  3. A grid whose luma deviates less than MinContrast is flat (black,
 //     a fade, a single colour) and gets no hash: such frames are shared by
 //     every video and identify nothing.
@@ -111,14 +113,18 @@ type VideoParams struct {
 // Region is a part of a frame's active area: W and H are its size as a
 // fraction of the area's width and height, AX and AY where it sits (0 at
 // the left or top edge, 0.5 centred, 1 at the right or bottom edge).
+// Masked regions are hashed from the frame with its still overlay masked
+// (queries only: see overlay.go).
 type Region struct {
 	W, H, AX, AY float64
+	Masked       bool
 }
 
 // DefaultQueryRegions are the regions a query is hashed over: centred at
 // 1.0, 0.95 and 0.9 of the active area (the query uncropped or cropped
-// evenly), and 0.94 of a side pushed against one edge or corner (cropped
-// from a corner or one side).
+// evenly), 0.94 of a side pushed against one edge or corner (cropped
+// from a corner or one side), and centred at 1.0 and 0.9 again with the
+// still overlay masked (a logo or caption burnt in).
 //
 // Why: the reference keeps the centred 0.85 region. A query cropped by c
 // from one side shows that region at (0.85/(1-c)) of its own width,
@@ -130,12 +136,15 @@ type Region struct {
 // quarter of its clips that way).
 func DefaultQueryRegions() []Region {
 	const e, m = 0.94, 0.85
+	r := func(w, h, ax, ay float64) Region { return Region{W: w, H: h, AX: ax, AY: ay} }
 	return []Region{
-		{1, 1, 0.5, 0.5}, {0.95, 0.95, 0.5, 0.5}, {0.9, 0.9, 0.5, 0.5},
+		r(1, 1, 0.5, 0.5), r(0.95, 0.95, 0.5, 0.5), r(0.9, 0.9, 0.5, 0.5),
 		// Corners: the picture cut on two sides.
-		{e, e, 0, 0}, {e, e, 1, 0}, {e, e, 0, 1}, {e, e, 1, 1},
+		r(e, e, 0, 0), r(e, e, 1, 0), r(e, e, 0, 1), r(e, e, 1, 1),
 		// Sides: cut on one side only, the other axis as the reference's.
-		{e, m, 0, 0.5}, {e, m, 1, 0.5}, {m, e, 0.5, 0}, {m, e, 0.5, 1},
+		r(e, m, 0, 0.5), r(e, m, 1, 0.5), r(m, e, 0.5, 0), r(m, e, 0.5, 1),
+		// The overlay masked.
+		{W: 1, H: 1, AX: 0.5, AY: 0.5, Masked: true}, {W: 0.9, H: 0.9, AX: 0.5, AY: 0.5, Masked: true},
 	}
 }
 
@@ -261,20 +270,37 @@ func extractVideo(name string, p VideoParams, o VideoOptions,
 	}
 	h := NewFrameHasher(p)
 	vp := &VideoPrint{}
+	keep := func(f, masked *media.VideoFrame, idx uint32) {
+		if fh, ok := h.hash(f, masked, idx, o.Query); ok {
+			vp.Frames = append(vp.Frames, fh)
+		}
+	}
+	// A query with Masked regions sees each frame with those around it.
+	var masker *overlayMasker
+	if o.Query && slices.ContainsFunc(p.QueryRegions, func(r Region) bool { return r.Masked }) {
+		masker = newOverlayMasker(keep)
+	}
+	last := int64(-1)
 	info, err := decode(media.VideoOptions{
 		FPS: p.FPS, Width: p.FrameSize, Height: p.FrameSize,
 		Filters: o.Filters, MaxDuration: o.MaxDuration, SkipNonReference: true,
 	}, func(f *media.VideoFrame) error {
 		vp.Sampled++
 		idx := uint32((f.Time*time.Duration(p.FPS) + time.Second/2) / time.Second)
-		if n := len(vp.Frames); n > 0 && vp.Frames[n-1].Index >= idx {
+		if int64(idx) <= last {
 			return nil // a repeated tick (the graph was rebuilt mid-stream)
 		}
-		if fh, ok := h.Hash(f, idx, o.Query); ok {
-			vp.Frames = append(vp.Frames, fh)
+		last = int64(idx)
+		if masker != nil {
+			masker.add(f, idx)
+		} else {
+			keep(f, f, idx)
 		}
 		return nil
 	})
+	if masker != nil && err == nil {
+		masker.flush()
+	}
 	vp.Media, vp.Duration = info, info.Decoded
 	if err != nil {
 		return nil, err
@@ -308,7 +334,7 @@ func NewFrameHasher(p VideoParams) *FrameHasher {
 	h := &FrameHasher{p: p, grid: make([]float64, p.Grid*p.Grid), tmp: make([]float64, dctSide*p.Grid),
 		coef: make([]float64, 64), sort: make([]float64, 64), flip: make([]float64, 64)}
 	for _, s := range p.RefScales {
-		h.ref = append(h.ref, Region{s, s, 0.5, 0.5})
+		h.ref = append(h.ref, Region{W: s, H: s, AX: 0.5, AY: 0.5})
 	}
 	for k := range dctSide {
 		row := make([]float64, p.Grid)
@@ -326,8 +352,15 @@ func NewFrameHasher(p VideoParams) *FrameHasher {
 }
 
 // Hash hashes frame f as frame number idx; ok is false for a flat frame or
-// one whose active area is implausibly small.
+// one whose active area is implausibly small. A query's Masked regions
+// are hashed from f itself (extraction masks overlays first).
 func (h *FrameHasher) Hash(f *media.VideoFrame, idx uint32, query bool) (VideoFrameHashes, bool) {
+	return h.hash(f, f, idx, query)
+}
+
+// hash is Hash with masked, f with its overlay masked, for the Masked
+// regions.
+func (h *FrameHasher) hash(f, masked *media.VideoFrame, idx uint32, query bool) (VideoFrameHashes, bool) {
 	act := f.Active
 	// cropdetect on a dark opening can report a sliver: below 40 % of a
 	// side the box is not a border but darkness, and the frame is skipped.
@@ -346,7 +379,11 @@ func (h *FrameHasher) Hash(f *media.VideoFrame, idx uint32, query bool) (VideoFr
 		w, ht := float64(act.W)*r.W, float64(act.H)*r.H
 		x0 := float64(act.X) + (float64(act.W)-w)*r.AX
 		y0 := float64(act.Y) + (float64(act.H)-ht)*r.AY
-		if !h.sample(f, x0, y0, w, ht) {
+		src := f
+		if r.Masked {
+			src = masked
+		}
+		if !h.sample(src, x0, y0, w, ht) {
 			return VideoFrameHashes{}, false
 		}
 		h.dct()

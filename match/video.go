@@ -120,13 +120,14 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 		return nil, nil
 	}
 	// Probe keys of every frame, plain and mirrored: the centred regions'
-	// bands and their neighbours at distance 1, the off-centre regions'
-	// bands only (they are many, and a crop they fit leaves few bits
+	// (masked or not) bands and their neighbours at distance 1, the
+	// off-centre regions' bands only (they are many, and a crop they fit leaves few bits
 	// changed; verification compares whole hashes anyway).
-	families := regionFamilies(m.store.VideoParams().QueryRegions, len(q.Frames[0].Hashes))
+	regions := m.store.VideoParams().QueryRegions
+	families := regionFamilies(regions, len(q.Frames[0].Hashes))
 	wide := make([]bool, len(q.Frames[0].Hashes))
-	for _, i := range families[0] {
-		wide[i] = true
+	for i := range wide {
+		wide[i] = len(regions) != len(wide) || centredRegion(regions[i])
 	}
 	type probe struct {
 		q      uint32
@@ -212,6 +213,7 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 			}
 		}
 		for _, run := range videoRuns(best) {
+			run = trimWeak(run, bestNear)
 			s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, len(cands)*len(families))
 			if !ok || overlapsSame(segs, s) {
 				continue
@@ -342,9 +344,10 @@ func newVideoRef(frames []fingerprint.VideoFrameHashes) *videoRef {
 // regionFamilies groups a query's region hashes (by index) into families
 // verified together: the centred regions are one family (a query cropped
 // evenly, or not at all, matches through whichever of them fits best
-// frame by frame), every off-centre region its own (a copy is cropped the
-// same way throughout, so one corner or side must carry the whole match).
-// Regions unknown to the store's parameters are one family.
+// frame by frame), the centred regions with the overlay masked another,
+// every off-centre region its own (a copy is cropped the same way
+// throughout, so one corner or side must carry the whole match). Regions
+// unknown to the store's parameters are one family.
 func regionFamilies(regions []fingerprint.Region, n int) [][]int {
 	if len(regions) != n {
 		all := make([]int, n)
@@ -353,20 +356,28 @@ func regionFamilies(regions []fingerprint.Region, n int) [][]int {
 		}
 		return [][]int{all}
 	}
-	var centred []int
+	var centred, masked []int
 	var out [][]int
 	for i, r := range regions {
-		if r.AX == 0.5 && r.AY == 0.5 {
+		switch {
+		case centredRegion(r) && r.Masked:
+			masked = append(masked, i)
+		case centredRegion(r):
 			centred = append(centred, i)
-		} else {
+		default:
 			out = append(out, []int{i})
 		}
+	}
+	if len(masked) > 0 {
+		out = append([][]int{masked}, out...)
 	}
 	if len(centred) > 0 {
 		out = append([][]int{centred}, out...)
 	}
 	return out
 }
+
+func centredRegion(r fingerprint.Region) bool { return r.AX == 0.5 && r.AY == 0.5 }
 
 // matched returns the query frame numbers that match the reference at
 // offset off (reference frame = query frame + off), ±1 frame, through the
@@ -450,6 +461,36 @@ func videoRuns(matched []uint32) [][]uint32 {
 		}
 	}
 	return runs
+}
+
+// trimWeak drops from each end of a run the matches farther than
+// videoStrongBits that are cut off from the first (last) close match by
+// more than videoEdgeFrames: a frame of the footage around a clip that
+// happens to look like one of the work's matches weakly and apart (14-16
+// bits on the benchmark, where it moved an embedded clip's start 1.8 s
+// early), while a clip's own weak frames (hard pictures, heavy
+// degradation) sit among its close ones.
+func trimWeak(run []uint32, near map[uint32]int) []uint32 {
+	first := slices.IndexFunc(run, func(f uint32) bool { return near[f] <= videoStrongBits })
+	if first < 0 {
+		return nil
+	}
+	// Keep the weak matches before the first close one only as far as
+	// they chain to it with gaps of videoEdgeFrames at most.
+	i := first
+	for i > 0 && run[i]-run[i-1] <= videoEdgeFrames {
+		i--
+	}
+	run = run[i:]
+	last := len(run) - 1
+	for near[run[last]] > videoStrongBits {
+		last--
+	}
+	j := last
+	for j < len(run)-1 && run[j+1]-run[j] <= videoEdgeFrames {
+		j++
+	}
+	return run[:j+1]
 }
 
 // effectiveFrames counts the frames of fs (in time order) that show

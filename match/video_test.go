@@ -26,6 +26,14 @@ func TestVideoRuns(t *testing.T) {
 	}
 }
 
+func TestTrimWeak(t *testing.T) {
+	near := map[uint32]int{1: 16, 3: 15, 10: 4, 11: 14, 12: 2, 14: 16, 20: 15}
+	assert.Equal(t, []uint32{10, 11, 12, 14}, trimWeak([]uint32{1, 3, 10, 11, 12, 14, 20}, near),
+		"weak matches apart from the close ones go, weak ones among them stay")
+	assert.Equal(t, []uint32{3, 10, 11, 12}, trimWeak([]uint32{3, 10, 11, 12}, map[uint32]int{3: 2, 10: 4, 11: 14, 12: 2}))
+	assert.Empty(t, trimWeak([]uint32{1, 3}, near), "no close match at all")
+}
+
 func TestExtendFlat(t *testing.T) {
 	// Reference: frames 0-4 flat (absent), 5-19 pictures, 20-24 flat
 	// (past the print's end, inside the work).
@@ -87,9 +95,10 @@ func TestRegionFamilies(t *testing.T) {
 	regions := fingerprint.DefaultQueryRegions()
 	fams := regionFamilies(regions, len(regions))
 	assert.Equal(t, []int{0, 1, 2}, fams[0], "the centred regions are one family")
-	assert.Len(t, fams, len(regions)-2)
-	for _, f := range fams[1:] {
-		assert.Len(t, f, 1)
+	assert.Equal(t, []int{11, 12}, fams[1], "the masked centred regions another")
+	assert.Len(t, fams, 2+8)
+	for _, f := range fams[2:] {
+		assert.Len(t, f, 1, "each off-centre region its own")
 	}
 	assert.Equal(t, [][]int{{0, 1}}, regionFamilies(regions, 2), "hashes the parameters do not describe: one family")
 }
