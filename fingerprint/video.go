@@ -263,17 +263,53 @@ func ExtractVideoReader(ctx context.Context, r io.Reader, name string, p VideoPa
 	})
 }
 
+// VideoFramesFunc receives a query's hashed frames as they are made, in
+// order, and horizon: every frame numbered below it has now been handed
+// on, or was flat. frames is reused once the function returns. Returning
+// an error stops decoding.
+type VideoFramesFunc func(frames []VideoFrameHashes, horizon uint32) error
+
+// StreamVideoReader is ExtractVideoReader for a query that arrives over
+// time (a live stream): frames are handed to fn as they are hashed and
+// not kept, so memory stays bounded whatever the length. The returned
+// print has no Frames.
+func StreamVideoReader(ctx context.Context, r io.Reader, name string, p VideoParams, o VideoOptions, fn VideoFramesFunc) (*VideoPrint, error) {
+	o.Query = true
+	return extractVideoTo(name, p, o, fn, func(mo media.VideoOptions, f media.FrameFunc) (media.VideoInfo, error) {
+		return media.DecodeVideoReader(ctx, r, name, mo, f)
+	})
+}
+
 func extractVideo(name string, p VideoParams, o VideoOptions,
+	decode func(media.VideoOptions, media.FrameFunc) (media.VideoInfo, error)) (*VideoPrint, error) {
+	return extractVideoTo(name, p, o, nil, decode)
+}
+
+// extractVideoTo extracts a video print; with fn, frames go to fn as
+// they are made instead of into the print.
+func extractVideoTo(name string, p VideoParams, o VideoOptions, fn VideoFramesFunc,
 	decode func(media.VideoOptions, media.FrameFunc) (media.VideoInfo, error)) (*VideoPrint, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	h := NewFrameHasher(p)
 	vp := &VideoPrint{}
+	hashed := 0
+	var horizon, told uint32
 	keep := func(f, masked *media.VideoFrame, idx uint32) {
 		if fh, ok := h.hash(f, masked, idx, o.Query); ok {
 			vp.Frames = append(vp.Frames, fh)
+			hashed++
 		}
+		horizon = idx + 1
+	}
+	hand := func() error {
+		if fn == nil || (len(vp.Frames) == 0 && horizon == told) {
+			return nil
+		}
+		err := fn(vp.Frames, horizon)
+		vp.Frames, told = vp.Frames[:0], horizon
+		return err
 	}
 	// A query with Masked regions sees each frame with those around it.
 	var masker *overlayMasker
@@ -296,17 +332,18 @@ func extractVideo(name string, p VideoParams, o VideoOptions,
 		} else {
 			keep(f, f, idx)
 		}
-		return nil
+		return hand()
 	})
 	if masker != nil && err == nil {
 		masker.flush()
+		err = hand()
 	}
 	vp.Media, vp.Duration = info, info.Decoded
 	if err != nil {
 		return nil, err
 	}
-	if len(vp.Frames) < minVideoFrames {
-		return vp, fmt.Errorf("fingerprint %q: %w (%d of %d sampled frames have a picture)", name, ErrNoVideoContent, len(vp.Frames), vp.Sampled)
+	if hashed < minVideoFrames {
+		return vp, fmt.Errorf("fingerprint %q: %w (%d of %d sampled frames have a picture)", name, ErrNoVideoContent, hashed, vp.Sampled)
 	}
 	return vp, nil
 }

@@ -30,6 +30,31 @@ type Stream struct {
 	next    int                // start of the next window to search
 	done    int                // windows searched
 	open    []windowHit        // merged hits a later window may still extend
+	closed  bool
+}
+
+// Final is the query time (seconds) before which every segment that ends
+// there has been returned (see StreamFuser).
+func (s *Stream) Final() float64 {
+	if s.closed {
+		return math.Inf(1)
+	}
+	frameDur := s.m.fp.FrameDuration()
+	reach := s.m.p.HopSeconds/frameDur + snapFrames
+	return (float64(s.next) - reach) * frameDur
+}
+
+// OpenFrom is the earliest query time (seconds) at which a segment not yet
+// returned may start.
+func (s *Stream) OpenFrom() float64 {
+	if s.closed {
+		return math.Inf(1)
+	}
+	t := float64(s.next)
+	for _, h := range s.open {
+		t = math.Min(t, h.first)
+	}
+	return (t - snapFrames) * s.m.fp.FrameDuration()
 }
 
 // NewStream returns a stream matcher.
@@ -83,7 +108,7 @@ func (s *Stream) Close(ctx context.Context, totalFrames int) ([]Segment, error) 
 			return nil, err
 		}
 	}
-	s.peaks = nil
+	s.peaks, s.closed = nil, true
 	return s.final(true, totalFrames)
 }
 

@@ -14,9 +14,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/fingerprint/media"
 	"github.com/cueprint/cueprint/match"
 	"github.com/cueprint/cueprint/server/api"
 )
@@ -172,7 +174,14 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 		}
 		return rc.Flush()
 	}
-	st := s.matcher.NewStream()
+	// The sound is decoded from the body as it arrives, the picture from a
+	// copy of it (a pipe) in a second goroutine: two demuxers over one
+	// byte stream, each with its own decoder, so neither waits for the
+	// other beyond the pipe. A StreamFuser joins what they find.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex // guards fuser, count and the response
+	var fuser match.StreamFuser
 	count := 0
 	send := func(segs []match.Segment) error {
 		for _, seg := range segs {
@@ -184,43 +193,106 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 		}
 		return nil
 	}
+	// feed runs one step of a modality's stream matcher (in a worker slot
+	// when it searches: the CPU-heavy part) and sends what the fuser
+	// releases of its segments.
+	feed := func(search bool, step func() ([]match.Segment, error), fuse func([]match.Segment) []match.Segment) error {
+		var segs []match.Segment
+		run := func() (err error) {
+			segs, err = step()
+			return err
+		}
+		var err error
+		if search {
+			err = s.limit.do(ctx, false, run)
+		} else {
+			err = run()
+		}
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return send(fuse(segs))
+	}
+	// done tells the fuser a modality has ended, so the other's segments
+	// need not wait for it.
+	done := func(fuse func() []match.Segment) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return send(fuse())
+	}
+	pr, pw := io.Pipe()
+	type videoResult struct {
+		print *fingerprint.VideoPrint
+		err   error
+	}
+	videoDone := make(chan videoResult, 1)
+	go func() {
+		vst := s.matcher.NewVideoStream()
+		fuse := func(segs []match.Segment) []match.Segment { return fuser.Video(segs, vst.Final(), vst.OpenFrom()) }
+		vp, err := fingerprint.StreamVideoReader(ctx, pr, "stream", s.store.VideoParams(),
+			fingerprint.VideoOptions{MaxDuration: s.cfg.MaxStreamDuration},
+			func(frames []fingerprint.VideoFrameHashes, horizon uint32) error {
+				return feed(vst.Due(horizon), func() ([]match.Segment, error) { return vst.Add(ctx, frames, horizon) }, fuse)
+			})
+		if err == nil || fingerprint.IsNoMediaContent(err) {
+			if cerr := feed(true, func() ([]match.Segment, error) { return vst.Close(ctx) }, fuse); cerr != nil {
+				err = cerr
+			}
+		}
+		if derr := done(fuser.VideoDone); derr != nil && err == nil {
+			err = derr
+		}
+		// Whatever happened, keep reading: the sound's decoder writes
+		// into the pipe and must never wait on a picture that stopped.
+		_, _ = io.Copy(io.Discard, pr)
+		videoDone <- videoResult{vp, err}
+	}()
+
+	st := s.matcher.NewStream()
+	fuse := func(segs []match.Segment) []match.Segment { return fuser.Audio(segs, st.Final(), st.OpenFrom()) }
 	start := time.Now()
-	ap, err := fingerprint.StreamReader(ctx, r.Body, "stream", s.store.Params(),
+	ap, aerr := fingerprint.StreamReader(ctx, io.TeeReader(r.Body, pw), "stream", s.store.Params(),
 		fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxStreamDuration, MaxPeaksPerSecond: fingerprint.QueryPeaksPerSecond},
 		func(peaks []fingerprint.Peak, horizon float32) error {
-			var segs []match.Segment
-			add := func() error {
-				var err error
-				segs, err = st.Add(ctx, peaks, horizon)
-				return err
-			}
-			var err error
-			if st.Due(horizon) {
-				err = s.limit.do(ctx, false, add)
-			} else {
-				err = add()
-			}
-			if err != nil {
-				return err
-			}
-			return send(segs)
+			return feed(st.Due(horizon), func() ([]match.Segment, error) { return st.Add(ctx, peaks, horizon) }, fuse)
 		})
-	s.metrics.extractSeconds.Add(time.Since(start).Seconds())
-	if ap != nil {
-		s.metrics.audioSeconds.Add(ap.Duration.Seconds())
-	}
-	if err == nil || fingerprint.IsNoContent(err) {
-		var segs []match.Segment
-		err = s.limit.do(ctx, false, func() error {
-			var err error
-			segs, err = st.Close(ctx, ap.Frames)
-			return err
-		})
-		if err == nil {
-			err = send(segs)
+	if aerr == nil || fingerprint.IsNoContent(aerr) {
+		frames := 0
+		if ap != nil {
+			frames = ap.Frames
+		}
+		if cerr := feed(true, func() ([]match.Segment, error) { return st.Close(ctx, frames) }, fuse); cerr != nil {
+			aerr = cerr
 		}
 	}
-	if err != nil {
+	if derr := done(fuser.AudioDone); derr != nil && !audioFailed(aerr) {
+		aerr = derr
+	}
+	if audioFailed(aerr) {
+		// Not media, too long, cancelled: the query ends here, picture
+		// and all, and the rest of the body is not read.
+		cancel()
+		pw.CloseWithError(aerr)
+	} else {
+		// The rest of the body goes to the picture (the sound may have
+		// stopped early: no audio stream).
+		_, cerr := io.Copy(pw, r.Body)
+		pw.CloseWithError(cerr) // nil: EOF
+	}
+	vr := <-videoDone
+	s.metrics.extractSeconds.Add(time.Since(start).Seconds())
+	var dur time.Duration
+	if ap != nil {
+		s.metrics.audioSeconds.Add(ap.Duration.Seconds())
+		dur = ap.Duration
+	}
+	if vr.print != nil {
+		dur = max(dur, vr.print.Duration)
+	}
+	err = streamError(ctx, aerr, vr.err)
+	if err != nil && !fingerprint.IsNoMediaContent(err) {
 		if reason, _, ok := decodeReason(err); ok {
 			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
 		}
@@ -234,8 +306,33 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 	} else {
 		s.metrics.matchOutcomes.WithLabelValues(outcomeUnmatched).Inc()
 	}
-	s.metrics.matchQuerySecs.Observe(ap.Duration.Seconds())
-	return emit(api.StreamEvent{Type: "end", Query: &api.Query{DurationS: millis(ap.Duration.Seconds())}, Matches: count})
+	s.metrics.matchQuerySecs.Observe(dur.Seconds())
+	return emit(api.StreamEvent{Type: "end", Query: &api.Query{DurationS: millis(dur.Seconds())}, Matches: count})
+}
+
+// audioFailed reports whether the sound of a live query failed in a way
+// that ends the query (not media, too long, cancelled), as opposed to
+// having no sound to match.
+func audioFailed(err error) bool {
+	return err != nil && !fingerprint.IsNoContent(err) && !errors.Is(err, media.ErrNoAudio) && !errors.Is(err, media.ErrEmpty)
+}
+
+// streamError decides a live query's outcome from its sound's and its
+// picture's, by the rules ExtractMedia applies to a file: the sound's
+// error unless it only lacked sound; nothing when either printed; the
+// picture's error when there was no audio stream at all.
+func streamError(ctx context.Context, aerr, verr error) error {
+	switch {
+	case audioFailed(aerr):
+		return aerr
+	case aerr == nil || verr == nil:
+		return nil
+	case ctx.Err() != nil:
+		return verr
+	case errors.Is(aerr, media.ErrNoAudio):
+		return verr
+	}
+	return aerr
 }
 
 // postMatchURL matches media the daemon fetches itself: http and https

@@ -1,0 +1,110 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueprint/cueprint/server"
+	"github.com/cueprint/cueprint/server/api"
+)
+
+// ffmpegCLI runs the ffmpeg command (installed by make deps).
+func ffmpegCLI(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", append([]string{"-nostdin", "-v", "error", "-y"}, args...)...).CombinedOutput()
+	require.NoError(t, err, "ffmpeg %v: %s", args, out)
+}
+
+// TestStreamingMatchVideo streams a live MPEG-TS with no sound: 8 s of
+// unrelated pictures, 15 s of a registered video from 5 s in, 30 s more
+// unrelated. The picture alone must find the work, located in both, while
+// the upload is still open.
+func TestStreamingMatchVideo(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatalf("ffmpeg missing (make deps installs it): %v", err)
+	}
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work.mp4")
+	// The work: drifting colour gradients over a panning fractal, a
+	// picture that never repeats (testsrc2 does, every 12 s).
+	ffmpegCLI(t, "-f", "lavfi", "-i", "gradients=size=320x240:rate=25:seed=11:speed=0.02:duration=30",
+		"-f", "lavfi", "-i", "sierpinski=size=320x240:rate=25:seed=3:jump=50",
+		"-filter_complex", "[0:v][1:v]blend=all_mode=average,trim=duration=30,format=yuv420p",
+		"-c:v", "libx264", "-preset", "veryfast", work)
+	query := filepath.Join(dir, "query.ts")
+	ffmpegCLI(t,
+		"-f", "lavfi", "-i", "life=size=320x240:rate=25:mold=10:ratio=0.2:seed=7,format=yuv420p",
+		"-ss", "5", "-t", "15", "-i", work,
+		"-f", "lavfi", "-i", "cellauto=size=320x240:rate=25:rule=110,format=yuv420p",
+		"-filter_complex", "[0:v]trim=duration=8,setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[2:v]trim=duration=30,setpts=PTS-STARTPTS[c];[a][b][c]concat=n=3:v=1:a=0[v]",
+		"-map", "[v]", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-f", "mpegts", query)
+
+	e := newEnv(t, server.Config{})
+	ctx := context.Background()
+	f, err := os.Open(work)
+	require.NoError(t, err)
+	defer f.Close()
+	w, err := e.client(t, "admin").Register(ctx, api.WorkMetadata{ID: "FILM-1", Title: "Test card"}, f, "work.mp4", false)
+	require.NoError(t, err)
+	require.Equal(t, "FILM-1", w.ID)
+
+	ts, err := os.ReadFile(query)
+	require.NoError(t, err)
+	// Hold back the last 8 % (some 5 s) until the segment is seen: it is
+	// final once a window starting after its end is searched (10-15 s).
+	cut := len(ts) * 92 / 100
+	pr, pw := io.Pipe()
+	seen := make(chan struct{}, 1)
+	early := make(chan bool, 1)
+	go func() {
+		pw.Write(ts[:cut])
+		select {
+		case <-seen:
+			early <- true
+		case <-time.After(60 * time.Second):
+			early <- false
+		}
+		pw.Write(ts[cut:])
+		pw.Close()
+	}()
+	var got []api.Segment
+	end, err := e.client(t, "platform").MatchStream(ctx, pr, func(s api.Segment) error {
+		got = append(got, s)
+		select {
+		case seen <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.True(t, <-early, "a segment arrived while the upload was still open")
+	require.Len(t, got, 1, "%+v", got)
+	s := got[0]
+	assert.Equal(t, "FILM-1", s.ID)
+	assert.Equal(t, "video", s.Modality)
+	assert.InDelta(t, 8, s.QueryStartS, 0.5)
+	assert.InDelta(t, 5, s.RefStartS, 0.5)
+	assert.InDelta(t, 15, s.DurationS, 1)
+	assert.Equal(t, 1, end.Matches)
+	assert.InDelta(t, 53, end.Query.DurationS, 0.5)
+
+	// Unrelated pictures only: an end with no match.
+	ffmpegCLI(t, "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25", "-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-f", "mpegts", filepath.Join(dir, "other.ts"))
+	other, err := os.ReadFile(filepath.Join(dir, "other.ts"))
+	require.NoError(t, err)
+	end, err = e.client(t, "platform").MatchStream(ctx, bytes.NewReader(other), func(s api.Segment) error {
+		t.Errorf("unrelated stream matched: %+v", s)
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 0, end.Matches)
+}
