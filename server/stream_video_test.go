@@ -24,6 +24,70 @@ func ffmpegCLI(t *testing.T, args ...string) {
 	require.NoError(t, err, "ffmpeg %v: %s", args, out)
 }
 
+// renderPicture renders a 30 s video work to out: drifting colour
+// gradients over a panning fractal, a picture that never repeats (testsrc2
+// does, every 12 s); with the first 30 s of sound from audio when given.
+func renderPicture(t *testing.T, out, audio string) {
+	t.Helper()
+	args := []string{"-f", "lavfi", "-i", "gradients=size=320x240:rate=25:seed=11:speed=0.02:duration=30",
+		"-f", "lavfi", "-i", "sierpinski=size=320x240:rate=25:seed=3:jump=50"}
+	maps := []string{"-map", "[v]"}
+	if audio != "" {
+		args = append(args, "-t", "30", "-i", audio)
+		maps = append(maps, "-map", "2:a", "-c:a", "aac", "-b:a", "128k")
+	}
+	args = append(args, "-filter_complex", "[0:v][1:v]blend=all_mode=average,trim=duration=30,format=yuv420p[v]")
+	args = append(append(args, maps...), "-c:v", "libx264", "-preset", "veryfast", "-t", "30", out)
+	ffmpegCLI(t, args...)
+}
+
+// TestStreamingMatchAudiovisual streams a registered video with its
+// sound, between unrelated sound and pictures: one audiovisual segment.
+func TestStreamingMatchAudiovisual(t *testing.T) {
+	trs := tracks(t, 3)
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work.mp4")
+	renderPicture(t, work, trs[0].Path)
+	e := newEnv(t, server.Config{})
+	ctx := context.Background()
+	f, err := os.Open(work)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = e.client(t, "admin").Register(ctx, api.WorkMetadata{ID: "CLIP-1", Title: "Music video"}, f, "work.mp4", false)
+	require.NoError(t, err)
+
+	// 10 s unrelated (another track over a cellular automaton), 15 s of
+	// the work from 8 s in, 10 s unrelated.
+	query := filepath.Join(dir, "query.ts")
+	ffmpegCLI(t,
+		"-f", "lavfi", "-i", "cellauto=size=320x240:rate=25:rule=30,format=yuv420p", "-ss", "40", "-t", "10", "-i", trs[1].Path,
+		"-ss", "8", "-t", "15", "-i", work,
+		"-f", "lavfi", "-i", "life=size=320x240:rate=25:seed=5,format=yuv420p", "-ss", "40", "-t", "10", "-i", trs[2].Path,
+		"-filter_complex",
+		"[0:v]trim=duration=10,setpts=PTS-STARTPTS[v0];[1:a]aresample=44100,aformat=channel_layouts=stereo,asetpts=PTS-STARTPTS[a0];"+
+			"[2:v]setpts=PTS-STARTPTS[v1];[2:a]aresample=44100,aformat=channel_layouts=stereo,asetpts=PTS-STARTPTS[a1];"+
+			"[3:v]trim=duration=10,setpts=PTS-STARTPTS[v2];[4:a]aresample=44100,aformat=channel_layouts=stereo,asetpts=PTS-STARTPTS[a2];"+
+			"[v0][a0][v1][a1][v2][a2]concat=n=3:v=1:a=1[v][a]",
+		"-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast", "-crf", "26", "-c:a", "aac", "-b:a", "128k", "-f", "mpegts", query)
+	ts, err := os.ReadFile(query)
+	require.NoError(t, err)
+	var got []api.Segment
+	end, err := e.client(t, "platform").MatchStream(ctx, bytes.NewReader(ts), func(s api.Segment) error {
+		got = append(got, s)
+		return nil
+	})
+	require.NoError(t, err)
+	require.Len(t, got, 1, "%+v", got)
+	s := got[0]
+	assert.Equal(t, "CLIP-1", s.ID)
+	assert.Equal(t, "audiovisual", s.Modality)
+	assert.InDelta(t, 10, s.QueryStartS, 0.5)
+	assert.InDelta(t, 8, s.RefStartS, 0.5)
+	assert.InDelta(t, 15, s.DurationS, 1)
+	assert.Greater(t, s.Confidence, 0.99)
+	assert.Equal(t, 1, end.Matches)
+}
+
 // TestStreamingMatchVideo streams a live MPEG-TS with no sound: 8 s of
 // unrelated pictures, 15 s of a registered video from 5 s in, 30 s more
 // unrelated. The picture alone must find the work, located in both, while
@@ -34,12 +98,7 @@ func TestStreamingMatchVideo(t *testing.T) {
 	}
 	dir := t.TempDir()
 	work := filepath.Join(dir, "work.mp4")
-	// The work: drifting colour gradients over a panning fractal, a
-	// picture that never repeats (testsrc2 does, every 12 s).
-	ffmpegCLI(t, "-f", "lavfi", "-i", "gradients=size=320x240:rate=25:seed=11:speed=0.02:duration=30",
-		"-f", "lavfi", "-i", "sierpinski=size=320x240:rate=25:seed=3:jump=50",
-		"-filter_complex", "[0:v][1:v]blend=all_mode=average,trim=duration=30,format=yuv420p",
-		"-c:v", "libx264", "-preset", "veryfast", work)
+	renderPicture(t, work, "")
 	query := filepath.Join(dir, "query.ts")
 	ffmpegCLI(t,
 		"-f", "lavfi", "-i", "life=size=320x240:rate=25:mold=10:ratio=0.2:seed=7,format=yuv420p",
