@@ -115,6 +115,8 @@ func TestStreamingMatchVideo(t *testing.T) {
 	w, err := e.client(t, "admin").Register(ctx, api.WorkMetadata{ID: "FILM-1", Title: "Test card"}, f, "work.mp4", false)
 	require.NoError(t, err)
 	require.Equal(t, "FILM-1", w.ID)
+	assert.Equal(t, 150, w.VideoFrames, "30 s at 5 frames a second")
+	assert.Zero(t, w.Peaks, "no sound")
 
 	ts, err := os.ReadFile(query)
 	require.NoError(t, err)

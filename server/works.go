@@ -45,6 +45,7 @@ func workJSON(w index.Work) api.Work {
 	out := api.Work{
 		WorkMetadata: api.WorkMetadata{ID: w.ID, Title: w.Title, ISRC: w.ISRC, ISWC: w.ISWC, ISAN: w.ISAN, EIDR: w.EIDR, Tenant: w.Tenant},
 		DurationS:    millis(w.DurationS), RegisteredAt: w.RegisteredAt, Peaks: w.Peaks, Hashes: w.Hashes,
+		VideoFrames: w.VideoFrames,
 	}
 	for _, o := range w.Owners {
 		out.Owners = append(out.Owners, api.Owner{Name: o.Name, Role: o.Role, Share: o.Share})

@@ -90,6 +90,9 @@ type Work struct {
 	RegisteredAt time.Time `json:"registered_at"`
 	Peaks        int       `json:"peaks"`
 	Hashes       int       `json:"hashes"`
+	// VideoFrames counts the hashed frames of the picture's print (absent
+	// for a work registered from audio only).
+	VideoFrames int `json:"video_frames,omitempty"`
 }
 
 // WorkList answers GET /v1/works. Next, when set, is the `after` value
