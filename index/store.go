@@ -713,46 +713,34 @@ func (b badgerLogger) Debugf(f string, a ...any) {
 
 // videoPrint reads work number num's stored video print, live or not.
 func (s *Store) videoPrint(num uint32) ([]fingerprint.VideoFrameHashes, error) {
-	var frames []fingerprint.VideoFrameHashes
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(numKey(prefixVideo, num))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return fmt.Errorf("%w: video print of number %d", ErrNotFound, num)
-		}
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			f, err := fingerprint.DecodeVideoPrint(v)
-			if err != nil {
-				return fmt.Errorf("%w: video print of work %d: %w", ErrCorrupt, num, err)
-			}
-			frames = f
-			return nil
-		})
-	})
-	return frames, err
+	return readPrint(s, prefixVideo, num, "video print", fingerprint.DecodeVideoPrint)
 }
 
 // forwardPrint reads work number num's stored peaks, live or not.
 func (s *Store) forwardPrint(num uint32) ([]fingerprint.Peak, error) {
-	var peaks []fingerprint.Peak
+	return readPrint(s, prefixForward, num, "forward print", fingerprint.DecodePeaks)
+}
+
+// readPrint reads and decodes the record of work number num under
+// prefix (a print: what names it in errors).
+func readPrint[T any](s *Store, prefix byte, num uint32, what string, decode func([]byte) (T, error)) (T, error) {
+	var out T
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(numKey(prefixForward, num))
+		item, err := txn.Get(numKey(prefix, num))
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return fmt.Errorf("%w: number %d", ErrNotFound, num)
+			return fmt.Errorf("%w: %s of number %d", ErrNotFound, what, num)
 		}
 		if err != nil {
 			return err
 		}
 		return item.Value(func(v []byte) error {
-			p, err := fingerprint.DecodePeaks(v)
+			p, err := decode(v)
 			if err != nil {
-				return fmt.Errorf("%w: forward print of work %d: %w", ErrCorrupt, num, err)
+				return fmt.Errorf("%w: %s of work %d: %w", ErrCorrupt, what, num, err)
 			}
-			peaks = p
+			out = p
 			return nil
 		})
 	})
-	return peaks, err
+	return out, err
 }

@@ -140,60 +140,21 @@ func decodeAudioMode(ctx context.Context, name, url string, r io.Reader, opts Au
 	if err := opts.Validate(); err != nil {
 		return AudioInfo{}, &DecodeError{Op: "options", Path: name, Err: err}
 	}
-	if err := ctx.Err(); err != nil {
-		return AudioInfo{}, &DecodeError{Op: "open", Path: name, Err: err}
-	}
 	d := &audioDecoder{pipeline: pipeline{name: name}, opts: opts, fn: fn, decodeOnly: decodeOnly}
 	d.onFrame, d.consume = d.decoded, d.filtered
 	if opts.MaxDuration > 0 {
 		d.maxSamples = int64(opts.MaxDuration.Seconds() * float64(opts.SampleRateHz))
 	}
-	defer func() {
-		if cerr := d.closer.Close(); cerr != nil && err == nil {
-			err = &DecodeError{Op: "close", Path: name, Err: cerr}
-		}
-	}()
-	if err := d.open(ctx, url, r); err != nil {
-		return d.info, err
-	}
-	err = d.run(ctx)
-	d.info.CorruptPackets = d.corrupt
-	if err != nil {
-		return d.info, err
-	}
-	return d.info, d.finish()
+	err = d.decode(ctx, func() error { return d.open(ctx, url, r) }, d.finish, &d.info.CorruptPackets)
+	return d.info, err
 }
 
 func (d *audioDecoder) open(ctx context.Context, url string, r io.Reader) error {
-	fc, in, err := openInput(ctx, &d.closer, url, r)
-	if err != nil {
-		return d.fail(in.op, err)
-	}
-	d.fc = fc
+	codec, in, err := d.openStream(ctx, url, r, astiav.MediaTypeAudio, "audio", ErrNoAudio)
 	d.info.Format, d.info.DeclaredDuration = in.format, in.declared
-
-	var codec *astiav.Codec
-	var audioStreams int
-	for _, s := range d.fc.Streams() {
-		if s.CodecParameters().MediaType() != astiav.MediaTypeAudio {
-			continue
-		}
-		audioStreams++
-		if c := astiav.FindDecoder(s.CodecParameters().CodecID()); c != nil {
-			d.stream, codec = s, c
-			break
-		}
+	if err != nil {
+		return err
 	}
-	switch {
-	case audioStreams == 0:
-		return d.fail("select stream", ErrNoAudio)
-	case d.stream == nil:
-		return d.fail("select stream", fmt.Errorf("%w: no decoder for any of %d audio streams", ErrUndecodable, audioStreams))
-	}
-	if sd := d.stream.Duration(); sd > 0 && d.info.DeclaredDuration == 0 {
-		d.info.DeclaredDuration = time.Duration(float64(sd) * d.stream.TimeBase().Float64() * float64(time.Second))
-	}
-
 	if err := d.openCodec(codec, nil); err != nil {
 		return err
 	}
@@ -211,10 +172,7 @@ func (d *audioDecoder) finish() error {
 	if err := d.checkCorrupt(d.info.Samples > 0, ErrEmpty); err != nil {
 		return err
 	}
-	decl := d.info.DeclaredDuration
-	if !d.sinkEOF && decl > 0 && decl-d.info.Decoded > time.Second && d.info.Decoded < decl*9/10 {
-		d.info.Truncated = true
-	}
+	d.info.Truncated = d.truncated(d.info.Decoded, d.info.DeclaredDuration)
 	return nil
 }
 

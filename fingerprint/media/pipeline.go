@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/asticode/go-astiav"
 )
@@ -40,6 +42,71 @@ type pipeline struct {
 
 func (d *pipeline) fail(op string, err error) error {
 	return &DecodeError{Op: op, Path: d.name, Err: err}
+}
+
+// openStream opens and probes the input (url, or r when not nil) and
+// selects the first stream of type mt that FFmpeg can decode; missing is
+// the error when there is no such stream at all, kind names the streams
+// in the other error. It returns the stream's decoder and what the
+// container says (its format; its duration, or else the stream's).
+func (d *pipeline) openStream(ctx context.Context, url string, r io.Reader, mt astiav.MediaType, kind string, missing error) (*astiav.Codec, inputInfo, error) {
+	fc, in, err := openInput(ctx, &d.closer, url, r)
+	if err != nil {
+		return nil, in, d.fail(in.op, err)
+	}
+	d.fc = fc
+	var codec *astiav.Codec
+	var found int
+	for _, s := range d.fc.Streams() {
+		cp := s.CodecParameters()
+		if cp.MediaType() != mt {
+			continue
+		}
+		found++
+		if c := astiav.FindDecoder(cp.CodecID()); c != nil {
+			d.stream, codec = s, c
+			break
+		}
+	}
+	switch {
+	case found == 0:
+		return nil, in, d.fail("select stream", missing)
+	case d.stream == nil:
+		return nil, in, d.fail("select stream", fmt.Errorf("%w: no decoder for any of %d %s streams", ErrUndecodable, found, kind))
+	}
+	if sd := d.stream.Duration(); sd > 0 && in.declared == 0 {
+		in.declared = time.Duration(float64(sd) * d.stream.TimeBase().Float64() * float64(time.Second))
+	}
+	return codec, in, nil
+}
+
+// decode drives one decode: open (the owner's, which calls openStream and
+// openCodec), the packet loop, then finish; every FFmpeg object is freed
+// on the way out, and corrupt receives the count of rejected packets.
+func (d *pipeline) decode(ctx context.Context, open func() error, finish func() error, corrupt *int) (err error) {
+	defer func() {
+		if cerr := d.closer.Close(); cerr != nil && err == nil {
+			err = &DecodeError{Op: "close", Path: d.name, Err: cerr}
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return d.fail("open", err)
+	}
+	if err := open(); err != nil {
+		return err
+	}
+	err = d.run(ctx)
+	*corrupt = d.corrupt
+	if err != nil {
+		return err
+	}
+	return finish()
+}
+
+// truncated reports a decode that stopped well short of the declared
+// duration without the filter graph having ended it (a cut file).
+func (d *pipeline) truncated(decoded, declared time.Duration) bool {
+	return !d.sinkEOF && declared > 0 && declared-decoded > time.Second && decoded < declared*9/10
 }
 
 // openCodec opens the decoder of d.stream with options (may be nil) and

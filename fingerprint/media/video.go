@@ -172,56 +172,17 @@ func decodeVideo(ctx context.Context, name, url string, r io.Reader, opts VideoO
 	if err := opts.Validate(); err != nil {
 		return VideoInfo{}, &DecodeError{Op: "options", Path: name, Err: err}
 	}
-	if err := ctx.Err(); err != nil {
-		return VideoInfo{}, &DecodeError{Op: "open", Path: name, Err: err}
-	}
 	d := &videoDecoder{pipeline: pipeline{name: name}, opts: opts, fn: fn}
 	d.onFrame, d.consume = d.decoded, d.filtered
-	defer func() {
-		if cerr := d.closer.Close(); cerr != nil && err == nil {
-			err = &DecodeError{Op: "close", Path: name, Err: cerr}
-		}
-	}()
-	if err := d.open(ctx, url, r); err != nil {
-		return d.info, err
-	}
-	err = d.run(ctx)
-	d.info.CorruptPackets = d.corrupt
-	if err != nil {
-		return d.info, err
-	}
-	return d.info, d.finish()
+	err = d.decode(ctx, func() error { return d.open(ctx, url, r) }, d.finish, &d.info.CorruptPackets)
+	return d.info, err
 }
 
 func (d *videoDecoder) open(ctx context.Context, url string, r io.Reader) error {
-	fc, in, err := openInput(ctx, &d.closer, url, r)
-	if err != nil {
-		return d.fail(in.op, err)
-	}
-	d.fc = fc
+	codec, in, err := d.openStream(ctx, url, r, astiav.MediaTypeVideo, "video", ErrNoVideo)
 	d.info.Format, d.info.DeclaredDuration = in.format, in.declared
-
-	var codec *astiav.Codec
-	var videoStreams int
-	for _, s := range d.fc.Streams() {
-		cp := s.CodecParameters()
-		if cp.MediaType() != astiav.MediaTypeVideo {
-			continue
-		}
-		videoStreams++
-		if c := astiav.FindDecoder(cp.CodecID()); c != nil {
-			d.stream, codec = s, c
-			break
-		}
-	}
-	switch {
-	case videoStreams == 0:
-		return d.fail("select stream", ErrNoVideo)
-	case d.stream == nil:
-		return d.fail("select stream", fmt.Errorf("%w: no decoder for any of %d video streams", ErrUndecodable, videoStreams))
-	}
-	if sd := d.stream.Duration(); sd > 0 && d.info.DeclaredDuration == 0 {
-		d.info.DeclaredDuration = time.Duration(float64(sd) * d.stream.TimeBase().Float64() * float64(time.Second))
+	if err != nil {
+		return err
 	}
 	dict := astiav.NewDictionary()
 	defer dict.Free()
@@ -241,10 +202,7 @@ func (d *videoDecoder) finish() error {
 	if err := d.checkCorrupt(d.info.Frames > 0, ErrNoFrames); err != nil {
 		return err
 	}
-	decl := d.info.DeclaredDuration
-	if !d.sinkEOF && decl > 0 && decl-d.info.Decoded > time.Second && d.info.Decoded < decl*9/10 {
-		d.info.Truncated = true
-	}
+	d.info.Truncated = d.truncated(d.info.Decoded, d.info.DeclaredDuration)
 	return nil
 }
 
