@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 
 	"github.com/cueprint/cueprint/corpus/bench"
@@ -29,6 +31,10 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	workers := fs.Int("workers", 0, "parallel queries (0: one per core)")
 	video := fs.Bool("video", false, "run the video benchmark on the real footage of make deps instead")
 	footage := fs.String("footage", ".cache/video/x", "`directory` the video footage was unpacked into (--video)")
+	only := fs.String("conditions", "", "run only these `names` (comma-separated, e.g. white-0dB,music-0dB)")
+	lengths := fs.String("lengths", "", "query lengths in `seconds` (comma-separated; default 3,5,10,20, or 5,10 with --quick)")
+	perRef := fs.Int("per-ref", 1, "excerpts per reference, condition and length, at random offsets (`N`)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the query phase to `file`")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -54,14 +60,47 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if *scaleSec < 1 || *scaleSec > 3600 {
 		return fmt.Errorf("%w: --scale-work-seconds %g: want 1 to 3600", errUsage, *scaleSec)
 	}
+	if *perRef < 1 || *perRef > 100 {
+		return fmt.Errorf("%w: --per-ref %d: want 1 to 100", errUsage, *perRef)
+	}
+	var lens []float64
+	if *lengths != "" {
+		for _, f := range strings.Split(*lengths, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || v < 1 || v > 120 {
+				return fmt.Errorf("%w: --lengths %q: want seconds from 1 to 120, comma-separated", errUsage, *lengths)
+			}
+			lens = append(lens, v)
+		}
+	}
+	var names []string
+	if *only != "" {
+		names = strings.Split(*only, ",")
+	}
 	tracks, err := loadRefs(ctx, *refs)
 	if err != nil {
 		return err
 	}
-	res, err := bench.Run(ctx, bench.Config{
+	cfg := bench.Config{
 		Refs: tracks, Dir: filepath.Join(*out, "store"), Quick: *quick, Seed: *seed,
 		StoreHours: *hours, Workers: *workers, Progress: e.stderr, Scale: *scale, ScaleWorkSeconds: *scaleSec,
-	})
+		Only: names, Lengths: lens, PerRef: *perRef,
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		cfg.QueryHook = func() func() {
+			if err := pprof.StartCPUProfile(f); err != nil {
+				fmt.Fprintf(e.stderr, "cpuprofile: %v\n", err)
+				return func() {}
+			}
+			return pprof.StopCPUProfile
+		}
+	}
+	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}

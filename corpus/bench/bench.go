@@ -72,6 +72,19 @@ type Config struct {
 	Workers int
 	// Progress receives progress lines (nil: discarded).
 	Progress io.Writer
+	// Only, when set, keeps only the named conditions (Condition.Name) of
+	// the run's list: a focused run for tuning one kind of degradation.
+	Only []string
+	// Lengths, when set, replaces the query lengths (seconds).
+	Lengths []float64
+	// PerRef is how many excerpts of each registered reference are taken
+	// per condition and length, at independent random offsets (0: 1).
+	// More excerpts give finer recall figures: one reference's excerpt is
+	// 1/24 of a full run's figure.
+	PerRef int
+	// QueryHook, when set, is called just before the queries run and its
+	// result just after (e.g. to profile the query phase only).
+	QueryHook func() func()
 }
 
 // Condition is one benchmark condition and the axis it is charted on.
@@ -180,19 +193,21 @@ type Cost struct {
 
 // Results is what a run writes to results.json.
 type Results struct {
-	Started    time.Time    `json:"started"`
-	Quick      bool         `json:"quick"`
-	Seed       uint64       `json:"seed"`
-	Cores      int          `json:"cores"`
-	GoVersion  string       `json:"go_version"`
-	References int          `json:"references"`
-	Registered int          `json:"registered"`
-	Skipped    []string     `json:"skipped,omitempty"`
-	Conditions []Condition  `json:"conditions"`
-	Lengths    []float64    `json:"lengths_s"`
-	Positives  []eval.Stats `json:"positives"`
-	Negatives  []eval.Stats `json:"negatives"`
-	Cost       Cost         `json:"cost"`
+	Started    time.Time   `json:"started"`
+	Quick      bool        `json:"quick"`
+	Seed       uint64      `json:"seed"`
+	Cores      int         `json:"cores"`
+	GoVersion  string      `json:"go_version"`
+	References int         `json:"references"`
+	Registered int         `json:"registered"`
+	Skipped    []string    `json:"skipped,omitempty"`
+	Conditions []Condition `json:"conditions"`
+	Lengths    []float64   `json:"lengths_s"`
+	// PerRef is the number of excerpts per reference, condition and length.
+	PerRef    int          `json:"excerpts_per_reference"`
+	Positives []eval.Stats `json:"positives"`
+	Negatives []eval.Stats `json:"negatives"`
+	Cost      Cost         `json:"cost"`
 	// Scale holds the scale simulation's steps (Config.Scale).
 	Scale []ScaleStep `json:"scale,omitempty"`
 	// ScaleWorkSeconds is the length of a synthetic work.
@@ -217,6 +232,17 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	logf := func(f string, a ...any) { fmt.Fprintf(logw, f+"\n", a...) }
 	res := &Results{Started: time.Now().UTC(), Quick: cfg.Quick, Seed: cfg.Seed, Cores: runtime.NumCPU(), GoVersion: runtime.Version(),
 		References: len(cfg.Refs), Conditions: Conditions(cfg.Quick), Lengths: Lengths(cfg.Quick)}
+	if len(cfg.Only) > 0 {
+		conds, err := selectConditions(res.Conditions, cfg.Only)
+		if err != nil {
+			return nil, err
+		}
+		res.Conditions = conds
+	}
+	if len(cfg.Lengths) > 0 {
+		res.Lengths = cfg.Lengths
+	}
+	res.PerRef = max(cfg.PerRef, 1)
 
 	// Split with the seed: half registered, half negatives.
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
@@ -318,7 +344,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	qs := buildQueries(rng, res.Conditions, res.Lengths, registered, ids, unregistered, speech, cfg.Quick)
+	qs := buildQueries(rng, res.Conditions, res.Lengths, res.PerRef, registered, ids, unregistered, speech, cfg.Quick)
 	// A daemon keeps its postings warm (cueprint serve preloads them); the
 	// latency reported is that steady state. Loading takes:
 	t0 := time.Now()
@@ -334,7 +360,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	resetPeakRSS()
+	var done func()
+	if cfg.QueryHook != nil {
+		done = cfg.QueryHook()
+	}
 	outs := eval.Run(ctx, m, p, qs, cfg.Workers)
+	if done != nil {
+		done()
+	}
 	res.Cost.PeakRSSMatchB = peakRSS()
 	for _, o := range outs {
 		if o.Err != nil {
@@ -384,12 +417,30 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	return res, nil
 }
 
-func buildQueries(rng *rand.Rand, conds []Condition, lengths []float64, reg []publicset.Track, ids []string,
+// selectConditions keeps the conditions named in only, in the run's order.
+func selectConditions(all []Condition, only []string) ([]Condition, error) {
+	var out []Condition
+	for _, name := range only {
+		i := slices.IndexFunc(all, func(c Condition) bool { return c.Name == name })
+		if i < 0 {
+			names := make([]string, len(all))
+			for j, c := range all {
+				names[j] = c.Name
+			}
+			return nil, fmt.Errorf("bench: no condition %q (have %s)", name, strings.Join(names, ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+func buildQueries(rng *rand.Rand, conds []Condition, lengths []float64, perRef int, reg []publicset.Track, ids []string,
 	unreg []publicset.Track, speech []string, quick bool) []eval.Query {
 	var qs []eval.Query
 	for _, c := range conds {
 		for _, length := range lengths {
-			for i, t := range reg {
+			for k := range perRef * len(reg) {
+				i, t := k%len(reg), reg[k%len(reg)]
 				q := eval.Query{WorkID: ids[i], Kind: "positive", Cond: c.Condition, Seed: rng.Uint64(),
 					Excerpt: degrade.Excerpt{Path: t.Path, StartS: rng.Float64() * (t.DurationS - length*1.15 - 1), LengthS: length}}
 				switch c.Mix {

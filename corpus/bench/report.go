@@ -54,6 +54,9 @@ func (r *Results) Markdown() string {
 	fmt.Fprintf(&b, "# cueprint benchmark (%s)\n\n", mode)
 	fmt.Fprintf(&b, "%s, seed %d, %d cores, %s. %d references: %d registered, the rest are negatives.\n\n",
 		r.Started.Format("2006-01-02 15:04 UTC"), r.Seed, r.Cores, r.GoVersion, r.References, r.Registered)
+	if r.PerRef > 1 {
+		fmt.Fprintf(&b, "%d excerpts per registered reference, condition and length.\n\n", r.PerRef)
+	}
 	b.WriteString("## Top-1 recall by condition and query length\n\n")
 	b.WriteString("Right work and reference offset within 0.2 s. In brackets: wrong-work rate where not 0.\n\n| condition |")
 	for _, l := range r.Lengths {
