@@ -39,6 +39,28 @@ func (c *postingsCache) get(h uint32) ([]uint32, bool) {
 	return v, ok
 }
 
+// cacheBatch is how many hashes Store.Postings looks up in the cache under
+// one read lock.
+const cacheBatch = 256
+
+// getBatch appends to flats and ok the cached list of each hash of hs and
+// whether it was cached, under one read lock.
+func (c *postingsCache) getBatch(hs []uint32, flats [][]uint32, ok []bool) ([][]uint32, []bool) {
+	hits := 0
+	c.mu.RLock()
+	for _, h := range hs {
+		v, in := c.m[h]
+		flats, ok = append(flats, v), append(ok, in)
+		if in {
+			hits++
+		}
+	}
+	c.mu.RUnlock()
+	c.hits.Add(int64(hits))
+	c.misses.Add(int64(len(hs) - hits))
+	return flats, ok
+}
+
 // put caches the flat list for h (nil: the hash has no postings). It
 // reports false when the budget is spent.
 func (c *postingsCache) put(h uint32, flat []uint32) bool {

@@ -20,12 +20,9 @@ const checkContextEveryNLookups = 256
 // are reused between calls.
 // Looking the keys up in order lets Badger walk its tables forward.
 func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint32, works []uint32, times [][]uint32)) error {
-	s.mu.RLock()
-	live := s.live.Clone()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		return ErrClosed
+	live, err := s.liveSnapshot()
+	if err != nil {
+		return err
 	}
 	var works []uint32
 	var times [][]uint32
@@ -37,7 +34,7 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 			w, cnt := flat[off], int(flat[off+1])
 			ts := flat[off+2 : off+2+cnt]
 			off += 2 + cnt
-			if live.Contains(w) {
+			if live.has(w) {
 				works = append(works, w)
 				times = append(times, ts)
 			}
@@ -54,6 +51,9 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 	// buffer is reused.
 	gen := s.gen.Load()
 	var buf []uint32
+	// Cached lists are looked up a batch at a time, under one read lock.
+	var batch [][]uint32
+	var inCache []bool
 	return s.db.View(func(txn *badger.Txn) error {
 		for i, h := range hashes {
 			if i%checkContextEveryNLookups == 0 {
@@ -61,7 +61,10 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 					return err
 				}
 			}
-			if flat, ok := s.cache.get(h); ok {
+			if i%cacheBatch == 0 {
+				batch, inCache = s.cache.getBatch(hashes[i:min(i+cacheBatch, len(hashes))], batch[:0], inCache[:0])
+			}
+			if flat := batch[i%cacheBatch]; inCache[i%cacheBatch] {
 				if flat != nil {
 					emit(h, flat)
 				}

@@ -87,6 +87,11 @@ type Store struct {
 	mu     sync.RWMutex
 	live   *roaring.Bitmap // numbers of registered works
 	closed bool
+	// liveBits is a dense snapshot of live for the postings filter (a bit
+	// test, not a Roaring search, per posting read), built on first use
+	// after a change; nil when stale. liveGen counts changes to live.
+	liveBits liveBits
+	liveGen  uint64
 
 	cache *postingsCache
 	// gen counts committed postings writes; a read fills the cache only if
@@ -249,6 +254,7 @@ func (s *Store) loadLive() error {
 	}
 	s.mu.Lock()
 	s.live = live
+	s.liveChanged()
 	s.mu.Unlock()
 	return nil
 }
@@ -295,6 +301,52 @@ func (s *Store) MaxLive() uint32 {
 		return 0
 	}
 	return s.live.Maximum()
+}
+
+// liveBits is a dense bit set of work numbers.
+type liveBits []uint64
+
+func (b liveBits) has(n uint32) bool {
+	i := int(n >> 6)
+	return i < len(b) && b[i]&(1<<(n&63)) != 0
+}
+
+// liveChanged marks the dense snapshot stale; s.mu must be held for
+// writing.
+func (s *Store) liveChanged() {
+	s.liveBits = nil
+	s.liveGen++
+}
+
+// liveSnapshot returns a dense snapshot of the live set, building it if
+// the set changed since the last one (one pass over the live numbers).
+func (s *Store) liveSnapshot() (liveBits, error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	if b := s.liveBits; b != nil {
+		s.mu.RUnlock()
+		return b, nil
+	}
+	n := 0
+	if !s.live.IsEmpty() {
+		n = int(s.live.Maximum()>>6) + 1
+	}
+	b := make(liveBits, n)
+	s.live.Iterate(func(x uint32) bool {
+		b[x>>6] |= 1 << (x & 63)
+		return true
+	})
+	gen := s.liveGen
+	s.mu.RUnlock()
+	s.mu.Lock()
+	if s.liveGen == gen {
+		s.liveBits = b
+	}
+	s.mu.Unlock()
+	return b, nil
 }
 
 // IsLive reports whether work number num is registered.
@@ -440,6 +492,7 @@ func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace b
 	if hadOld {
 		s.live.Remove(old.Num)
 	}
+	s.liveChanged()
 	s.mu.Unlock()
 	if hadOld {
 		// The new work is already live; an error here leaves the old
@@ -488,6 +541,7 @@ func (s *Store) DeleteChecked(ctx context.Context, id string, check func(Work) e
 	}
 	s.mu.Lock()
 	s.live.Remove(w.Num)
+	s.liveChanged()
 	s.mu.Unlock()
 	if err := s.purge(context.WithoutCancel(ctx), w.Num); err != nil {
 		s.log.Warn("postings not yet removed; finished at next open", "item_id", id, "err", err)

@@ -54,6 +54,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/index"
@@ -96,6 +97,7 @@ type Matcher struct {
 	fp    fingerprint.AudioParams
 	log   *slog.Logger
 	cache *refCache
+	pool  sync.Pool // of *scratch
 }
 
 // New returns a matcher over store.
@@ -121,7 +123,6 @@ type windowHit struct {
 	first, last  float64 // query frames of the first and last aligned anchors
 	score        int
 	confidence   float64
-	refFrames    int
 	pairsInRange int
 	variant      int
 	slope        float64
@@ -176,8 +177,42 @@ type entry struct {
 	qframe  float32 // anchor time in query frames
 }
 
+// scratch holds a search's large buffers, reused across searches (a
+// Matcher keeps them in a sync.Pool): a search under every variant on a
+// 12-hour store fills tens of megabytes, which, allocated afresh, cost as
+// much in garbage collection as the search itself.
+type scratch struct {
+	entries []entry
+	uniq    []uint32
+	counts  []uint16
+	kept    []uint32
+	votes   []uint64
+	bins    []int32
+}
+
+// maxPooledWords bounds the buffers a pooled scratch keeps (in 4-byte
+// words, 64 MiB): a rare huge search does not pin its memory forever.
+const maxPooledWords = 16 << 20
+
+func (m *Matcher) getScratch() *scratch {
+	if sc, ok := m.pool.Get().(*scratch); ok {
+		return sc
+	}
+	return &scratch{}
+}
+
+func (m *Matcher) putScratch(sc *scratch) {
+	words := 6*cap(sc.entries) + cap(sc.uniq) + cap(sc.counts)/2 + cap(sc.kept) + 2*cap(sc.votes) + cap(sc.bins)
+	if words <= maxPooledWords {
+		m.pool.Put(sc)
+	}
+}
+
 func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames int, variants []fingerprint.Variant) ([]windowHit, error) {
-	var entries []entry
+	sc := m.getScratch()
+	defer m.putScratch(sc)
+	entries := sc.entries[:0]
+	defer func() { sc.entries = entries[:0] }()
 	for vi, v := range variants {
 		m.fp.QueryHashes(peaks, v, func(pair int, t float64, hash uint32) {
 			entries = append(entries, entry{hash: hash, variant: uint16(vi), pair: uint32(pair), frame: float32(t), qframe: float32(t / v.TimeScale)})
@@ -189,7 +224,8 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	slices.SortFunc(entries, func(x, y entry) int {
 		return cmp.Or(cmp.Compare(x.hash, y.hash), cmp.Compare(x.variant, y.variant))
 	})
-	uniq := make([]uint32, 0, len(entries)/2)
+	uniq := sc.uniq[:0]
+	defer func() { sc.uniq = uniq[:0] }()
 	for i, e := range entries {
 		if i == 0 || e.hash != entries[i-1].hash {
 			uniq = append(uniq, e.hash)
@@ -205,7 +241,14 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	// variant, bin) hit took gigabytes on a store of 100,000 works.
 	nv := len(variants)
 	maxNum := m.store.MaxLive()
-	counts := make([]uint16, (int(maxNum)+1)*nv)
+	counts := sc.counts
+	if n := (int(maxNum) + 1) * nv; cap(counts) < n {
+		counts = make([]uint16, n)
+	} else {
+		counts = counts[:n]
+		clear(counts)
+	}
+	sc.counts = counts
 	span := func(hash uint32) (int, int) {
 		// Binary search, not a forward-only cursor: correct whatever order
 		// the store reports hashes in.
@@ -219,7 +262,12 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	// The lists are kept for the second pass, flat (per hash, the hash
 	// and its works; per work, its number, count and times), up to
 	// keptWords; past that the second pass reads them again.
-	var kept []uint32
+	kept := sc.kept[:0]
+	defer func() {
+		if kept != nil {
+			sc.kept = kept[:0]
+		}
+	}()
 	overflow := false
 	err := m.store.Postings(ctx, uniq, func(hash uint32, works []uint32, times [][]uint32) {
 		pos, end := span(hash)
@@ -251,16 +299,38 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		return nil, fmt.Errorf("match: postings: %w", err)
 	}
 	threshold, worksSeen := voteThreshold(counts, nv, m.p.MinAligned)
-	var keys []uint64
+	// From here on counts[w*nv+v] holds the (work, variant) pair's index
+	// plus one when it collects votes, 0 when it does not: votePairs fits
+	// the counters, and no second array of the store's size is needed.
+	// Past math.MaxUint16-1 qualifying pairs (only when more than that
+	// many share the histogram's top bucket, see voteThreshold) the rest
+	// are not voted on.
+	var pairs []uint32 // pair index -> w*nv+v
+	for i, c := range counts {
+		if int(c) >= threshold && len(pairs) < math.MaxUint16-1 {
+			pairs = append(pairs, uint32(i))
+			counts[i] = uint16(len(pairs))
+		} else {
+			counts[i] = 0
+		}
+	}
+	// Each vote is (pair index, offset bin), packed; they are bucketed by
+	// pair (a counting sort, linear) and each pair's bins counted in a
+	// dense histogram. Sorting the votes instead cost most of a search
+	// on a 12-hour store.
+	votes := sc.votes[:0]
+	defer func() { sc.votes = votes[:0] }()
 	vote := func(pos, end int, w uint32, ts []uint32) {
 		base := int(w) * nv
 		for _, e := range entries[pos:end] {
-			if int(counts[base+int(e.variant)]) < threshold {
+			pi := counts[base+int(e.variant)]
+			if pi == 0 {
 				continue
 			}
+			hi := uint64(pi-1) << 32
 			for _, t := range ts {
-				bin := int64(math.Floor((float64(t) - float64(e.frame)) / voteBinFrames))
-				keys = append(keys, voteKey(w, e.variant, bin))
+				bin := int32(math.Floor((float64(t) - float64(e.frame)) / voteBinFrames))
+				votes = append(votes, hi|uint64(uint32(bin)))
 			}
 		}
 	}
@@ -287,7 +357,8 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 			off += 2 + n
 		}
 	}
-	slices.Sort(keys)
+	var pairBest []int32
+	pairBest, sc.bins = bestAdjacentBins(votes, len(pairs), sc.bins)
 
 	// Rank (work, variant) by the best pair of adjacent offset bins.
 	type cand struct {
@@ -295,39 +366,11 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		variant uint16
 		score   int32
 	}
-	best := map[uint64]int32{} // (work, variant) -> best adjacent-bins score
-	type run struct {
-		key uint64
-		n   int32
-	}
-	var runs []run
-	for i := 0; i < len(keys); {
-		j := i + 1
-		for j < len(keys) && keys[j] == keys[i] {
-			j++
-		}
-		runs = append(runs, run{keys[i], int32(j - i)})
-		i = j
-	}
-	for i, r := range runs {
-		sc := r.n
-		nb := int32(0)
-		if i > 0 && runs[i-1].key == r.key-1 && runs[i-1].key>>24 == r.key>>24 {
-			nb = runs[i-1].n
-		}
-		if i+1 < len(runs) && runs[i+1].key == r.key+1 && runs[i+1].key>>24 == r.key>>24 {
-			nb = max(nb, runs[i+1].n)
-		}
-		sc += nb
-		wv := r.key >> 24 // work and variant
-		if sc > best[wv] {
-			best[wv] = sc
-		}
-	}
 	var ranked []cand
-	for wv, sc := range best {
+	for pi, sc := range pairBest {
 		if int(sc) >= m.p.MinAligned {
-			ranked = append(ranked, cand{num: uint32(wv >> 8), variant: uint16(wv) & 0xff, score: sc})
+			wv := int(pairs[pi])
+			ranked = append(ranked, cand{num: uint32(wv / nv), variant: uint16(wv % nv), score: sc})
 		}
 	}
 	slices.SortFunc(ranked, func(x, y cand) int {
@@ -362,6 +405,41 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 			wc.variants = append(wc.variants, c.variant)
 		}
 	}
+	// The candidates' landmarks that share a hash with the query are what
+	// the postings just returned (hash, work, times): alignment joins the
+	// query with those, not with the whole stored print, which it would
+	// have to decode and hash again. Only when the postings were too many
+	// to keep are the stored prints read.
+	var partial map[uint32]*refPrint
+	if !overflow && len(cands) > 0 {
+		partial = make(map[uint32]*refPrint, len(cands))
+		for _, c := range cands {
+			partial[c.num] = &refPrint{}
+		}
+		for off := 0; off < len(kept); {
+			hash, nWorks := kept[off], int(kept[off+1])
+			off += 2
+			for range nWorks {
+				w, n := kept[off], int(kept[off+1])
+				if r := partial[w]; r != nil {
+					// Postings hold anchor times truncated to whole
+					// frames: the frame's centre is the unbiased guess.
+					for _, t := range kept[off+2 : off+2+n] {
+						r.landmarks = append(r.landmarks, fingerprint.Landmark{Hash: hash, Time: float32(t) + 0.5})
+					}
+				}
+				off += 2 + n
+			}
+		}
+		for _, r := range partial {
+			// Hashes come in the order they were asked for (ascending)
+			// and times ascending within a list; sort only if a store
+			// ever reports otherwise.
+			if !slices.IsSortedFunc(r.landmarks, fingerprint.CompareLandmarks) {
+				slices.SortFunc(r.landmarks, fingerprint.CompareLandmarks)
+			}
+		}
+	}
 
 	// Group entries by variant once, each list still sorted by hash.
 	byVariant := make([][]entry, len(variants))
@@ -374,7 +452,11 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ref, err := m.refLandmarks(c.num)
+		ref := partial[c.num]
+		var err error
+		if ref == nil {
+			ref, err = m.refLandmarks(c.num)
+		}
 		if err != nil {
 			// Deleted between the vote and now: skip it.
 			m.log.Debug("candidate vanished", "work_num", c.num, "err", err)
@@ -413,7 +495,7 @@ type hit struct {
 	qframe float32 // query anchor time, frames
 	sframe float32 // query anchor time scaled by the variant's time scale
 	rframe float32 // reference anchor time, frames
-	hash   uint32
+	id     uint32  // the hash's number in its join (see joinHits)
 }
 
 // voteBinFrames is the width of the coarse offset bins of the first
@@ -470,12 +552,58 @@ func voteThreshold(counts []uint16, nv, minAligned int) (threshold, works int) {
 	return threshold, works
 }
 
-func voteKey(w uint32, v uint16, bin int64) uint64 {
-	return uint64(w)<<32 | uint64(v)<<24 | uint64(bin+1<<23)&(1<<24-1)
-}
-
-func splitVoteKey(k uint64) (uint32, uint16, int64) {
-	return uint32(k >> 32), uint16(k>>24) & 0xff, int64(k&(1<<24-1)) - 1<<23
+// bestAdjacentBins returns, per pair index below n, the best count of two
+// adjacent offset bins among votes (pair index << 32 | uint32(bin)).
+// Linear in the votes: a counting sort by pair, then one dense histogram
+// per pair over the range of its bins.
+// bins is scratch space, returned for reuse.
+func bestAdjacentBins(votes []uint64, n int, bins []int32) ([]int32, []int32) {
+	best := make([]int32, n)
+	if n == 0 || len(votes) == 0 {
+		return best, bins
+	}
+	start := make([]int, n+1)
+	for _, v := range votes {
+		start[v>>32+1]++
+	}
+	for i := 1; i <= n; i++ {
+		start[i] += start[i-1]
+	}
+	if cap(bins) < len(votes) {
+		bins = make([]int32, len(votes))
+	}
+	bins = bins[:len(votes)]
+	next := slices.Clone(start[:n])
+	for _, v := range votes {
+		pi := v >> 32
+		bins[next[pi]] = int32(uint32(v))
+		next[pi]++
+	}
+	var hist []int32
+	for pi := range n {
+		bs := bins[start[pi]:start[pi+1]]
+		if len(bs) == 0 {
+			continue
+		}
+		lo, hi := slices.Min(bs), slices.Max(bs)
+		size := int(hi-lo) + 3 // a zero bin either side
+		if cap(hist) < size {
+			hist = make([]int32, size)
+		}
+		hist = hist[:size]
+		for _, b := range bs {
+			hist[b-lo+1]++
+		}
+		var sc int32
+		for i := 1; i < size-1; i++ {
+			if c := hist[i]; c > 0 {
+				sc = max(sc, c+max(hist[i-1], hist[i+1]))
+			}
+		}
+		best[pi] = sc
+		clear(hist)
+	}
+	return best, bins
 }
 
 // slopeSteps refine the variant's time scale by ±slopeStep*k.
@@ -491,9 +619,12 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	tol := float64(m.p.OffsetToleranceFrames)
 	var hits []hit
 	var offs []offPair
-	try := func(vi int, f float64) {
+	var seen []int32
+	try := func(vi int, f float64, hits []hit) {
 		offs = offsetsAt(offs[:0], hits, f)
-		score, off := densest(offs, tol)
+		var score int
+		var off float64
+		score, off, seen = densest(offs, tol, seen)
 		if score <= bestHit.score {
 			return
 		}
@@ -501,7 +632,7 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 		first, last := alignedExtent(hits, f, off, tol)
 		bestHit = windowHit{
 			num: num, a: v.TimeScale * f, b: off + tol/2, pitch: -v.PitchShift,
-			first: first, last: last, score: score, refFrames: ref.frames,
+			first: first, last: last, score: score,
 			pairsInRange: len(hits), variant: vi, slope: f,
 		}
 		found = true
@@ -512,19 +643,27 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	for _, vi := range tryVariants {
 		hits = joinHits(hits[:0], byVariant[vi], ref.landmarks)
 		if len(hits) >= m.p.MinAligned {
-			try(int(vi), 1)
+			try(int(vi), 1, hits)
 		}
 	}
 	if found {
 		vi := bestHit.variant
 		hits = joinHits(hits[:0], byVariant[vi], ref.landmarks)
+		pairs := bestHit.pairsInRange
+		// Only hits whose offset lies near the best one can align there
+		// at a refined slope: a slope change of d moves an offset by d
+		// times the hit's distance from the window's first anchor. The
+		// other hits (most of them, on a long work) are left out of the
+		// refinement's sorts.
+		near := nearOffset(hits, bestHit.b-tol/2, tol, slopeSteps*slopeStep)
 		for ki := 1; ki <= 2*slopeSteps; ki++ {
 			k := (ki + 1) / 2
 			if ki%2 == 1 {
 				k = -k
 			}
-			try(vi, 1+float64(k)*slopeStep)
+			try(vi, 1+float64(k)*slopeStep, near)
 		}
+		bestHit.pairsInRange = pairs
 	}
 	if !found || bestHit.score < m.p.MinAligned {
 		return windowHit{}, false
@@ -548,9 +687,11 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 }
 
 // joinHits merge-joins query entries and reference landmarks, both sorted
-// by hash.
+// by hash. Each hit's id numbers its hash among the joined hashes, from 0
+// in hash order, so that counting distinct hashes needs no map.
 func joinHits(dst []hit, q []entry, ref []fingerprint.Landmark) []hit {
 	i, j := 0, 0
+	id := uint32(0)
 	for i < len(q) && j < len(ref) {
 		switch {
 		case q[i].hash < ref[j].Hash:
@@ -565,18 +706,19 @@ func joinHits(dst []hit, q []entry, ref []fingerprint.Landmark) []hit {
 			}
 			for ; i < len(q) && q[i].hash == h; i++ {
 				for _, r := range ref[j:jEnd] {
-					dst = append(dst, hit{qframe: q[i].qframe, sframe: q[i].frame, rframe: r.Time, hash: h})
+					dst = append(dst, hit{qframe: q[i].qframe, sframe: q[i].frame, rframe: r.Time, id: id})
 				}
 			}
 			j = jEnd
+			id++
 		}
 	}
 	return dst
 }
 
-// offPair packs an offset and a hash for sorting as one integer: the
-// offset in fixed point (1/offsetScale frame, biased to be unsigned) in
-// the high 32 bits, the hash in the low 32. Sorting []uint64 is several
+// offPair packs an offset and a hash id (see joinHits) for sorting as one
+// integer: the offset in fixed point (1/offsetScale frame, biased to be
+// unsigned) in the high 32 bits, the id in the low 32. Sorting []uint64 is several
 // times faster than sorting structs by a float field.
 type offPair uint64
 
@@ -584,8 +726,8 @@ type offPair uint64
 // far below the alignment tolerance; ±2^31/16 frames is over 1,000 hours.
 const offsetScale = 16
 
-func packOffset(off float64, hash uint32) offPair {
-	return offPair(uint64(uint32(int64(math.Floor(off*offsetScale))+1<<31))<<32 | uint64(hash))
+func packOffset(off float64, id uint32) offPair {
+	return offPair(uint64(uint32(int64(math.Floor(off*offsetScale))+1<<31))<<32 | uint64(id))
 }
 
 func (o offPair) offset() float64 { return float64(int64(o>>32)-1<<31) / offsetScale }
@@ -595,7 +737,7 @@ func (o offPair) key() uint32     { return uint32(o) }
 // scaled by slope) of every hit, sorted by offset.
 func offsetsAt(dst []offPair, hits []hit, slope float64) []offPair {
 	for _, h := range hits {
-		dst = append(dst, packOffset(float64(h.rframe)-float64(h.sframe)*slope, h.hash))
+		dst = append(dst, packOffset(float64(h.rframe)-float64(h.sframe)*slope, h.id))
 	}
 	slices.Sort(dst)
 	return dst
@@ -606,19 +748,29 @@ func offsetsAt(dst []offPair, hits []hit, slope float64) []offPair {
 // start. Counting hash values, not matches, discounts the runs of
 // identical hashes that a sustained interval produces in two unrelated
 // recordings at one offset; a true match aligns many different hashes.
-func densest(offs []offPair, tol float64) (int, float64) {
+// seen is scratch space (indexed by hash id), returned for reuse, zeroed.
+func densest(offs []offPair, tol float64, seen []int32) (int, float64, []int32) {
+	n := 0
+	for _, o := range offs {
+		n = max(n, int(o.key())+1)
+	}
+	if cap(seen) < n {
+		seen = make([]int32, n)
+	}
+	seen = seen[:n]
 	best, bestOff := 0, 0.0
-	seen := map[uint32]int{}
 	lo := 0
 	distinct := 0
 	for hi := range offs {
-		if seen[offs[hi].key()] == 0 {
+		k := offs[hi].key()
+		if seen[k] == 0 {
 			distinct++
 		}
-		seen[offs[hi].key()]++
+		seen[k]++
 		for offs[hi].offset()-offs[lo].offset() > tol {
-			seen[offs[lo].key()]--
-			if seen[offs[lo].key()] == 0 {
+			kl := offs[lo].key()
+			seen[kl]--
+			if seen[kl] == 0 {
 				distinct--
 			}
 			lo++
@@ -627,7 +779,33 @@ func densest(offs []offPair, tol float64) (int, float64) {
 			best, bestOff = distinct, offs[lo].offset()
 		}
 	}
-	return best, bestOff
+	for _, o := range offs[lo:] {
+		seen[o.key()] = 0
+	}
+	return best, bestOff, seen
+}
+
+// nearOffset returns the hits that can fall in the window [off, off+tol]
+// at slope 1 moved by at most dSlope. Hits on one line of slope 1+d have
+// offsets (at slope 1) that move by d per frame of query time, so a line
+// crossing the window spans at most dSlope times the hits' time span on
+// either side of it.
+func nearOffset(hits []hit, off, tol, dSlope float64) []hit {
+	if len(hits) == 0 {
+		return nil
+	}
+	s0, s1 := float64(hits[0].sframe), float64(hits[0].sframe)
+	for _, h := range hits {
+		s0, s1 = min(s0, float64(h.sframe)), max(s1, float64(h.sframe))
+	}
+	reach := dSlope*(s1-s0) + 1
+	var out []hit
+	for _, h := range hits {
+		if o := float64(h.rframe) - float64(h.sframe); o >= off-reach && o <= off+tol+reach {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // Confidence calibration: the logistic of the alignment's z statistic,
@@ -677,20 +855,31 @@ func (m *Matcher) background(h windowHit, ref *refPrint, byVariant [][]entry) fl
 	offs := offsetsAt(nil, hits, h.slope)
 	// Distinct hashes per window of width tol, windows tiled over the offsets.
 	var counts []int
-	seen := map[uint32]bool{}
+	ids := 0
+	if len(hits) > 0 {
+		ids = int(hits[len(hits)-1].id) + 1
+	}
+	seen := make([]bool, ids) // by hash id; cleared per window
+	var inWindow []uint32
 	start := math.Inf(-1)
 	for _, o := range offs {
 		if o.offset() >= start+tol {
-			if len(seen) > 0 {
-				counts = append(counts, len(seen))
+			if len(inWindow) > 0 {
+				counts = append(counts, len(inWindow))
 			}
-			clear(seen)
+			for _, k := range inWindow {
+				seen[k] = false
+			}
+			inWindow = inWindow[:0]
 			start = o.offset()
 		}
-		seen[o.key()] = true
+		if k := o.key(); !seen[k] {
+			seen[k] = true
+			inWindow = append(inWindow, k)
+		}
 	}
-	if len(seen) > 0 {
-		counts = append(counts, len(seen))
+	if len(inWindow) > 0 {
+		counts = append(counts, len(inWindow))
 	}
 	slices.Sort(counts)
 	slices.Reverse(counts)

@@ -77,8 +77,8 @@ func (m *Matcher) segments(merged []windowHit, totalFrames int) ([]Segment, erro
 		if rs := h.a*qs + h.b; rs < 0 {
 			qs = -h.b / h.a
 		}
-		if re := h.a*qe + h.b; re > float64(h.refFrames) {
-			qe = (float64(h.refFrames) - h.b) / h.a
+		if refFrames := w.DurationS / frameDur; h.a*qe+h.b > refFrames {
+			qe = (refFrames - h.b) / h.a
 		}
 		if qe <= qs {
 			continue

@@ -49,18 +49,27 @@ func TestVoteThreshold(t *testing.T) {
 	}
 }
 
-func TestVoteKeyRoundTrip(t *testing.T) {
+func TestBestAdjacentBins(t *testing.T) {
+	v := func(pair uint32, bin int32) uint64 { return uint64(pair)<<32 | uint64(uint32(bin)) }
 	for _, tc := range []struct {
-		w   uint32
-		v   uint16
-		bin int64
-	}{{0, 0, 0}, {1, 18, -5}, {1_000_000, 3, 1 << 20}, {^uint32(0), 255, -(1 << 23)}} {
-		w, v, bin := splitVoteKey(voteKey(tc.w, tc.v, tc.bin))
-		assert.Equal(t, tc.w, w)
-		assert.Equal(t, tc.v, v)
-		assert.Equal(t, tc.bin, bin)
-		// Adjacent bins are adjacent keys, under the same work and variant.
-		assert.Equal(t, voteKey(tc.w, tc.v, tc.bin)+1, voteKey(tc.w, tc.v, tc.bin+1))
+		name  string
+		votes []uint64
+		n     int
+		want  []int32
+	}{
+		{"no votes", nil, 2, []int32{0, 0}},
+		{"one bin", []uint64{v(0, 5), v(0, 5), v(0, 5)}, 1, []int32{3}},
+		{"adjacent bins add", []uint64{v(0, 5), v(0, 6), v(0, 6), v(0, 9)}, 1, []int32{3}},
+		{"the better neighbour", []uint64{v(0, 4), v(0, 5), v(0, 5), v(0, 6), v(0, 6), v(0, 6)}, 1, []int32{5}},
+		{"negative bins", []uint64{v(0, -3), v(0, -2), v(0, 7)}, 1, []int32{2}},
+		{"pairs apart, in any order", []uint64{v(1, 1), v(0, 1), v(1, 2), v(0, 100), v(1, 1)}, 3, []int32{1, 3, 0}},
+		{"gap of one bin is not adjacent", []uint64{v(0, 1), v(0, 3)}, 1, []int32{1}},
+		{"range extremes", []uint64{v(0, -1<<20), v(0, 1<<20), v(0, 1<<20)}, 1, []int32{2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := bestAdjacentBins(tc.votes, tc.n, nil)
+			assert.Equal(t, tc.want, got)
+		})
 	}
 }
 
