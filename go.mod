@@ -9,7 +9,6 @@ require (
 	github.com/dgraph-io/ristretto/v2 v2.2.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/stretchr/testify v1.12.1
-	gonum.org/v1/gonum v0.17.0
 )
 
 require (

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-
-	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // Peak is one spectral peak: a point of the time-frequency plane that
@@ -33,7 +31,7 @@ type Peak struct {
 // An Extractor is used by one goroutine.
 type Extractor struct {
 	p   AudioParams
-	fft *fourier.FFT
+	fft *realFFT
 
 	window  []float64    // Hann window
 	frame   []float64    // FFT input
@@ -42,7 +40,8 @@ type Extractor struct {
 
 	kmin, kmax int // analysed FFT bins [kmin, kmax)
 	nbins      int
-	envHalf    int // half-width of the spectral envelope, in bins
+	envHalf    int       // half-width of the spectral envelope, in bins
+	envInv     []float64 // per bin, 1 / the envelope's width there
 
 	// Ring of the last 2*PeakFrames+1 whitened columns and their
 	// frequency-wise sliding maxima.
@@ -72,9 +71,13 @@ func NewExtractor(p AudioParams) (*Extractor, error) {
 		return nil, err
 	}
 	n := p.WindowSamples
+	fft, err := newRealFFT(n)
+	if err != nil {
+		return nil, err
+	}
 	e := &Extractor{
 		p:      p,
-		fft:    fourier.NewFFT(n),
+		fft:    fft,
 		window: make([]float64, n),
 		frame:  make([]float64, n),
 		coeffs: make([]complex128, n/2+1),
@@ -90,6 +93,11 @@ func NewExtractor(p AudioParams) (*Extractor, error) {
 	}
 	e.nbins = e.kmax - e.kmin
 	e.envHalf = 2 * p.PeakBins
+	e.envInv = make([]float64, e.nbins)
+	for i := range e.envInv {
+		lo, hi := max(0, i-e.envHalf), min(e.nbins, i+e.envHalf+1)
+		e.envInv[i] = 1 / float64(hi-lo)
+	}
 	ring := 2*p.PeakFrames + 1
 	e.cols = make([][]float32, ring)
 	e.colMax = make([][]float32, ring)
@@ -189,10 +197,11 @@ func (e *Extractor) Finish() []Peak {
 // analyse computes one STFT column, whitens it, and picks the peaks of the
 // column that now has its full time neighbourhood.
 func (e *Extractor) analyse(samples []float32) {
+	frame, window := e.frame[:len(samples)], e.window[:len(samples)]
 	for i, s := range samples {
-		e.frame[i] = float64(s) * e.window[i]
+		frame[i] = float64(s) * window[i]
 	}
-	e.fft.Coefficients(e.coeffs, e.frame)
+	e.fft.transform(e.coeffs, e.frame)
 
 	// Log magnitude of the band, with one bin of margin each side for
 	// interpolation.
@@ -217,10 +226,9 @@ func (e *Extractor) analyse(samples []float32) {
 	for i, v := range band {
 		e.prefix[i+1] = e.prefix[i] + float64(v)
 	}
-	for i := range band {
+	for i, v := range band {
 		lo, hi := max(0, i-e.envHalf), min(e.nbins, i+e.envHalf+1)
-		env := (e.prefix[hi] - e.prefix[lo]) / float64(hi-lo)
-		col[i] = band[i] - float32(env)
+		col[i] = v - float32((e.prefix[hi]-e.prefix[lo])*e.envInv[i])
 	}
 	slidingMax(e.colMax[slot], col, e.p.PeakBins, e.scratchA, e.scratchB)
 	e.nFrames++
@@ -346,29 +354,35 @@ func (e *Extractor) flushBlock() {
 func slidingMax(dst, src []float32, h int, fwd, bwd []float32) {
 	n := len(src)
 	w := 2*h + 1
-	for i := 0; i < n; i++ {
-		if i%w == 0 {
-			fwd[i] = src[i]
-		} else {
-			fwd[i] = max(fwd[i-1], src[i])
+	// Running maxima forward and backward within blocks of w (van Herk,
+	// Gil-Werman); written without modulo or the NaN-aware max builtin,
+	// which made this a fifth of the extraction time.
+	for start := 0; start < n; start += w {
+		end := min(start+w, n)
+		m := src[start]
+		fwd[start] = m
+		for i := start + 1; i < end; i++ {
+			if v := src[i]; v > m {
+				m = v
+			}
+			fwd[i] = m
+		}
+		m = src[end-1]
+		bwd[end-1] = m
+		for i := end - 2; i >= start; i-- {
+			if v := src[i]; v > m {
+				m = v
+			}
+			bwd[i] = m
 		}
 	}
-	for i := n - 1; i >= 0; i-- {
-		if i == n-1 || (i+1)%w == 0 {
-			bwd[i] = src[i]
-		} else {
-			bwd[i] = max(bwd[i+1], src[i])
+	for i := range dst[:n] {
+		lo, hi := max(i-h, 0), min(i+h, n-1)
+		a, b := bwd[lo], fwd[hi]
+		if b > a {
+			a = b
 		}
-	}
-	for i := 0; i < n; i++ {
-		lo, hi := i-h, i+h
-		if lo < 0 {
-			lo = 0
-		}
-		if hi >= n {
-			hi = n - 1
-		}
-		dst[i] = max(bwd[lo], fwd[hi])
+		dst[i] = a
 	}
 }
 

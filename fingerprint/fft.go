@@ -1,0 +1,99 @@
+package fingerprint
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+)
+
+// realFFT is the discrete Fourier transform of real frames of one
+// power-of-two length n, specialised for the extractor's one job: the
+// n/2+1 coefficients of a windowed frame, tens of thousands of times a
+// second of audio.
+//
+// Method: the n real samples are read as n/2 complex ones (even samples
+// real, odd imaginary), transformed by an iterative radix-2
+// decimation-in-time FFT of size n/2, and the two interleaved spectra are
+// separated with one more pass of twiddles (the standard "two real FFTs
+// for the price of one" split). Twiddles and the bit-reversal permutation
+// are tabulated once; the first two stages, whose twiddles are 1 and -i,
+// run without multiplications. It computes exactly what gonum's fftpack
+// did (to rounding) at about a third of the time, which was most of
+// fingerprinting's cost.
+type realFFT struct {
+	n   int          // real length
+	m   int          // complex length, n/2
+	rev []int32      // bit-reversal permutation of 0..m-1
+	tw  []complex128 // exp(-2*pi*i*j/m), j < m/2
+	spl []complex128 // exp(-2*pi*i*k/n), k <= m (the split's twiddles)
+	buf []complex128 // the m-point transform
+}
+
+// newRealFFT returns a transform of length n, a power of two of at least 8.
+func newRealFFT(n int) (*realFFT, error) {
+	if n < 8 || n&(n-1) != 0 {
+		return nil, fmt.Errorf("fingerprint: FFT length %d, want a power of two >= 8", n)
+	}
+	m := n / 2
+	f := &realFFT{n: n, m: m, rev: make([]int32, m), tw: make([]complex128, m/2), spl: make([]complex128, m+1), buf: make([]complex128, m)}
+	shift := 64 - bits.TrailingZeros(uint(m))
+	for i := range m {
+		f.rev[i] = int32(bits.Reverse64(uint64(i)) >> shift)
+	}
+	for j := range f.tw {
+		s, c := math.Sincos(-2 * math.Pi * float64(j) / float64(m))
+		f.tw[j] = complex(c, s)
+	}
+	for k := range f.spl {
+		s, c := math.Sincos(-2 * math.Pi * float64(k) / float64(n))
+		f.spl[k] = complex(c, s)
+	}
+	return f, nil
+}
+
+// transform writes the coefficients X[k] = sum_t x[t] exp(-2*pi*i*k*t/n),
+// k = 0..n/2, of the real frame x (len n) into dst (len n/2+1).
+func (f *realFFT) transform(dst []complex128, x []float64) {
+	m, buf := f.m, f.buf
+	x = x[:f.n]
+	dst = dst[:m+1]
+	for i, r := range f.rev {
+		buf[i] = complex(x[2*r], x[2*r+1])
+	}
+	// Stages of size 2 and 4: twiddles 1 and -i.
+	for i := 0; i+3 < m; i += 4 {
+		a, b, c, d := buf[i], buf[i+1], buf[i+2], buf[i+3]
+		a, b = a+b, a-b
+		c, d = c+d, c-d
+		d = complex(imag(d), -real(d)) // d * -i
+		buf[i], buf[i+2] = a+c, a-c
+		buf[i+1], buf[i+3] = b+d, b-d
+	}
+	// The remaining stages.
+	for size := 8; size <= m; size <<= 1 {
+		half := size >> 1
+		step := m / size
+		for start := 0; start < m; start += size {
+			lo := buf[start : start+half]
+			hi := buf[start+half : start+size]
+			for j := range lo {
+				t := hi[j] * f.tw[j*step]
+				u := lo[j]
+				lo[j], hi[j] = u+t, u-t
+			}
+		}
+	}
+	// Split the even- and odd-sample spectra E and O out of Z = E + iO:
+	// E[k] = (Z[k] + conj(Z[m-k]))/2, O[k] = (Z[k] - conj(Z[m-k]))/(2i),
+	// then X[k] = E[k] + exp(-2*pi*i*k/n) O[k].
+	z0 := buf[0]
+	dst[0] = complex(real(z0)+imag(z0), 0)
+	dst[m] = complex(real(z0)-imag(z0), 0)
+	for k := 1; k < m; k++ {
+		zk, zc := buf[k], buf[m-k]
+		zc = complex(real(zc), -imag(zc))
+		e := (zk + zc) * 0.5
+		o := (zk - zc) * complex(0, -0.5)
+		dst[k] = e + f.spl[k]*o
+	}
+}

@@ -1,0 +1,82 @@
+package fingerprint
+
+import (
+	"math"
+	"math/cmplx"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// naiveDFT is the definition, for checking.
+func naiveDFT(x []float64) []complex128 {
+	n := len(x)
+	out := make([]complex128, n/2+1)
+	for k := range out {
+		var s complex128
+		for t, v := range x {
+			s += complex(v, 0) * cmplx.Exp(complex(0, -2*math.Pi*float64(k*t%n)/float64(n)))
+		}
+		out[k] = s
+	}
+	return out
+}
+
+func TestRealFFTMatchesDFT(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{8, 16, 64, 256, 1024, 2048} {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		f, err := newRealFFT(n)
+		require.NoError(t, err)
+		got := make([]complex128, n/2+1)
+		f.transform(got, x)
+		want := naiveDFT(x)
+		for k := range want {
+			assert.InDelta(t, real(want[k]), real(got[k]), 1e-8*float64(n), "n=%d k=%d re", n, k)
+			assert.InDelta(t, imag(want[k]), imag(got[k]), 1e-8*float64(n), "n=%d k=%d im", n, k)
+		}
+	}
+}
+
+func TestRealFFTTone(t *testing.T) {
+	const n = 1024
+	x := make([]float64, n)
+	for i := range x {
+		x[i] = math.Cos(2 * math.Pi * 37 * float64(i) / n)
+	}
+	f, err := newRealFFT(n)
+	require.NoError(t, err)
+	got := make([]complex128, n/2+1)
+	f.transform(got, x)
+	for k, c := range got {
+		if k == 37 {
+			assert.InDelta(t, n/2, cmplx.Abs(c), 1e-9)
+		} else {
+			assert.Less(t, cmplx.Abs(c), 1e-9, "bin %d", k)
+		}
+	}
+}
+
+func TestRealFFTLength(t *testing.T) {
+	for _, n := range []int{0, 4, 1000, 1023} {
+		_, err := newRealFFT(n)
+		assert.Error(t, err, "n=%d", n)
+	}
+}
+
+func BenchmarkRealFFT1024(b *testing.B) {
+	f, _ := newRealFFT(1024)
+	x := make([]float64, 1024)
+	for i := range x {
+		x[i] = math.Sin(float64(i))
+	}
+	dst := make([]complex128, 513)
+	for b.Loop() {
+		f.transform(dst, x)
+	}
+}
