@@ -15,7 +15,8 @@
 //     vote runs in two passes so that memory stays bounded on any store:
 //     hits are first counted per (work, variant) in a dense array, and
 //     only the pairs with the most hits (at most votePairs) collect offset
-//     bins, which are sorted and counted. If a
+//     bins, which are bucketed by pair (a counting sort) and counted in a
+//     dense histogram per pair: linear in the votes. If a
 //     work aligns Params.FastPathScore hashes or more at a time scale
 //     inside the refinement range, the search stops there. Otherwise the
 //     window is hashed again under every variant of Params.Variants
@@ -23,9 +24,11 @@
 //     Query-side variants cost extra lookups per query; index-side variants
 //     would multiply the store.
 //  3. Alignment: for each of the Params.MaxCandidates best works, the
-//     query's hashes are joined with the work's landmarks (recomputed from
-//     its stored peaks); each match gives an offset (reference time minus
-//     query time). The score is the largest number of distinct hash values
+//     query's hashes are joined with the work's landmarks that share a
+//     hash with the query, which are exactly the postings the vote read
+//     (recomputed from the stored peaks only when a search read more
+//     postings than it keeps); each match gives an offset (reference time
+//     minus query time). The score is the largest number of distinct hash values
 //     whose offsets fall in a window of OffsetToleranceFrames frames. The
 //     time scale is refined in steps of slopeStep around the variant's,
 //     which also measures the query's speed precisely.

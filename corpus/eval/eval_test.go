@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -175,6 +176,14 @@ func TestIdentifyDegradedExcerpts(t *testing.T) {
 			want := cd.min10s
 			if length == 5 {
 				want = cd.min5s
+			}
+			if testing.Short() {
+				// A third of the queries (8 per cell): a recall floor of
+				// 0.95 would allow no miss at all. Short runs are a smoke
+				// test and allow one miss more than the floor does; full
+				// runs hold the floors.
+				allowed := int(math.Ceil((1-want)*float64(n)-1e-9)) + 1
+				want = float64(n-allowed) / float64(n)
 			}
 			assert.GreaterOrEqual(t, float64(ok)/float64(n), want, "%s %0.fs: recall %d/%d, missed %s", cd.c.Name, length, ok, n, strings.Join(misses, " "))
 		}
