@@ -27,18 +27,6 @@ func newPostingsCache(limitBytes int64) *postingsCache {
 	return &postingsCache{m: make(map[uint32][]uint32), limitWords: limitBytes / 4}
 }
 
-func (c *postingsCache) get(h uint32) ([]uint32, bool) {
-	c.mu.RLock()
-	v, ok := c.m[h]
-	c.mu.RUnlock()
-	if ok {
-		c.hits.Add(1)
-	} else {
-		c.misses.Add(1)
-	}
-	return v, ok
-}
-
 // cacheBatch is how many hashes Store.Postings looks up in the cache under
 // one read lock.
 const cacheBatch = 256

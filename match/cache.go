@@ -14,7 +14,6 @@ const refCacheLandmarks = 4 << 20
 // refPrint is a work's landmarks sorted by hash.
 type refPrint struct {
 	landmarks []fingerprint.Landmark
-	frames    int
 }
 
 // refCache is an LRU of decoded reference prints, bounded by landmarks.

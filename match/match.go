@@ -484,11 +484,7 @@ func (m *Matcher) refLandmarks(num uint32) (*refPrint, error) {
 	}
 	lms := m.fp.Landmarks(peaks)
 	slices.SortFunc(lms, fingerprint.CompareLandmarks)
-	frames := 0
-	if len(peaks) > 0 {
-		frames = int(peaks[len(peaks)-1].Time) + 1
-	}
-	r := &refPrint{landmarks: lms, frames: frames}
+	r := &refPrint{landmarks: lms}
 	m.cache.put(num, r)
 	return r, nil
 }
