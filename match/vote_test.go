@@ -76,15 +76,64 @@ func TestBestAdjacentBins(t *testing.T) {
 // TestConfidenceCatalogueCorrection: the confidence of a given alignment
 // is unchanged on small stores and falls as more works compete.
 func TestConfidenceCatalogueCorrection(t *testing.T) {
-	small := confidenceOf(11, 1, 200)
-	assert.Equal(t, small, confidenceOf(11, 1, confidenceBaseWorks), "no correction up to the base")
+	small := confidenceOf(11, 1, 0, 10, 200)
+	assert.Equal(t, small, confidenceOf(11, 1, 0, 10, confidenceBaseWorks), "no correction up to the base")
 	assert.GreaterOrEqual(t, small, 0.9, "z 7.1 passes on a small store")
 	prev := small
 	for _, works := range []int{10_000, 100_000, 1_000_000} {
-		c := confidenceOf(11, 1, works)
+		c := confidenceOf(11, 1, 0, 10, works)
 		assert.Less(t, c, prev, "%d works", works)
 		prev = c
 	}
-	assert.Less(t, confidenceOf(11, 1, 100_000), 0.9, "the same z is refused among 100,000 works")
-	assert.Greater(t, confidenceOf(60, 4, 1_000_000), 0.99, "a clear match stays certain")
+	assert.Less(t, confidenceOf(11, 1, 0, 10, 100_000), 0.9, "the same z is refused among 100,000 works")
+	assert.Greater(t, confidenceOf(60, 4, 0, 10, 1_000_000), 0.99, "a clear match stays certain")
+}
+
+// TestConfidenceCrowd: a looped work's true match, whose own background is
+// high, passes when it stands far above every other work the window hit;
+// the unrelated queries measured on a 12-hour store do not.
+func TestConfidenceCrowd(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		score        int
+		background   float64
+		second       int
+		pass, raised bool // raised: by the crowd test, over the own test alone
+	}{
+		{"looped work under 0 dB noise", 44, 21.1, 13, true, true},
+		{"looped work, next work weaker", 33, 14.2, 15, true, true},
+		{"unrelated: best own z of the negatives", 18, 5.95, 15, false, false},
+		{"unrelated: highest score of the negatives", 33, 23.05, 28, false, true},
+		{"work registered twice: the crowd test cannot help", 44, 21.1, 44, false, false},
+		{"clear match", 60, 4, 40, true, false},
+		{"no other work hit: second counts as MinAligned", 11, 1, 0, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := confidenceOf(tc.score, tc.background, tc.second, 10, 200)
+			assert.Equal(t, tc.pass, c >= 0.9, "confidence %.3f", c)
+			alone := confidenceOf(tc.score, tc.background, tc.score, 10, 200)
+			if tc.raised {
+				assert.Greater(t, c, alone)
+			} else {
+				assert.InDelta(t, alone, c, 1e-9)
+			}
+		})
+	}
+}
+
+// TestBetterPerWork: a work the identity search found is kept when the
+// variant search aligns it worse, or not at all.
+func TestBetterPerWork(t *testing.T) {
+	identity := []windowHit{{num: 1, score: 21, confidence: 0.98}, {num: 2, score: 12, confidence: 0.91}}
+	variants := []windowHit{{num: 1, score: 17, confidence: 0.45}, {num: 3, score: 50, confidence: 1}, {num: 2, score: 30, confidence: 0.99}}
+	got := betterPerWork(identity, variants)
+	byNum := map[uint32]windowHit{}
+	for _, h := range got {
+		byNum[h.num] = h
+	}
+	assert.Len(t, got, 3)
+	assert.Equal(t, 21, byNum[1].score, "identity's better alignment of work 1 kept")
+	assert.Equal(t, 30, byNum[2].score, "variant's better alignment of work 2 kept")
+	assert.Equal(t, 50, byNum[3].score)
+	assert.Len(t, betterPerWork(identity, nil), 2)
 }
