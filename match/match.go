@@ -181,11 +181,13 @@ func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, fra
 	return betterPerWork(hits, all), nil
 }
 
-// betterPerWork returns, for every work found by either search, the more
-// confident of its two hits (the stronger on a tie). The variant search
-// aligns each work under the few variants its vote ranks best, which may
-// leave out the identity: a work the identity search had found would
-// otherwise be lost to its own weaker alignment at a wrong speed.
+// betterPerWork returns, for every work found by either search, the
+// stronger of its two hits (more aligned hashes; the more confident on a
+// tie). Both passed MinConfidence, and the alignment at the true speed
+// aligns the most hashes. The variant search aligns each work under the
+// few variants its vote ranks best, which may leave out the identity: a
+// work the identity search had found would otherwise be lost to its own
+// weaker alignment at a wrong speed.
 func betterPerWork(identity, variants []windowHit) []windowHit {
 	out := slices.Clone(variants)
 	for _, h := range identity {
@@ -193,7 +195,7 @@ func betterPerWork(identity, variants []windowHit) []windowHit {
 		switch {
 		case i < 0:
 			out = append(out, h)
-		case h.confidence > out[i].confidence || (h.confidence == out[i].confidence && h.score > out[i].score):
+		case h.score > out[i].score || (h.score == out[i].score && h.confidence > out[i].confidence):
 			out[i] = h
 		}
 	}

@@ -124,8 +124,8 @@ func TestConfidenceCrowd(t *testing.T) {
 // TestBetterPerWork: a work the identity search found is kept when the
 // variant search aligns it worse, or not at all.
 func TestBetterPerWork(t *testing.T) {
-	identity := []windowHit{{num: 1, score: 21, confidence: 0.98}, {num: 2, score: 12, confidence: 0.91}}
-	variants := []windowHit{{num: 1, score: 17, confidence: 0.45}, {num: 3, score: 50, confidence: 1}, {num: 2, score: 30, confidence: 0.99}}
+	identity := []windowHit{{num: 1, score: 21, confidence: 0.98}, {num: 2, score: 12, confidence: 0.999}}
+	variants := []windowHit{{num: 1, score: 17, confidence: 0.95}, {num: 3, score: 50, confidence: 1}, {num: 2, score: 30, confidence: 0.99}}
 	got := betterPerWork(identity, variants)
 	byNum := map[uint32]windowHit{}
 	for _, h := range got {
