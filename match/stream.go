@@ -123,7 +123,8 @@ func (s *Stream) search(ctx context.Context, start, win int) error {
 	hi := sort.Search(len(s.peaks), func(i int) bool { return s.peaks[i].Time >= float32(start+win) })
 	wp := make([]fingerprint.Peak, hi-lo)
 	for i, pk := range s.peaks[lo:hi] {
-		wp[i] = fingerprint.Peak{Time: pk.Time - float32(start), Pitch: pk.Pitch}
+		pk.Time -= float32(start) // Strength kept: pairing picks the strongest target
+		wp[i] = pk
 	}
 	wh, err := s.m.matchWindow(ctx, wp, win)
 	if err != nil {
