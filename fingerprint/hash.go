@@ -66,10 +66,18 @@ func CompareLandmarks(x, y Landmark) int {
 // spreads the time differences over the whole zone (entropy), and the
 // strongest peak is the one noise is least likely to displace.
 func (p AudioParams) Pairs(peaks []Peak, fn func(i, j int)) {
+	p.pairs(peaks, 1, fn)
+}
+
+// pairs is Pairs with the perZone strongest peaks of each sub-zone as
+// targets (strongest first).
+func (p AudioParams) pairs(peaks []Peak, perZone int, fn func(i, j int)) {
 	minDt, maxDt := float32(p.MinDeltaFrames), float32(p.MaxDeltaFrames)
 	width := (maxDt - minDt) / float32(p.FanOut)
 	maxDp := float32(p.MaxDeltaSemitones)
-	best := make([]int, p.FanOut)
+	// best[z*perZone+r] is the index of the sub-zone z's r-th strongest
+	// peak so far, -1 when there is none.
+	best := make([]int, p.FanOut*perZone)
 	for i := range peaks {
 		a := peaks[i]
 		for z := range best {
@@ -88,8 +96,14 @@ func (p AudioParams) Pairs(peaks []Peak, fn func(i, j int)) {
 				continue
 			}
 			z := min(p.FanOut-1, int((dt-minDt)/width))
-			if best[z] < 0 || b.Strength > peaks[best[z]].Strength {
-				best[z] = j
+			zone := best[z*perZone : (z+1)*perZone]
+			// Insert j by strength; on a tie the earlier peak stays first.
+			for r := range zone {
+				if zone[r] < 0 || b.Strength > peaks[zone[r]].Strength {
+					copy(zone[r+1:], zone[r:len(zone)-1])
+					zone[r] = j
+					break
+				}
 			}
 		}
 		for _, j := range best {
@@ -143,11 +157,19 @@ func Speed(s float64) Variant {
 // yield the neighbouring hash too, so one pair can yield up to eight
 // hashes; pair is the index of the pair, equal for all of them.
 func (p AudioParams) QueryHashes(peaks []Peak, v Variant, fn func(pair int, time float64, hash uint32)) {
+	p.QueryHashesK(peaks, v, 1, fn)
+}
+
+// QueryHashesK is QueryHashes with the k strongest peaks of each target
+// sub-zone as targets, not only the strongest: the reference's target is
+// the strongest of its own peaks, which under noise may rank second or
+// third among the query's.
+func (p AudioParams) QueryHashesK(peaks []Peak, v Variant, k int, fn func(pair int, time float64, hash uint32)) {
 	step := p.FreqStepSemitones
 	maxAnchor := 1<<anchorBits - 1
 	var al, dl, dts [2]int
 	pair := 0
-	p.Pairs(peaks, func(i, j int) {
+	p.pairs(peaks, max(k, 1), func(i, j int) {
 		a, b := peaks[i], peaks[j]
 		na := softLevels(float64(a.Pitch)+v.PitchShift+maxPitchShiftSemitones, 1/step, softMargin, &al)
 		nd := softLevels(float64(b.Pitch-a.Pitch)+p.MaxDeltaSemitones, 1/step, softMargin, &dl)

@@ -19,6 +19,10 @@
 //     dense histogram per pair: linear in the votes. If a
 //     work aligns Params.FastPathScore hashes or more at a time scale
 //     inside the refinement range, the search stops there. Otherwise the
+//     identity is searched again with each anchor paired with the
+//     Params.TargetsPerZone strongest peaks of each target sub-zone (the
+//     reference's target may have been displaced by a louder peak of a
+//     mixed-in song), with the same stop rule. Then the
 //     window is hashed again under every variant of Params.Variants
 //     (speed, tempo-only, pitch-only hypotheses) and searched once more.
 //     Query-side variants cost extra lookups per query; index-side variants
@@ -156,29 +160,49 @@ func (m *Matcher) Match(ctx context.Context, q *fingerprint.AudioPrint) ([]Segme
 	return out, nil
 }
 
-// matchWindow searches one window: identity first, then the variants.
+// matchWindow searches one window: the identity first, with one target
+// per sub-zone, then (unless that found a strong match) the identity with
+// Params.TargetsPerZone targets, then every variant.
 func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, frames int) ([]windowHit, error) {
 	identity := []fingerprint.Variant{{TimeScale: 1}}
-	hits, err := m.search(ctx, peaks, frames, identity)
+	hits, err := m.search(ctx, peaks, frames, identity, 1)
 	if err != nil {
 		return nil, err
 	}
-	// The fast path holds only for a strong match whose time scale was
-	// found inside the refinement range; at its edge the true speed may lie
-	// beyond it (a tempo-only change), so the variants are searched.
-	for _, h := range hits {
-		if h.score >= m.p.FastPathScore && math.Abs(h.slope-1) < slopeSteps*slopeStep-1e-9 && math.Abs(h.a-1) < fastPathMaxSpeedDev {
+	if m.final(hits) {
+		return hits, nil
+	}
+	if m.p.TargetsPerZone > 1 {
+		more, err := m.search(ctx, peaks, frames, identity, m.p.TargetsPerZone)
+		if err != nil {
+			return nil, err
+		}
+		hits = betterPerWork(hits, more)
+		if m.final(hits) {
 			return hits, nil
 		}
 	}
 	if len(m.p.Variants) == 0 {
 		return hits, nil
 	}
-	all, err := m.search(ctx, peaks, frames, append(identity, m.p.Variants...))
+	all, err := m.search(ctx, peaks, frames, append(identity, m.p.Variants...), 1)
 	if err != nil {
 		return nil, err
 	}
 	return betterPerWork(hits, all), nil
+}
+
+// final reports whether an identity search's hits end the window's
+// search (the fast path): a strong match whose time scale was found
+// inside the refinement range. At the range's edge the true speed may lie
+// beyond it (a tempo-only change), so the variants are searched.
+func (m *Matcher) final(hits []windowHit) bool {
+	for _, h := range hits {
+		if h.score >= m.p.FastPathScore && math.Abs(h.slope-1) < slopeSteps*slopeStep-1e-9 && math.Abs(h.a-1) < fastPathMaxSpeedDev {
+			return true
+		}
+	}
+	return false
 }
 
 // betterPerWork returns, for every work found by either search, the
@@ -242,13 +266,13 @@ func (m *Matcher) putScratch(sc *scratch) {
 	}
 }
 
-func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames int, variants []fingerprint.Variant) ([]windowHit, error) {
+func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames int, variants []fingerprint.Variant, k int) ([]windowHit, error) {
 	sc := m.getScratch()
 	defer m.putScratch(sc)
 	entries := sc.entries[:0]
 	defer func() { sc.entries = entries[:0] }()
 	for vi, v := range variants {
-		m.fp.QueryHashes(peaks, v, func(pair int, t float64, hash uint32) {
+		m.fp.QueryHashesK(peaks, v, k, func(pair int, t float64, hash uint32) {
 			entries = append(entries, entry{hash: hash, variant: uint16(vi), pair: uint32(pair), frame: float32(t), qframe: float32(t / v.TimeScale)})
 		})
 	}
