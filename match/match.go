@@ -909,17 +909,20 @@ func nearOffset(hits []hit, off, tol, dSlope float64) []hit {
 // the best-voted few are aligned under several hypotheses each; the more
 // works compete, the higher the best unrelated z climbs by chance. The
 // scale simulation (corpus/bench, synthetic works of 10 s) measured it:
-// with no correction, speech and unregistered music matched at z 7.4-7.8
-// on stores of 10,000 to 100,000 works (false-positive rate 0.03 and
-// 0.12). The centre therefore rises by confidencePerLogWorks for every
-// factor e of works hit beyond confidenceBaseWorks: +1.2 at 10,000, +2.3 at
-// 100,000, +3.5 at 1,000,000. Weak true matches are lost first on a
-// large store; that is the price of not paying the wrong people.
+// at the uncorrected threshold, unrelated music matched at z 9.7 among
+// 10,000 works and 11.3 among 100,000 (HyperRogue tracks against chunks
+// of their siblings' prints), against 8.1 among 223: about +0.5 per
+// factor e of works. The centre therefore rises by confidencePerLogWorks
+// for every factor e of works hit beyond confidenceBaseWorks (the size of
+// the stores the calibration was made on): +2.2 at 10,000, +3.6 at
+// 100,000, +5.0 at 1,000,000, a margin of about 1 over what was measured.
+// Weak true matches are lost first on a large store; that is the price
+// of not paying the wrong people.
 const (
 	confidenceZ0          = 7.1
 	confidenceSlope       = 1.6
-	confidenceBaseWorks   = 1000
-	confidencePerLogWorks = 0.5
+	confidenceBaseWorks   = 250
+	confidencePerLogWorks = 0.6
 )
 
 // Crowd test. Music built on loops repeats the matched passage at many
