@@ -909,10 +909,11 @@ func nearOffset(hits []hit, off, tol, dSlope float64) []hit {
 // the best-voted few are aligned under several hypotheses each; the more
 // works compete, the higher the best unrelated z climbs by chance. The
 // scale simulation (corpus/bench, synthetic works of 10 s) measured it:
-// at the uncorrected threshold, unrelated music matched at z 9.7 among
-// 10,000 works and 11.3 among 100,000 (HyperRogue tracks against chunks
-// of their siblings' prints), against 8.1 among 223: about +0.5 per
-// factor e of works. The centre therefore rises by confidencePerLogWorks
+// with the earlier correction (+0.5 per factor e from 1,000 works),
+// unrelated music matched at z 9.7 among 10,000 works and 11.3 among
+// 100,000 (HyperRogue tracks against chunks of their siblings' prints),
+// against 8.1 among 223: about +0.5 per factor e of works, from a lower
+// base. The centre therefore rises by confidencePerLogWorks
 // for every factor e of works hit beyond confidenceBaseWorks (the size of
 // the stores the calibration was made on): +2.2 at 10,000, +3.6 at
 // 100,000, +5.0 at 1,000,000, a margin of about 1 over what was measured.
