@@ -28,7 +28,7 @@ type pipeline struct {
 	graph    *astiav.FilterGraph
 	src      *astiav.FilterContext
 	sink     *astiav.FilterContext
-	graphKey string // the input parameters the graph was built for
+	graphKey graphKey // the input parameters the graph was built for
 
 	corrupt int  // packets or frames the decoder rejected
 	good    int  // packets the decoder took
@@ -254,7 +254,7 @@ func (d *pipeline) receiveFrame() error {
 // ensureGraph builds the filter graph for frames of parameters key (with
 // build), unless the current one was built for them. When the stream
 // changes parameters mid-way, what the old graph holds is flushed first.
-func (d *pipeline) ensureGraph(f *astiav.Frame, key string, build func(*astiav.Frame) error) error {
+func (d *pipeline) ensureGraph(f *astiav.Frame, key graphKey, build func(*astiav.Frame) error) error {
 	if d.graph != nil && key == d.graphKey {
 		return nil
 	}
@@ -271,6 +271,11 @@ func (d *pipeline) ensureGraph(f *astiav.Frame, key string, build func(*astiav.F
 	return nil
 }
 
+// graphKey holds the input parameters a filter graph was built for
+// (sample rate, format and channel layout; or size, pixel format and
+// aspect ratio): comparing it costs nothing per frame.
+type graphKey [5]int64
+
 func (d *pipeline) freeGraph() {
 	if d.graph != nil {
 		d.graph.Free() // frees the filter contexts it owns
@@ -279,12 +284,13 @@ func (d *pipeline) freeGraph() {
 }
 
 // filter pushes one frame (nil flushes) through the graph and hands every
-// output frame to consume.
+// output frame to consume. The graph takes f's buffers (f is left blank):
+// no new reference is made per frame.
 func (d *pipeline) filter(f *astiav.Frame) error {
 	if d.sinkEOF {
 		return nil
 	}
-	if err := d.src.BuffersrcAddFrame(f, astiav.NewBuffersrcFlags(astiav.BuffersrcFlagKeepRef)); err != nil {
+	if err := d.src.BuffersrcAddFrame(f, astiav.NewBuffersrcFlags()); err != nil {
 		if errors.Is(err, astiav.ErrEof) {
 			d.sinkEOF = true
 			return nil

@@ -220,9 +220,9 @@ func (d *videoDecoder) decoded(f *astiav.Frame) error {
 	return d.filter(f)
 }
 
-func videoFrameKey(f *astiav.Frame) string {
+func videoFrameKey(f *astiav.Frame) graphKey {
 	sar := f.SampleAspectRatio()
-	return fmt.Sprintf("%dx%d|%d|%d/%d", f.Width(), f.Height(), int(f.PixelFormat()), sar.Num(), sar.Den())
+	return graphKey{int64(f.Width()), int64(f.Height()), int64(f.PixelFormat()), int64(sar.Num()), int64(sar.Den())}
 }
 
 func (d *videoDecoder) buildGraph(f *astiav.Frame) (err error) {
