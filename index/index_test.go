@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -268,4 +269,42 @@ func TestPostingsOrderWithPartialCache(t *testing.T) {
 	var got []uint32
 	require.NoError(t, s.Postings(ctx, all, func(h uint32, _ []uint32, _ [][]uint32) { got = append(got, h) }))
 	assert.Equal(t, all, got, "every hash, in ascending order")
+}
+
+// TestCompact: works that share their hashes rewrite the same postings
+// again and again, the older versions left in other tables; Compact drops
+// the superseded versions and keeps every work's postings.
+func TestCompact(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	peaks := fakePeaks(7, 1000)
+	var nums []uint32
+	for i := range 30 {
+		w, err := s.Register(ctx, Work{ID: fmt.Sprintf("W-%02d", i)}, peaks, false)
+		require.NoError(t, err)
+		nums = append(nums, w.Num)
+		if i%5 == 4 { // each close writes a table: versions on several
+			require.NoError(t, s.Close())
+			s = openTest(t, dir)
+		}
+	}
+	require.NoError(t, s.Close())
+	before := DirSize(dir)
+
+	s = openTest(t, dir)
+	require.NoError(t, s.Compact(ctx))
+	h := s.Params().Landmarks(peaks)[0].Hash
+	assert.ElementsMatch(t, nums, postingsOf(t, s, h))
+	require.NoError(t, s.Close())
+	after := DirSize(dir)
+	t.Logf("store %d bytes before compaction, %d after", before, after)
+	assert.Less(t, after, before/2, "superseded postings dropped")
+
+	s = openTest(t, dir)
+	defer s.Close()
+	assert.ElementsMatch(t, nums, postingsOf(t, s, h), "intact after reopening")
+	assert.Equal(t, uint64(30), s.Live())
+	require.NoError(t, s.Close())
+	assert.ErrorIs(t, s.Compact(ctx), ErrClosed)
 }

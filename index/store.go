@@ -691,6 +691,33 @@ func (s *Store) checkOpen() error {
 	return nil
 }
 
+// Compact rewrites the store's tables into one level (Badger's Flatten),
+// dropping every superseded version of a postings value. Registering a work
+// rewrites the postings of each of its hashes, and Badger only discards
+// the older versions when a compaction happens to merge the levels they
+// sit on: a store fresh from registering a catalogue one work at a time
+// holds about half as much again as its live data (62 MB for 40 MB on the
+// 12-hour benchmark store). Large stores reach a steady state on their own;
+// Compact is for a freshly registered catalogue and before measuring size.
+// Registrations and deletions wait while it runs, matching does not; it
+// cannot be interrupted once started, so ctx is checked first only.
+func (s *Store) Compact(ctx context.Context) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// One worker: a second one finds nothing to do on most levels and
+	// logs a warning saying so.
+	if err := s.db.Flatten(1); err != nil {
+		return fmt.Errorf("compact index %s: %w", s.dir, err)
+	}
+	return nil
+}
+
 // Dir returns the store's directory ("" in memory).
 func (s *Store) Dir() string { return s.dir }
 

@@ -7,6 +7,7 @@
 //	cueprint match    --db DIR [--json] FILE
 //	cueprint match    --server URL [--json] FILE   (key in $CUEPRINT_KEY or --key-file)
 //	cueprint works    list|show ID|delete ID --db DIR
+//	cueprint compact  --db DIR
 //	cueprint serve    --db DIR [--listen ADDR]
 //	cueprint keys     create --db DIR --role ROLE --tenant NAME | list | revoke ID
 //
@@ -50,6 +51,7 @@ func commands() []command {
 		{"register", "register works (one file, or a CSV manifest)", runRegister},
 		{"match", "find registered works in a media file", runMatch},
 		{"works", "list, show or delete registered works", runWorks},
+		{"compact", "drop superseded data from a store (after registering a catalogue)", runCompact},
 		{"serve", "run the HTTP daemon (API, metrics, access control)", runServe},
 		{"keys", "create, list or revoke API keys of the daemon", runKeys},
 		{"excerpt", "render a degraded excerpt of a recording (a realistic query)", runExcerpt},

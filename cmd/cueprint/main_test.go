@@ -61,6 +61,7 @@ func TestUsageErrors(t *testing.T) {
 		{"register", "--bogus-flag"},
 		{"bench", "--scale", "-5"},
 		{"bench", "--scale", "1000", "--scale-work-seconds", "0"},
+		{"compact", "--db", t.TempDir(), "extra"},
 	}
 	for _, args := range tests {
 		code, _, stderr := cli(t, args...)
@@ -206,6 +207,14 @@ func TestManifest(t *testing.T) {
 		assert.Contains(t, stdout, fmt.Sprintf("M-%d", i))
 	}
 	assert.NotContains(t, stdout, "M-missing")
+
+	// Compacting keeps every work listed and matchable.
+	code, _, stderr = cli(t, "compact", "--db", db)
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "compacted")
+	code, stdout, stderr = cli(t, "match", "--db", db, "--json", trs[1].Path)
+	assert.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `"id":"M-1"`)
 }
 
 // TestKill9DuringRegistration runs the real binary: registrations run one

@@ -201,6 +201,9 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 	el := time.Since(start)
 	fmt.Fprintf(e.stderr, "summary: %d registered, %d failed, %.2f h of media in %v (%.0fx real time)\n",
 		ok, failed, audio.Hours(), el.Round(time.Millisecond), audio.Seconds()/max(el.Seconds(), 1e-9))
+	if ok > 1 {
+		fmt.Fprintf(e.stderr, "the store holds superseded postings until Badger compacts it; 'cueprint compact --db %s' drops them now\n", st.Dir())
+	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d manifest rows failed", failed, len(rows))
 	}

@@ -179,14 +179,16 @@ type Cost struct {
 	Match10sP50MS float64 `json:"match_latency_10s_positive_p50_ms"`
 	// End-to-end latency (extract + match) of 10 s queries, ms.
 	Query10sP50MS float64 `json:"query_latency_10s_p50_ms"`
-	// Store size.
-	StoreBytes       int64   `json:"store_bytes"`
-	StoreHours       float64 `json:"store_hours"`
-	BytesPerHour     float64 `json:"store_bytes_per_hour"`
-	RegisteredWorks  int     `json:"registered_works"`
-	PeakRSSRegisterB int64   `json:"peak_rss_register_bytes"`
-	PeakRSSMatchB    int64   `json:"peak_rss_match_bytes"`
-	RegisterSeconds  float64 `json:"register_wall_seconds"`
+	// Store size, compacted (index.Store.Compact), and as registering
+	// the works one by one left it.
+	StoreBytes             int64   `json:"store_bytes"`
+	StoreBytesAsRegistered int64   `json:"store_bytes_as_registered"`
+	StoreHours             float64 `json:"store_hours"`
+	BytesPerHour           float64 `json:"store_bytes_per_hour"`
+	RegisteredWorks        int     `json:"registered_works"`
+	PeakRSSRegisterB       int64   `json:"peak_rss_register_bytes"`
+	PeakRSSMatchB          int64   `json:"peak_rss_match_bytes"`
+	RegisterSeconds        float64 `json:"register_wall_seconds"`
 	// WarmSeconds is the time to preload every postings list into memory.
 	WarmSeconds float64 `json:"postings_preload_seconds"`
 }
@@ -329,7 +331,17 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	res.Cost.Ratio = res.Cost.FingerprintXRT / res.Cost.DecodeOnlyXRT
 	res.Cost.RegisteredWorks = works
 	res.Cost.StoreHours = hours
-	// Size after a clean close (memtables flushed), then reopen.
+	// Size after a clean close (memtables flushed), then compacted.
+	if err := st.Close(); err != nil {
+		return nil, err
+	}
+	res.Cost.StoreBytesAsRegistered = index.DirSize(cfg.Dir)
+	if st, err = index.Open(ctx, cfg.Dir, index.Options{Params: p}); err != nil {
+		return nil, err
+	}
+	if err := st.Compact(ctx); err != nil {
+		return nil, err
+	}
 	if err := st.Close(); err != nil {
 		return nil, err
 	}
