@@ -11,11 +11,12 @@
 //	  -> demuxer (avformat) -> best audio stream
 //	  -> decoder (avcodec; corrupt packets are skipped and counted)
 //	  -> filter graph: abuffer -> [extra filters] -> aresample=R
-//	     -> aformat=sample_fmts=flt:channel_layouts=mono -> abuffersink
+//	     -> abuffersink (accepting packed float mono only)
 //	  -> callback with chunks of []float32
 //
-// Resampling and down-mixing are FFmpeg's (aresample/aformat through
-// libswresample), never re-implemented in Go. At end of input the decoder
+// Resampling and down-mixing are FFmpeg's (one aresample, which format
+// negotiation makes convert, down-mix and resample in a single
+// libswresample pass), never re-implemented in Go. At end of input the decoder
 // is drained (SendPacket(nil) until EOF) and the filter graph flushed with
 // a nil frame, so no trailing samples are lost.
 //
