@@ -278,7 +278,7 @@ func (d *audioDecoder) buildGraph(f *astiav.Frame) (err error) {
 		// apart (rubberband) gives another signal when its channels are
 		// summed after it, and the benchmark's queries must not change
 		// with the decoder's plumbing.
-		spec = d.opts.Filters + ",aformat=channel_layouts=mono," + spec
+		spec = d.opts.Filters + ",aformat=sample_fmts=fltp:channel_layouts=mono," + spec
 	}
 	return parseGraph(d.graph, spec, d.src, d.sink)
 }
