@@ -270,7 +270,8 @@ func (d *audioDecoder) buildGraph(f *astiav.Frame) (err error) {
 	// frame beyond its own work (FFmpeg 5.1 formats each link's channel
 	// layout for a trace log on every frame), so the chain is as short as
 	// it can be: 0.57 ms of filtering per second of audio with the former
-	// aformat,aresample,aformat chain, 0.32 ms now (public set, one core).
+	// aformat,aresample,aformat chain, 0.32-0.40 ms now (public set, one
+	// core).
 	spec := fmt.Sprintf("aresample=%d:filter_size=8", d.opts.SampleRateHz)
 	if d.opts.Filters != "" {
 		// Extra filters (the benchmark's degradations) get mono in and
