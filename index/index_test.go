@@ -41,8 +41,11 @@ func openTest(t *testing.T, dir string) *Store {
 // postingsOf returns the live works of one hash, straight from the store.
 func postingsOf(t *testing.T, s *Store, h uint32) []uint32 {
 	var got []uint32
-	require.NoError(t, s.Postings(context.Background(), []uint32{h}, func(_ uint32, works []uint32, _ [][]uint32) {
-		got = append(got, works...)
+	require.NoError(t, s.Postings(context.Background(), []uint32{h}, func(_ uint32, it *PostingsIter) {
+		for it.Next() {
+			w, _ := it.At()
+			got = append(got, w)
+		}
 	}))
 	return got
 }
@@ -265,9 +268,9 @@ func TestPostingsOrderWithPartialCache(t *testing.T) {
 	for i := 0; i < len(all); i += 3 {
 		some = append(some, all[i])
 	}
-	require.NoError(t, s.Postings(ctx, some, func(uint32, []uint32, [][]uint32) {}))
+	require.NoError(t, s.Postings(ctx, some, func(uint32, *PostingsIter) {}))
 	var got []uint32
-	require.NoError(t, s.Postings(ctx, all, func(h uint32, _ []uint32, _ [][]uint32) { got = append(got, h) }))
+	require.NoError(t, s.Postings(ctx, all, func(h uint32, _ *PostingsIter) { got = append(got, h) }))
 	assert.Equal(t, all, got, "every hash, in ascending order")
 }
 

@@ -15,33 +15,20 @@ import (
 const checkContextEveryNLookups = 256
 
 // Postings calls fn, in ascending hash order, for each of the hashes
-// (sorted ascending, distinct) that has postings, with the live works
-// holding it and, for each, its anchor times in whole frames. The slices
-// are reused between calls.
+// (sorted ascending, distinct) that has postings, with an iterator over
+// the live works holding it (possibly none, when every work holding it
+// was deleted). The iterator and the slices it yields are valid only
+// during the call.
 // Looking the keys up in order lets Badger walk its tables forward.
-func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint32, works []uint32, times [][]uint32)) error {
+func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint32, it *PostingsIter)) error {
 	live, err := s.liveSnapshot()
 	if err != nil {
 		return err
 	}
-	var works []uint32
-	var times [][]uint32
+	it := &PostingsIter{live: live}
 	emit := func(h uint32, flat []uint32) {
-		works, times = works[:0], times[:0]
-		n := int(flat[0])
-		off := 1
-		for range n {
-			w, cnt := flat[off], int(flat[off+1])
-			ts := flat[off+2 : off+2+cnt]
-			off += 2 + cnt
-			if live.has(w) {
-				works = append(works, w)
-				times = append(times, ts)
-			}
-		}
-		if len(works) > 0 {
-			fn(h, works, times)
-		}
+		it.flat, it.off, it.left = flat, 1, int(flat[0])
+		fn(h, it)
 	}
 	// One read transaction, the hashes in order, each emitted as soon as
 	// it is read: memory stays at one list however many the query
@@ -101,6 +88,43 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 		return nil
 	})
 }
+
+// PostingsIter iterates over one hash's postings: the live works holding
+// it, in ascending work number, each with its anchor times in whole
+// frames, ascending. Use:
+//
+//	for it.Next() {
+//		w, times := it.At()
+//	}
+//
+// It reads the decoded list in place (see postingsCache for its layout):
+// no slice per work is built, which was a quarter of a query's search.
+type PostingsIter struct {
+	live  liveBits
+	flat  []uint32
+	off   int // next work's position in flat
+	left  int // works not yet read
+	work  uint32
+	times []uint32
+}
+
+// Next advances to the next live work and reports whether there is one.
+func (it *PostingsIter) Next() bool {
+	for it.left > 0 {
+		it.left--
+		w, n := it.flat[it.off], int(it.flat[it.off+1])
+		it.times = it.flat[it.off+2 : it.off+2+n]
+		it.off += 2 + n
+		if it.live.has(w) {
+			it.work = w
+			return true
+		}
+	}
+	return false
+}
+
+// At returns the current work number and its anchor times.
+func (it *PostingsIter) At() (work uint32, times []uint32) { return it.work, it.times }
 
 // cacheFill caches a postings list read outside the write lock, in a
 // transaction begun at write generation gen. It does nothing while a write

@@ -15,8 +15,9 @@
 //     vote runs in two passes so that memory stays bounded on any store:
 //     hits are first counted per (work, variant) in a dense array, and
 //     only the pairs with the most hits (at most votePairs) collect offset
-//     bins, which are bucketed by pair (a counting sort) and counted in a
-//     dense histogram per pair: linear in the votes. If a
+//     bins, each written straight into its pair's slice of one array (a
+//     pair's hit count is its number of votes) and counted in a dense
+//     histogram per pair: linear in the votes. If a
 //     work aligns Params.FastPathScore hashes or more at a time scale
 //     inside the refinement range, the search stops there. Otherwise the
 //     identity is searched again with each anchor paired with the
@@ -111,6 +112,9 @@ type Matcher struct {
 	log   *slog.Logger
 	cache *refCache
 	pool  sync.Pool // of *scratch
+	// keptWords bounds the postings a search keeps (defaultKeptWords;
+	// tests lower it to take the path that reads them twice).
+	keptWords int
 }
 
 // New returns a matcher over store.
@@ -121,7 +125,8 @@ func New(store *index.Store, p Params, logger *slog.Logger) (*Matcher, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Matcher{store: store, p: p, fp: store.Params(), log: logger, cache: newRefCache(refCacheLandmarks)}, nil
+	return &Matcher{store: store, p: p, fp: store.Params(), log: logger, cache: newRefCache(refCacheLandmarks),
+		keptWords: defaultKeptWords}, nil
 }
 
 // Store returns the store the matcher reads.
@@ -254,12 +259,13 @@ type entry struct {
 // 12-hour store fills tens of megabytes, which, allocated afresh, cost as
 // much in garbage collection as the search itself.
 type scratch struct {
-	entries []entry
-	uniq    []uint32
-	counts  []uint16
-	kept    []uint32
-	votes   []uint64
-	bins    []int32
+	entries    []entry
+	entriesTmp []entry
+	uniq       []uint32
+	counts     []uint16
+	kept       []uint32
+	bins       []int32
+	align      alignScratch
 }
 
 // maxPooledWords bounds the buffers a pooled scratch keeps (in 4-byte
@@ -274,7 +280,9 @@ func (m *Matcher) getScratch() *scratch {
 }
 
 func (m *Matcher) putScratch(sc *scratch) {
-	words := 6*cap(sc.entries) + cap(sc.uniq) + cap(sc.counts)/2 + cap(sc.kept) + 2*cap(sc.votes) + cap(sc.bins)
+	a := &sc.align
+	words := 5*(cap(sc.entries)+cap(sc.entriesTmp)) + cap(sc.uniq) + cap(sc.counts)/2 + cap(sc.kept) + cap(sc.bins) +
+		4*(cap(a.hits)+cap(a.near)) + 2*(cap(a.offs)+cap(a.tmp)) + cap(a.seen)
 	if words <= maxPooledWords {
 		m.pool.Put(sc)
 	}
@@ -293,9 +301,9 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	slices.SortFunc(entries, func(x, y entry) int {
-		return cmp.Or(cmp.Compare(x.hash, y.hash), cmp.Compare(x.variant, y.variant))
-	})
+	// By hash, then variant: entries were made variant by variant, and
+	// the sort is stable.
+	sc.entriesTmp = sortEntriesByHash(entries, sc.entriesTmp)
 	uniq := sc.uniq[:0]
 	defer func() { sc.uniq = uniq[:0] }()
 	for i, e := range entries {
@@ -341,29 +349,30 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		}
 	}()
 	overflow := false
-	err := m.store.Postings(ctx, uniq, func(hash uint32, works []uint32, times [][]uint32) {
+	err := m.store.Postings(ctx, uniq, func(hash uint32, it *index.PostingsIter) {
 		pos, end := span(hash)
 		head := len(kept)
 		if !overflow {
 			kept = append(kept, hash, 0)
 		}
-		for wi, w := range works {
+		for it.Next() {
+			w, ts := it.At()
 			if w > maxNum {
 				continue // registered after the search began
 			}
 			if !overflow {
 				kept[head+1]++
-				kept = append(kept, w, uint32(len(times[wi])))
-				kept = append(kept, times[wi]...)
+				kept = append(kept, w, uint32(len(ts)))
+				kept = append(kept, ts...)
 			}
 			base := int(w) * nv
-			n := len(times[wi])
+			n := len(ts)
 			for _, e := range entries[pos:end] {
 				c := &counts[base+int(e.variant)]
 				*c = uint16(min(int(*c)+n, math.MaxUint16))
 			}
 		}
-		if len(kept) > keptWords {
+		if len(kept) > m.keptWords {
 			kept, overflow = nil, true
 		}
 	})
@@ -376,61 +385,106 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	// the counters, and no second array of the store's size is needed.
 	// Past math.MaxUint16-1 qualifying pairs (only when more than that
 	// many share the histogram's top bucket, see voteThreshold) the rest
-	// are not voted on.
+	// are not voted on. A pair's hit count is its number of votes, so
+	// each pair's slice of the vote array is known before voting, unless
+	// its counter saturated.
 	var pairs []uint32 // pair index -> w*nv+v
+	var start []int    // pair index -> first vote; start[len(pairs)] = all votes
+	saturated := false
 	for i, c := range counts {
 		if int(c) >= threshold && len(pairs) < math.MaxUint16-1 {
 			pairs = append(pairs, uint32(i))
+			start = append(start, int(c))
+			saturated = saturated || c == math.MaxUint16
 			counts[i] = uint16(len(pairs))
 		} else {
 			counts[i] = 0
 		}
 	}
-	// Each vote is (pair index, offset bin), packed; they are bucketed by
-	// pair (a counting sort, linear) and each pair's bins counted in a
-	// dense histogram. Sorting the votes instead cost most of a search
-	// on a 12-hour store.
-	votes := sc.votes[:0]
-	defer func() { sc.votes = votes[:0] }()
-	vote := func(pos, end int, w uint32, ts []uint32) {
+	// eachList calls fn with every kept postings list of a voting pair:
+	// the query entries of its hash (entries[pos:end]), the work and its
+	// anchor times; from the store again when they were too many to keep.
+	eachList := func(fn func(pos, end int, w uint32, ts []uint32)) error {
+		if overflow {
+			err := m.store.Postings(ctx, uniq, func(hash uint32, it *index.PostingsIter) {
+				pos, end := span(hash)
+				for it.Next() {
+					if w, ts := it.At(); w <= maxNum {
+						fn(pos, end, w, ts)
+					}
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("match: postings: %w", err)
+			}
+			return nil
+		}
+		for off := 0; off < len(kept); {
+			pos, end := span(kept[off])
+			nWorks := int(kept[off+1])
+			off += 2
+			for range nWorks {
+				w, n := kept[off], int(kept[off+1])
+				fn(pos, end, w, kept[off+2:off+2+n])
+				off += 2 + n
+			}
+		}
+		return nil
+	}
+	if saturated {
+		clear(start)
+		if err := eachList(func(pos, end int, w uint32, ts []uint32) {
+			base := int(w) * nv
+			for _, e := range entries[pos:end] {
+				if pi := counts[base+int(e.variant)]; pi != 0 {
+					start[pi-1] += len(ts)
+				}
+			}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	sum := 0
+	for i, c := range start {
+		start[i] = sum
+		sum += c
+	}
+	start = append(start, sum)
+	// Each vote is an offset bin, written straight into its pair's slice
+	// of bins, then each pair's bins are counted in a dense histogram.
+	// Sorting the votes instead cost most of a search on a 12-hour store,
+	// and a vote array bucketed afterwards a fifth of a variant search.
+	// A pair whose postings changed between two reads of the store (the
+	// overflow case) gets at most its slice, filled as far as it goes.
+	bins := sc.bins
+	if cap(bins) < sum {
+		bins = make([]int32, sum)
+	}
+	bins = bins[:sum]
+	sc.bins = bins
+	next := slices.Clone(start[:len(pairs)])
+	if err := eachList(func(pos, end int, w uint32, ts []uint32) {
 		base := int(w) * nv
 		for _, e := range entries[pos:end] {
-			pi := counts[base+int(e.variant)]
+			pi := int(counts[base+int(e.variant)])
 			if pi == 0 {
 				continue
 			}
-			hi := uint64(pi-1) << 32
+			pi--
+			n, lim := next[pi], start[pi+1]
 			for _, t := range ts {
-				bin := int32(math.Floor((float64(t) - float64(e.frame)) / voteBinFrames))
-				votes = append(votes, hi|uint64(uint32(bin)))
-			}
-		}
-	}
-	if overflow {
-		err = m.store.Postings(ctx, uniq, func(hash uint32, works []uint32, times [][]uint32) {
-			pos, end := span(hash)
-			for wi, w := range works {
-				if w <= maxNum {
-					vote(pos, end, w, times[wi])
+				if n == lim {
+					break
 				}
+				bins[n] = int32(floor((float64(t) - float64(e.frame)) / voteBinFrames))
+				n++
 			}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("match: postings: %w", err)
+			next[pi] = n
 		}
+	}); err != nil {
+		return nil, err
 	}
-	for off := 0; off < len(kept); {
-		pos, end := span(kept[off])
-		nWorks := int(kept[off+1])
-		off += 2
-		for range nWorks {
-			w, n := kept[off], int(kept[off+1])
-			vote(pos, end, w, kept[off+2:off+2+n])
-			off += 2 + n
-		}
-	}
-	var pairBest []int32
-	pairBest, sc.bins = bestAdjacentBins(votes, len(pairs), sc.bins)
+	pairBest := bestAdjacentBins(bins, start, next)
 
 	// Rank (work, variant) by the best pair of adjacent offset bins.
 	type cand struct {
@@ -485,14 +539,22 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	var partial map[uint32]*refPrint
 	if !overflow && len(cands) > 0 {
 		partial = make(map[uint32]*refPrint, len(cands))
+		// A work number's low bits rule out most works before the map
+		// lookup, which was a tenth of a clean query's search.
+		var maybe [16]uint64
 		for _, c := range cands {
 			partial[c.num] = &refPrint{}
+			maybe[c.num>>6&15] |= 1 << (c.num & 63)
 		}
 		for off := 0; off < len(kept); {
 			hash, nWorks := kept[off], int(kept[off+1])
 			off += 2
 			for range nWorks {
 				w, n := kept[off], int(kept[off+1])
+				if maybe[w>>6&15]&(1<<(w&63)) == 0 {
+					off += 2 + n
+					continue
+				}
 				if r := partial[w]; r != nil {
 					// Postings hold anchor times truncated to whole
 					// frames: the frame's centre is the unbiased guess.
@@ -534,7 +596,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 			m.log.Debug("candidate vanished", "work_num", c.num, "err", err)
 			continue
 		}
-		h, ok := m.align(c.num, ref, byVariant, c.variants, variants)
+		h, ok := m.align(c.num, ref, byVariant, c.variants, variants, &sc.align)
 		if ok {
 			out = append(out, h)
 		}
@@ -598,9 +660,9 @@ const fastPathMaxSpeedDev = 0.01
 // maxVariantsPerCandidate bounds how many variants are aligned per work.
 const maxVariantsPerCandidate = 4
 
-// keptWords bounds the postings a search keeps for its second pass (64 MB);
+// defaultKeptWords bounds the postings a search keeps for its second pass (64 MB);
 // past it, the second pass reads them again from the store.
-const keptWords = 16 << 20
+const defaultKeptWords = 16 << 20
 
 // votePairs bounds how many (work, variant) pairs collect offset votes: the
 // ones with the most hits. On a small store every pair with MinAligned
@@ -638,36 +700,14 @@ func voteThreshold(counts []uint16, nv, minAligned int) (threshold, works int) {
 	return threshold, works
 }
 
-// bestAdjacentBins returns, per pair index below n, the best count of two
-// adjacent offset bins among votes (pair index << 32 | uint32(bin)).
-// Linear in the votes: a counting sort by pair, then one dense histogram
-// per pair over the range of its bins.
-// bins is scratch space, returned for reuse.
-func bestAdjacentBins(votes []uint64, n int, bins []int32) ([]int32, []int32) {
-	best := make([]int32, n)
-	if n == 0 || len(votes) == 0 {
-		return best, bins
-	}
-	start := make([]int, n+1)
-	for _, v := range votes {
-		start[v>>32+1]++
-	}
-	for i := 1; i <= n; i++ {
-		start[i] += start[i-1]
-	}
-	if cap(bins) < len(votes) {
-		bins = make([]int32, len(votes))
-	}
-	bins = bins[:len(votes)]
-	next := slices.Clone(start[:n])
-	for _, v := range votes {
-		pi := v >> 32
-		bins[next[pi]] = int32(uint32(v))
-		next[pi]++
-	}
+// bestAdjacentBins returns, per pair index pi, the best count of two
+// adjacent offset bins among bins[start[pi]:end[pi]]: one dense histogram
+// per pair over the range of its bins, linear in the votes.
+func bestAdjacentBins(bins []int32, start, end []int) []int32 {
+	best := make([]int32, len(end))
 	var hist []int32
-	for pi := range n {
-		bs := bins[start[pi]:start[pi+1]]
+	for pi := range end {
+		bs := bins[start[pi]:end[pi]]
 		if len(bs) == 0 {
 			continue
 		}
@@ -689,7 +729,7 @@ func bestAdjacentBins(votes []uint64, n int, bins []int32) ([]int32, []int32) {
 		best[pi] = sc
 		clear(hist)
 	}
-	return best, bins
+	return best
 }
 
 // slopeSteps refine the variant's time scale by ±slopeStep*k.
@@ -698,19 +738,24 @@ const (
 	slopeSteps = 4
 )
 
+// alignScratch holds align's buffers, reused across the candidates of a
+// search.
+type alignScratch struct {
+	hits, near []hit
+	offs, tmp  []offPair
+	seen       []int32
+}
+
 func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVariants []uint16,
-	variants []fingerprint.Variant) (windowHit, bool) {
+	variants []fingerprint.Variant, as *alignScratch) (windowHit, bool) {
 	var bestHit windowHit
 	found := false
 	tol := float64(m.p.OffsetToleranceFrames)
-	var hits []hit
-	var offs []offPair
-	var seen []int32
 	try := func(vi int, f float64, hits []hit) {
-		offs = offsetsAt(offs[:0], hits, f)
+		as.offs, as.tmp = offsetsAt(as.offs[:0], hits, f, as.tmp)
 		var score int
 		var off float64
-		score, off, seen = densest(offs, tol, seen)
+		score, off, as.seen = densest(as.offs, tol, as.seen)
 		if score <= bestHit.score {
 			return
 		}
@@ -727,27 +772,27 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	// around the best variant only, from its own outwards (on a tie, the
 	// nearest to the variant wins).
 	for _, vi := range tryVariants {
-		hits = joinHits(hits[:0], byVariant[vi], ref.landmarks)
-		if len(hits) >= m.p.MinAligned {
-			try(int(vi), 1, hits)
+		as.hits = joinHits(as.hits[:0], byVariant[vi], ref.landmarks)
+		if len(as.hits) >= m.p.MinAligned {
+			try(int(vi), 1, as.hits)
 		}
 	}
 	if found {
 		vi := bestHit.variant
-		hits = joinHits(hits[:0], byVariant[vi], ref.landmarks)
+		as.hits = joinHits(as.hits[:0], byVariant[vi], ref.landmarks)
 		pairs := bestHit.pairsInRange
 		// Only hits whose offset lies near the best one can align there
 		// at a refined slope: a slope change of d moves an offset by d
 		// times the hit's distance from the window's first anchor. The
 		// other hits (most of them, on a long work) are left out of the
 		// refinement's sorts.
-		near := nearOffset(hits, bestHit.b-tol/2, tol, slopeSteps*slopeStep)
+		as.near = nearOffset(as.near[:0], as.hits, bestHit.b-tol/2, tol, slopeSteps*slopeStep)
 		for ki := 1; ki <= 2*slopeSteps; ki++ {
 			k := (ki + 1) / 2
 			if ki%2 == 1 {
 				k = -k
 			}
-			try(vi, 1+float64(k)*slopeStep, near)
+			try(vi, 1+float64(k)*slopeStep, as.near)
 		}
 		bestHit.pairsInRange = pairs
 	}
@@ -757,13 +802,13 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	// Refine the time scale and offset by least squares over the aligned
 	// hits of the winning variant: the grid and slope steps only bracket
 	// them, the fit measures them (speed to about 0.1 %).
-	hits = joinHits(hits[:0], byVariant[bestHit.variant], ref.landmarks)
-	if a, b, ok := fitAligned(hits, bestHit.slope, bestHit.b-tol/2, tol); ok {
+	as.hits = joinHits(as.hits[:0], byVariant[bestHit.variant], ref.landmarks)
+	if a, b, ok := fitAligned(as.hits, bestHit.slope, bestHit.b-tol/2, tol); ok {
 		bestHit.a, bestHit.b = a, b
 	}
 	// Decision statistic (package doc, step 4).
 	// The confidence is set by search, which also knows the other works.
-	bestHit.background = m.background(bestHit, ref, byVariant)
+	bestHit.background = m.background(bestHit, ref, byVariant, as)
 	return bestHit, true
 }
 
@@ -808,20 +853,22 @@ type offPair uint64
 const offsetScale = 16
 
 func packOffset(off float64, id uint32) offPair {
-	return offPair(uint64(uint32(int64(math.Floor(off*offsetScale))+1<<31))<<32 | uint64(id))
+	return offPair(uint64(uint32(floor(off*offsetScale)+1<<31))<<32 | uint64(id))
 }
 
 func (o offPair) offset() float64 { return float64(int64(o>>32)-1<<31) / offsetScale }
 func (o offPair) key() uint32     { return uint32(o) }
 
 // offsetsAt appends to dst the offset (reference time minus query time
-// scaled by slope) of every hit, sorted by offset.
-func offsetsAt(dst []offPair, hits []hit, slope float64) []offPair {
+// scaled by slope) of every hit, sorted by offset (see sortByOffset, to
+// which tmp is passed and from which it is returned).
+func offsetsAt(dst []offPair, hits []hit, slope float64, tmp []offPair) ([]offPair, []offPair) {
+	n := len(dst)
 	for _, h := range hits {
 		dst = append(dst, packOffset(float64(h.rframe)-float64(h.sframe)*slope, h.id))
 	}
-	slices.Sort(dst)
-	return dst
+	tmp = sortByOffset(dst[n:], tmp)
+	return dst, tmp
 }
 
 // densest returns the largest number of distinct hash values whose
@@ -871,22 +918,21 @@ func densest(offs []offPair, tol float64, seen []int32) (int, float64, []int32) 
 // offsets (at slope 1) that move by d per frame of query time, so a line
 // crossing the window spans at most dSlope times the hits' time span on
 // either side of it.
-func nearOffset(hits []hit, off, tol, dSlope float64) []hit {
+func nearOffset(dst, hits []hit, off, tol, dSlope float64) []hit {
 	if len(hits) == 0 {
-		return nil
+		return dst
 	}
 	s0, s1 := float64(hits[0].sframe), float64(hits[0].sframe)
 	for _, h := range hits {
 		s0, s1 = min(s0, float64(h.sframe)), max(s1, float64(h.sframe))
 	}
 	reach := dSlope*(s1-s0) + 1
-	var out []hit
 	for _, h := range hits {
 		if o := float64(h.rframe) - float64(h.sframe); o >= off-reach && o <= off+tol+reach {
-			out = append(out, h)
+			dst = append(dst, h)
 		}
 	}
-	return out
+	return dst
 }
 
 // Confidence calibration: the logistic of the alignment's z statistic,
@@ -964,15 +1010,31 @@ func confidenceOf(score int, background float64, second, minAligned, works int) 
 // aligns for this work: the mean count of the offset windows ranked
 // backgroundFrom to backgroundTo (the best few may be true repeats of the
 // matched passage, which looped or repeated music legitimately has).
-func (m *Matcher) background(h windowHit, ref *refPrint, byVariant [][]entry) float64 {
-	hits := joinHits(nil, byVariant[h.variant], ref.landmarks)
-	tol := float64(m.p.OffsetToleranceFrames)
-	offs := offsetsAt(nil, hits, h.slope)
-	// Distinct hashes per window of width tol, windows tiled over the offsets.
+func (m *Matcher) background(h windowHit, ref *refPrint, byVariant [][]entry, as *alignScratch) float64 {
+	as.hits = joinHits(as.hits[:0], byVariant[h.variant], ref.landmarks)
+	as.offs, as.tmp = offsetsAt(as.offs[:0], as.hits, h.slope, as.tmp)
+	counts := tileCounts(as.offs, float64(m.p.OffsetToleranceFrames))
+	slices.Sort(counts)
+	slices.Reverse(counts)
+	lo, hi := min(backgroundFrom, len(counts)), min(backgroundTo, len(counts))
+	if lo >= hi {
+		return 0
+	}
+	sum := 0
+	for _, c := range counts[lo:hi] {
+		sum += c
+	}
+	return float64(sum) / float64(hi-lo)
+}
+
+// tileCounts returns the number of distinct hash values in each window of
+// width tol of offs (sorted by offset), windows tiled from the first
+// offset on, each starting at the first offset past the previous one.
+func tileCounts(offs []offPair, tol float64) []int {
 	var counts []int
 	ids := 0
-	if len(hits) > 0 {
-		ids = int(hits[len(hits)-1].id) + 1
+	for _, o := range offs {
+		ids = max(ids, int(o.key())+1)
 	}
 	seen := make([]bool, ids) // by hash id; cleared per window
 	var inWindow []uint32
@@ -996,17 +1058,7 @@ func (m *Matcher) background(h windowHit, ref *refPrint, byVariant [][]entry) fl
 	if len(inWindow) > 0 {
 		counts = append(counts, len(inWindow))
 	}
-	slices.Sort(counts)
-	slices.Reverse(counts)
-	lo, hi := min(backgroundFrom, len(counts)), min(backgroundTo, len(counts))
-	if lo >= hi {
-		return 0
-	}
-	sum := 0
-	for _, c := range counts[lo:hi] {
-		sum += c
-	}
-	return float64(sum) / float64(hi-lo)
+	return counts
 }
 
 // The background is the mean of the windows ranked backgroundFrom to

@@ -29,6 +29,24 @@ func randomPeaks(rng *rand.Rand, p fingerprint.AudioParams, seconds float64) []f
 	return out
 }
 
+// randomStore returns a store of four works of 120 s of random peaks, and
+// the peaks of the one registered as "w".
+func randomStore(t *testing.T, rng *rand.Rand) (*index.Store, []fingerprint.Peak) {
+	ctx := context.Background()
+	p := fingerprint.DefaultAudioParams()
+	st, err := index.Open(ctx, t.TempDir(), index.Options{Params: p})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	ref := randomPeaks(rng, p, 120)
+	_, err = st.Register(ctx, index.Work{ID: "w", DurationS: 120}, ref, false)
+	require.NoError(t, err)
+	for _, other := range []string{"x", "y", "z"} {
+		_, err = st.Register(ctx, index.Work{ID: other, DurationS: 120}, randomPeaks(rng, p, 120), false)
+		require.NoError(t, err)
+	}
+	return st, ref
+}
+
 // TestMatchExactExcerpt queries an exact excerpt of a registered print:
 // every pair of the excerpt is a pair of the reference, so nearly every
 // hash must align. Pairing picks each sub-zone's strongest peak, so the
@@ -37,17 +55,7 @@ func randomPeaks(rng *rand.Rand, p fingerprint.AudioParams, seconds float64) []f
 func TestMatchExactExcerpt(t *testing.T) {
 	ctx := context.Background()
 	p := fingerprint.DefaultAudioParams()
-	st, err := index.Open(ctx, t.TempDir(), index.Options{Params: p})
-	require.NoError(t, err)
-	defer st.Close()
-	rng := rand.New(rand.NewPCG(1, 2))
-	ref := randomPeaks(rng, p, 120)
-	_, err = st.Register(ctx, index.Work{ID: "w", DurationS: 120}, ref, false)
-	require.NoError(t, err)
-	for _, other := range []string{"x", "y", "z"} {
-		_, err = st.Register(ctx, index.Work{ID: other, DurationS: 120}, randomPeaks(rng, p, 120), false)
-		require.NoError(t, err)
-	}
+	st, ref := randomStore(t, rand.New(rand.NewPCG(1, 2)))
 	m, err := New(st, DefaultParams(), nil)
 	require.NoError(t, err)
 
@@ -73,4 +81,45 @@ func TestMatchExactExcerpt(t *testing.T) {
 	require.InDelta(t, startFrame*p.FrameDuration(), s.RefStart-s.QueryStart*s.Speed, 0.05)
 	require.InDelta(t, 1, s.Speed, 0.002)
 	require.GreaterOrEqual(t, s.Score, len(distinct)*9/10, "aligned %d of %d hashes", s.Score, len(distinct))
+}
+
+// TestMatchPostingsOverflow: a search whose postings are too many to keep
+// reads them from the store again for the vote and the stored prints for
+// alignment; it must find what the search that kept them finds (it did
+// before the votes were written straight into their pairs' slices, with
+// the same scores as now).
+func TestMatchPostingsOverflow(t *testing.T) {
+	ctx := context.Background()
+	st, ref := randomStore(t, rand.New(rand.NewPCG(3, 4)))
+	// A 10 s excerpt played 4 % fast: found by the variant search.
+	const startFrame, lenFrames = 800, 312
+	var q []fingerprint.Peak
+	for _, pk := range ref {
+		if pk.Time >= startFrame && pk.Time < startFrame+lenFrames {
+			pk.Time = (pk.Time - startFrame) / 1.04
+			q = append(q, pk)
+		}
+	}
+	qp := &fingerprint.AudioPrint{Peaks: q, Frames: int(lenFrames / 1.04)}
+	kept, err := New(st, DefaultParams(), nil)
+	require.NoError(t, err)
+	want, err := kept.Match(ctx, qp)
+	require.NoError(t, err)
+	require.Len(t, want, 1)
+	require.Equal(t, "w", want[0].Work.ID)
+	require.InDelta(t, 1.04, want[0].Speed, 0.01)
+
+	reread, err := New(st, DefaultParams(), nil)
+	require.NoError(t, err)
+	reread.keptWords = 16
+	got, err := reread.Match(ctx, qp)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, want[0].Work.ID, got[0].Work.ID)
+	// Alignment then joins the stored prints' landmarks, whose anchor
+	// times are not truncated to whole frames as the postings' are: a
+	// few hashes more or less fall within the offset tolerance.
+	require.InEpsilon(t, want[0].Score, got[0].Score, 0.05)
+	require.InDelta(t, want[0].RefStart, got[0].RefStart, 0.02)
+	require.InDelta(t, want[0].Speed, got[0].Speed, 0.001)
 }

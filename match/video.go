@@ -160,7 +160,14 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 	slices.Sort(sorted)
 
 	var votes []videoVote
-	err := m.store.Postings(ctx, sorted, func(key uint32, works []uint32, times [][]uint32) {
+	var works []uint32
+	var times [][]uint32
+	err := m.store.Postings(ctx, sorted, func(key uint32, it *index.PostingsIter) {
+		works, times = works[:0], times[:0]
+		for it.Next() {
+			w, ts := it.At()
+			works, times = append(works, w), append(times, ts)
+		}
 		for _, p := range byKey[key] {
 			for i, w := range works {
 				for _, t := range times[i] {
