@@ -282,7 +282,10 @@ func (m *Matcher) getScratch() *scratch {
 func (m *Matcher) putScratch(sc *scratch) {
 	a := &sc.align
 	words := 5*(cap(sc.entries)+cap(sc.entriesTmp)) + cap(sc.uniq) + cap(sc.counts)/2 + cap(sc.kept) + cap(sc.bins) +
-		4*(cap(a.hits)+cap(a.near)) + 2*(cap(a.offs)+cap(a.tmp)) + cap(a.seen)
+		4*cap(a.near) + 2*(cap(a.offs)+cap(a.tmp)) + cap(a.seen)
+	for i := range a.hitsV {
+		words += 4*cap(a.hitsV[i]) + 2*cap(a.offsV[i])
+	}
 	if words <= maxPooledWords {
 		m.pool.Put(sc)
 	}
@@ -739,11 +742,13 @@ const (
 )
 
 // alignScratch holds align's buffers, reused across the candidates of a
-// search.
+// search: per variant tried, its hits and their offsets at slope 1.
 type alignScratch struct {
-	hits, near []hit
-	offs, tmp  []offPair
-	seen       []int32
+	hitsV     [maxVariantsPerCandidate][]hit
+	offsV     [maxVariantsPerCandidate][]offPair
+	near      []hit
+	offs, tmp []offPair
+	seen      []int32
 }
 
 func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVariants []uint16,
@@ -751,11 +756,11 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	var bestHit windowHit
 	found := false
 	tol := float64(m.p.OffsetToleranceFrames)
-	try := func(vi int, f float64, hits []hit) {
-		as.offs, as.tmp = offsetsAt(as.offs[:0], hits, f, as.tmp)
+	// try scores the hits at slope f, given their offsets at f, sorted.
+	try := func(vi int, f float64, hits []hit, offs []offPair) {
 		var score int
 		var off float64
-		score, off, as.seen = densest(as.offs, tol, as.seen)
+		score, off, as.seen = densest(offs, tol, as.seen)
 		if score <= bestHit.score {
 			return
 		}
@@ -770,45 +775,57 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	}
 	// Each variant at its own time scale first; then the slope is refined
 	// around the best variant only, from its own outwards (on a tie, the
-	// nearest to the variant wins).
-	for _, vi := range tryVariants {
-		as.hits = joinHits(as.hits[:0], byVariant[vi], ref.landmarks)
-		if len(as.hits) >= m.p.MinAligned {
-			try(int(vi), 1, as.hits)
-		}
-	}
-	if found {
-		vi := bestHit.variant
-		as.hits = joinHits(as.hits[:0], byVariant[vi], ref.landmarks)
-		pairs := bestHit.pairsInRange
-		// Only hits whose offset lies near the best one can align there
-		// at a refined slope: a slope change of d moves an offset by d
-		// times the hit's distance from the window's first anchor. The
-		// other hits (most of them, on a long work) are left out of the
-		// refinement's sorts.
-		as.near = nearOffset(as.near[:0], as.hits, bestHit.b-tol/2, tol, slopeSteps*slopeStep)
-		for ki := 1; ki <= 2*slopeSteps; ki++ {
-			k := (ki + 1) / 2
-			if ki%2 == 1 {
-				k = -k
+	// nearest to the variant wins). The best variant's hits, joined once,
+	// serve the refinement, the fit and the background.
+	best := -1 // slot of tryVariants holding the best variant
+	for i, vi := range tryVariants {
+		as.hitsV[i] = joinHits(as.hitsV[i][:0], byVariant[vi], ref.landmarks)
+		if len(as.hitsV[i]) >= m.p.MinAligned {
+			as.offsV[i], as.tmp = offsetsAt(as.offsV[i][:0], as.hitsV[i], 1, as.tmp)
+			if try(int(vi), 1, as.hitsV[i], as.offsV[i]); found && bestHit.variant == int(vi) {
+				best = i
 			}
-			try(vi, 1+float64(k)*slopeStep, as.near)
 		}
-		bestHit.pairsInRange = pairs
 	}
-	if !found || bestHit.score < m.p.MinAligned {
+	if !found {
+		return windowHit{}, false
+	}
+	hits := as.hitsV[best]
+	vi := bestHit.variant
+	pairs := bestHit.pairsInRange
+	// Only hits whose offset lies near the best one can align there at a
+	// refined slope: a slope change of d moves an offset by d times the
+	// hit's distance from the window's first anchor. The other hits (most
+	// of them, on a long work) are left out of the refinement's sorts.
+	as.near = nearOffset(as.near[:0], hits, bestHit.b-tol/2, tol, slopeSteps*slopeStep)
+	for ki := 1; ki <= 2*slopeSteps; ki++ {
+		k := (ki + 1) / 2
+		if ki%2 == 1 {
+			k = -k
+		}
+		f := 1 + float64(k)*slopeStep
+		as.offs, as.tmp = offsetsAt(as.offs[:0], as.near, f, as.tmp)
+		try(vi, f, as.near, as.offs)
+	}
+	bestHit.pairsInRange = pairs
+	if bestHit.score < m.p.MinAligned {
 		return windowHit{}, false
 	}
 	// Refine the time scale and offset by least squares over the aligned
 	// hits of the winning variant: the grid and slope steps only bracket
 	// them, the fit measures them (speed to about 0.1 %).
-	as.hits = joinHits(as.hits[:0], byVariant[bestHit.variant], ref.landmarks)
-	if a, b, ok := fitAligned(as.hits, bestHit.slope, bestHit.b-tol/2, tol); ok {
+	if a, b, ok := fitAligned(hits, bestHit.slope, bestHit.b-tol/2, tol); ok {
 		bestHit.a, bestHit.b = a, b
 	}
-	// Decision statistic (package doc, step 4).
+	// Decision statistic (package doc, step 4): every hit's offset at the
+	// winning slope (at slope 1, those the first loop sorted).
 	// The confidence is set by search, which also knows the other works.
-	bestHit.background = m.background(bestHit, ref, byVariant, as)
+	offs := as.offsV[best]
+	if bestHit.slope != 1 {
+		as.offs, as.tmp = offsetsAt(as.offs[:0], hits, bestHit.slope, as.tmp)
+		offs = as.offs
+	}
+	bestHit.background = m.background(offs)
 	return bestHit, true
 }
 
@@ -1009,11 +1026,11 @@ func confidenceOf(score int, background float64, second, minAligned, works int) 
 // background estimates how many distinct hashes an unrelated offset
 // aligns for this work: the mean count of the offset windows ranked
 // backgroundFrom to backgroundTo (the best few may be true repeats of the
-// matched passage, which looped or repeated music legitimately has).
-func (m *Matcher) background(h windowHit, ref *refPrint, byVariant [][]entry, as *alignScratch) float64 {
-	as.hits = joinHits(as.hits[:0], byVariant[h.variant], ref.landmarks)
-	as.offs, as.tmp = offsetsAt(as.offs[:0], as.hits, h.slope, as.tmp)
-	counts := tileCounts(as.offs, float64(m.p.OffsetToleranceFrames))
+// matched passage, which looped or repeated music legitimately has). offs
+// holds the offsets of every hit of the work's alignment at its slope,
+// sorted.
+func (m *Matcher) background(offs []offPair) float64 {
+	counts := tileCounts(offs, float64(m.p.OffsetToleranceFrames))
 	slices.Sort(counts)
 	slices.Reverse(counts)
 	lo, hi := min(backgroundFrom, len(counts)), min(backgroundTo, len(counts))
