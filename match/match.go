@@ -62,7 +62,6 @@
 package match
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -262,6 +261,7 @@ type scratch struct {
 	entries    []entry
 	entriesTmp []entry
 	uniq       []uint32
+	uniqPos    []int32
 	counts     []uint16
 	kept       []uint32
 	bins       []int32
@@ -281,7 +281,7 @@ func (m *Matcher) getScratch() *scratch {
 
 func (m *Matcher) putScratch(sc *scratch) {
 	a := &sc.align
-	words := 5*(cap(sc.entries)+cap(sc.entriesTmp)) + cap(sc.uniq) + cap(sc.counts)/2 + cap(sc.kept) + cap(sc.bins) +
+	words := 5*(cap(sc.entries)+cap(sc.entriesTmp)) + cap(sc.uniq) + cap(sc.uniqPos) + cap(sc.counts)/2 + cap(sc.kept) + cap(sc.bins) +
 		4*cap(a.near) + 2*(cap(a.offs)+cap(a.tmp)) + cap(a.seen)
 	for i := range a.hitsV {
 		words += 4*cap(a.hitsV[i]) + 2*cap(a.offsV[i])
@@ -307,13 +307,17 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	// By hash, then variant: entries were made variant by variant, and
 	// the sort is stable.
 	sc.entriesTmp = sortEntriesByHash(entries, sc.entriesTmp)
-	uniq := sc.uniq[:0]
-	defer func() { sc.uniq = uniq[:0] }()
+	// The distinct hashes, and where each one's entries start
+	// (uniqPos[i], up to uniqPos[i+1]).
+	uniq, uniqPos := sc.uniq[:0], sc.uniqPos[:0]
+	defer func() { sc.uniq, sc.uniqPos = uniq[:0], uniqPos[:0] }()
 	for i, e := range entries {
 		if i == 0 || e.hash != entries[i-1].hash {
 			uniq = append(uniq, e.hash)
+			uniqPos = append(uniqPos, int32(i))
 		}
 	}
+	uniqPos = append(uniqPos, int32(len(entries)))
 
 	// Vote on (work, variant, coarse offset): Wang's offset histogram,
 	// straight from the postings' anchor times. In two passes, so that
@@ -332,19 +336,26 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		clear(counts)
 	}
 	sc.counts = counts
-	span := func(hash uint32) (int, int) {
-		// Binary search, not a forward-only cursor: correct whatever order
-		// the store reports hashes in.
-		pos, _ := slices.BinarySearchFunc(entries, hash, func(e entry, h uint32) int { return cmp.Compare(e.hash, h) })
-		end := pos
-		for end < len(entries) && entries[end].hash == hash {
-			end++
+	// locate returns the index in uniq of a hash the store reported (-1
+	// if it was not asked for), from cur on: the store reports them in ascending order, so a pass
+	// over the lists walks uniq once; a hash behind cur (a store that
+	// ever reports otherwise) is found by binary search.
+	locate := func(cur *int, hash uint32) int {
+		if *cur < len(uniq) && uniq[*cur] > hash {
+			*cur, _ = slices.BinarySearch(uniq, hash)
 		}
-		return pos, end
+		for *cur < len(uniq) && uniq[*cur] < hash {
+			*cur++
+		}
+		if *cur == len(uniq) || uniq[*cur] != hash {
+			return -1 // not asked for
+		}
+		return *cur
 	}
-	// The lists are kept for the second pass, flat (per hash, the hash
-	// and its works; per work, its number, count and times), up to
-	// keptWords; past that the second pass reads them again.
+	// The lists are kept for the second pass, flat (per hash, its index
+	// in uniq and its number of works; per work, its number, count and
+	// times), up to keptWords; past that the second pass reads them
+	// again.
 	kept := sc.kept[:0]
 	defer func() {
 		if kept != nil {
@@ -352,11 +363,16 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		}
 	}()
 	overflow := false
+	cur := 0
 	err := m.store.Postings(ctx, uniq, func(hash uint32, it *index.PostingsIter) {
-		pos, end := span(hash)
+		u := locate(&cur, hash)
+		if u < 0 {
+			return
+		}
+		pos, end := uniqPos[u], uniqPos[u+1]
 		head := len(kept)
 		if !overflow {
-			kept = append(kept, hash, 0)
+			kept = append(kept, uint32(u), 0)
 		}
 		for it.Next() {
 			w, ts := it.At()
@@ -407,10 +423,15 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	// eachList calls fn with every kept postings list of a voting pair:
 	// the query entries of its hash (entries[pos:end]), the work and its
 	// anchor times; from the store again when they were too many to keep.
-	eachList := func(fn func(pos, end int, w uint32, ts []uint32)) error {
+	eachList := func(fn func(pos, end int32, w uint32, ts []uint32)) error {
 		if overflow {
+			cur := 0
 			err := m.store.Postings(ctx, uniq, func(hash uint32, it *index.PostingsIter) {
-				pos, end := span(hash)
+				u := locate(&cur, hash)
+				if u < 0 {
+					return
+				}
+				pos, end := uniqPos[u], uniqPos[u+1]
 				for it.Next() {
 					if w, ts := it.At(); w <= maxNum {
 						fn(pos, end, w, ts)
@@ -423,7 +444,8 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 			return nil
 		}
 		for off := 0; off < len(kept); {
-			pos, end := span(kept[off])
+			u := kept[off]
+			pos, end := uniqPos[u], uniqPos[u+1]
 			nWorks := int(kept[off+1])
 			off += 2
 			for range nWorks {
@@ -436,7 +458,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	}
 	if saturated {
 		clear(start)
-		if err := eachList(func(pos, end int, w uint32, ts []uint32) {
+		if err := eachList(func(pos, end int32, w uint32, ts []uint32) {
 			base := int(w) * nv
 			for _, e := range entries[pos:end] {
 				if pi := counts[base+int(e.variant)]; pi != 0 {
@@ -466,7 +488,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	bins = bins[:sum]
 	sc.bins = bins
 	next := slices.Clone(start[:len(pairs)])
-	if err := eachList(func(pos, end int, w uint32, ts []uint32) {
+	if err := eachList(func(pos, end int32, w uint32, ts []uint32) {
 		base := int(w) * nv
 		for _, e := range entries[pos:end] {
 			pi := int(counts[base+int(e.variant)])
@@ -550,7 +572,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 			maybe[c.num>>6&15] |= 1 << (c.num & 63)
 		}
 		for off := 0; off < len(kept); {
-			hash, nWorks := kept[off], int(kept[off+1])
+			hash, nWorks := uniq[kept[off]], int(kept[off+1])
 			off += 2
 			for range nWorks {
 				w, n := kept[off], int(kept[off+1])
