@@ -164,6 +164,47 @@ func Lengths(quick bool) []float64 {
 	return []float64{3, 5, 10, 20}
 }
 
+// serialQueries is how many 10 s queries serialLatency runs (quick: a
+// tenth): enough for a median to a millisecond or so, in one to two
+// minutes on a 12-hour store.
+const serialQueries = 400
+
+// serialLatency runs an evenly spaced sample of the 10 s queries (the
+// list is ordered by condition, so every condition keeps its share) one
+// at a time and records their median match latency.
+func serialLatency(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, qs []eval.Query, quick bool, c *Cost) error {
+	var ten []eval.Query
+	for _, q := range qs {
+		if q.Excerpt.LengthS == 10 {
+			ten = append(ten, q)
+		}
+	}
+	n := serialQueries
+	if quick {
+		n /= 10
+	}
+	step := max(1, len(ten)/n)
+	var sample []eval.Query
+	for i := 0; i < len(ten) && len(sample) < n; i += step {
+		sample = append(sample, ten[i])
+	}
+	var pos, all []float64
+	for _, o := range eval.Run(ctx, m, p, sample, 1) {
+		if o.Err != nil {
+			return fmt.Errorf("query %s %s@%.1f: %w", o.Query.Cond.Name, o.Query.Excerpt.Path, o.Query.Excerpt.StartS, o.Err)
+		}
+		ms := o.LatencyMatch.Seconds() * 1000
+		all = append(all, ms)
+		if o.Query.WorkID != "" {
+			pos = append(pos, ms)
+		}
+	}
+	c.SerialQueries = len(sample)
+	c.Serial10sPosP50MS = eval.Quantile(pos, 0.5)
+	c.Serial10sAllP50MS = eval.Quantile(all, 0.5)
+	return nil
+}
+
 // Cost holds the cost figures of one run.
 type Cost struct {
 	// Fingerprinting (decode + resample + extract) and FFmpeg decode-only
@@ -179,6 +220,13 @@ type Cost struct {
 	Match10sP50MS float64 `json:"match_latency_10s_positive_p50_ms"`
 	// End-to-end latency (extract + match) of 10 s queries, ms.
 	Query10sP50MS float64 `json:"query_latency_10s_p50_ms"`
+	// Match latency of a sample of the 10 s queries (every condition,
+	// positives and negatives) run again one at a time: what a daemon
+	// answering one request takes, where the figures above are measured
+	// with every core matching (Config.Workers queries at once), ms.
+	SerialQueries     int     `json:"serial_latency_queries"`
+	Serial10sPosP50MS float64 `json:"serial_match_latency_10s_positive_p50_ms"`
+	Serial10sAllP50MS float64 `json:"serial_match_latency_10s_all_p50_ms"`
 	// Store size, compacted (index.Store.Compact), and as registering
 	// the works one by one left it.
 	StoreBytes             int64   `json:"store_bytes"`
@@ -405,6 +453,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	})
 	res.Negatives = eval.Summarize(neg, func(o eval.Outcome) string { return o.Query.Kind })
 	res.Negatives = append(res.Negatives, eval.Summarize(neg, func(eval.Outcome) string { return "all" })...)
+	if err := serialLatency(ctx, m, p, qs, cfg.Quick, &res.Cost); err != nil {
+		return nil, err
+	}
 	if err := st.Close(); err != nil {
 		return nil, err
 	}

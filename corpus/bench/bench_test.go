@@ -70,4 +70,7 @@ func TestQuickBench(t *testing.T) {
 	assert.Positive(t, c.BytesPerHour)
 	assert.Positive(t, c.PeakRSSMatchB)
 	assert.Positive(t, c.MatchP50MS)
+	assert.Positive(t, c.SerialQueries, "a sample of the 10 s queries run one at a time")
+	assert.Positive(t, c.Serial10sPosP50MS)
+	assert.Positive(t, c.Serial10sAllP50MS)
 }

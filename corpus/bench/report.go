@@ -103,6 +103,8 @@ func (r *Results) Markdown() string {
 	fmt.Fprintf(&b, "| postings preload (once, at start) | %.1f s |\n", c.WarmSeconds)
 	fmt.Fprintf(&b, "| match latency, all queries, p50 / p99 | %.1f / %.1f ms |\n", c.MatchP50MS, c.MatchP99MS)
 	fmt.Fprintf(&b, "| match latency, 10 s positive queries, p50 | %.1f ms |\n", c.Match10sP50MS)
+	fmt.Fprintf(&b, "| match latency one query at a time (%d of the 10 s queries), p50: positives / all | %.1f / %.1f ms |\n",
+		c.SerialQueries, c.Serial10sPosP50MS, c.Serial10sAllP50MS)
 	fmt.Fprintf(&b, "| query latency (extract + match), 10 s, p50 | %.1f ms |\n", c.Query10sP50MS)
 	fmt.Fprintf(&b, "| peak RSS while registering / matching | %.0f / %.0f MB |\n", float64(c.PeakRSSRegisterB)/1e6, float64(c.PeakRSSMatchB)/1e6)
 	fmt.Fprintf(&b, "| registration wall time | %.1f s |\n", c.RegisterSeconds)
