@@ -336,21 +336,27 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		clear(counts)
 	}
 	sc.counts = counts
-	// locate returns the index in uniq of a hash the store reported (-1
-	// if it was not asked for), from cur on: the store reports them in ascending order, so a pass
-	// over the lists walks uniq once; a hash behind cur (a store that
-	// ever reports otherwise) is found by binary search.
-	locate := func(cur *int, hash uint32) int {
-		if *cur < len(uniq) && uniq[*cur] > hash {
-			*cur, _ = slices.BinarySearch(uniq, hash)
+	// readPostings calls fn with every postings list of the distinct
+	// hashes and the hash's index in uniq. The store reports hashes in
+	// ascending order, so a cursor walks uniq once; a hash behind it (a
+	// store that ever reports otherwise) is found by binary search.
+	readPostings := func(fn func(u int, it *index.PostingsIter)) error {
+		cur := 0
+		err := m.store.Postings(ctx, uniq, func(hash uint32, it *index.PostingsIter) {
+			if cur < len(uniq) && uniq[cur] > hash {
+				cur, _ = slices.BinarySearch(uniq, hash)
+			}
+			for cur < len(uniq) && uniq[cur] < hash {
+				cur++
+			}
+			if cur < len(uniq) && uniq[cur] == hash {
+				fn(cur, it)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("match: postings: %w", err)
 		}
-		for *cur < len(uniq) && uniq[*cur] < hash {
-			*cur++
-		}
-		if *cur == len(uniq) || uniq[*cur] != hash {
-			return -1 // not asked for
-		}
-		return *cur
+		return nil
 	}
 	// The lists are kept for the second pass, flat (per hash, its index
 	// in uniq and its number of works; per work, its number, count and
@@ -363,12 +369,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		}
 	}()
 	overflow := false
-	cur := 0
-	err := m.store.Postings(ctx, uniq, func(hash uint32, it *index.PostingsIter) {
-		u := locate(&cur, hash)
-		if u < 0 {
-			return
-		}
+	if err := readPostings(func(u int, it *index.PostingsIter) {
 		pos, end := uniqPos[u], uniqPos[u+1]
 		head := len(kept)
 		if !overflow {
@@ -394,9 +395,8 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		if len(kept) > m.keptWords {
 			kept, overflow = nil, true
 		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("match: postings: %w", err)
+	}); err != nil {
+		return nil, err
 	}
 	threshold, worksSeen := voteThreshold(counts, nv, m.p.MinAligned)
 	// From here on counts[w*nv+v] holds the (work, variant) pair's index
@@ -425,12 +425,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	// anchor times; from the store again when they were too many to keep.
 	eachList := func(fn func(pos, end int32, w uint32, ts []uint32)) error {
 		if overflow {
-			cur := 0
-			err := m.store.Postings(ctx, uniq, func(hash uint32, it *index.PostingsIter) {
-				u := locate(&cur, hash)
-				if u < 0 {
-					return
-				}
+			return readPostings(func(u int, it *index.PostingsIter) {
 				pos, end := uniqPos[u], uniqPos[u+1]
 				for it.Next() {
 					if w, ts := it.At(); w <= maxNum {
@@ -438,10 +433,6 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 					}
 				}
 			})
-			if err != nil {
-				return fmt.Errorf("match: postings: %w", err)
-			}
-			return nil
 		}
 		for off := 0; off < len(kept); {
 			u := kept[off]

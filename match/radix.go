@@ -6,9 +6,9 @@ import (
 	"slices"
 )
 
-// radixDigitBits is the width of one pass of sortByOffset: 2^11 counters
-// stay in L1 cache, and two passes cover offsets spanning 2^22/offsetScale
-// frames (over two hours of reference), which is every work but a few.
+// radixDigitBits is the width of one radix pass: 2^11 counters stay in L1
+// cache; two passes cover offsets spanning 2^22/offsetScale frames (over
+// two hours of reference, every work but a few), three a 32-bit hash.
 const radixDigitBits = 11
 
 // radixMinLen: below this many offsets a comparison sort is cheaper than
