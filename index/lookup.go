@@ -98,7 +98,8 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 //	}
 //
 // It reads the decoded list in place (see postingsCache for its layout):
-// no slice per work is built, which was a quarter of a query's search.
+// no slice per work is built (building them was about a sixth of a clean
+// query's search on the 12-hour benchmark store).
 type PostingsIter struct {
 	live  liveBits
 	flat  []uint32

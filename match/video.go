@@ -160,17 +160,13 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 	slices.Sort(sorted)
 
 	var votes []videoVote
-	var works []uint32
-	var times [][]uint32
+	// Votes are sorted by value before counting (topVideoCandidates), so
+	// the order they are made in does not matter.
 	err := m.store.Postings(ctx, sorted, func(key uint32, it *index.PostingsIter) {
-		works, times = works[:0], times[:0]
 		for it.Next() {
 			w, ts := it.At()
-			works, times = append(works, w), append(times, ts)
-		}
-		for _, p := range byKey[key] {
-			for i, w := range works {
-				for _, t := range times[i] {
+			for _, p := range byKey[key] {
+				for _, t := range ts {
 					votes = append(votes, videoVote{key: videoVoteKey(w, p.mirror, int64(t)-int64(p.q)), q: p.q})
 				}
 			}
