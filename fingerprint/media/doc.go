@@ -10,20 +10,25 @@
 //	input (path or io.Reader through a custom AVIOContext)
 //	  -> demuxer (avformat) -> best audio stream
 //	  -> decoder (avcodec; corrupt packets are skipped and counted)
-//	  -> filter graph: abuffer -> [extra filters] -> aresample=R
-//	     -> abuffersink (accepting packed float mono only)
+//	  -> libswresample: convert, down-mix to mono, resample to R
+//	     (with extra filters: a filter graph abuffer -> filters ->
+//	     aresample=R -> abuffersink accepting packed float mono only)
 //	  -> callback with chunks of []float32
 //
-// Resampling and down-mixing are FFmpeg's (one aresample, which format
-// negotiation makes convert, down-mix and resample in a single
-// libswresample pass), never re-implemented in Go. At end of input the decoder
-// is drained (SendPacket(nil) until EOF) and the filter graph flushed with
-// a nil frame, so no trailing samples are lost.
+// Resampling and down-mixing are FFmpeg's, never re-implemented in Go: one
+// libswresample pass that converts, down-mixes and resamples at once. It is
+// called directly (resample.go) unless the caller asks for extra filters:
+// a filter graph around it cost FFmpeg 5.1 buffer allocations and log
+// formatting on every frame, 0.24 ms per second of audio against 0.10
+// (a fifth of fingerprinting time), and the samples are identical
+// (TestResamplerMatchesFilterGraph). At end of input the decoder is drained
+// (SendPacket(nil) until EOF) and the resampler or the filter graph
+// flushed, so no trailing samples are lost.
 //
 // # Memory
 //
 // Memory is bounded whatever the input length: one packet, one decoded
-// frame and one filtered frame are alive at a time, and samples are handed
+// frame and one resampled frame are alive at a time, and samples are handed
 // to the caller chunk by chunk. A 3-hour file is streamed, never loaded.
 //
 // # Cancellation

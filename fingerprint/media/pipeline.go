@@ -38,6 +38,9 @@ type pipeline struct {
 	onFrame func(f *astiav.Frame) error
 	// consume handles one frame out of the filter graph.
 	consume func(f *astiav.Frame) error
+	// drained, when set, runs once the decoder is drained at the end of
+	// the input (the owner flushes what it holds outside the graph).
+	drained func() error
 }
 
 func (d *pipeline) fail(op string, err error) error {
@@ -170,6 +173,11 @@ func (d *pipeline) run(ctx context.Context) error {
 	}
 	if err := d.receiveFrames(); err != nil {
 		return err
+	}
+	if d.drained != nil {
+		if err := d.drained(); err != nil {
+			return err
+		}
 	}
 	if d.graph != nil {
 		return d.filter(nil)
