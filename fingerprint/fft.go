@@ -24,7 +24,7 @@ type realFFT struct {
 	n   int          // real length
 	m   int          // complex length, n/2
 	rev []int32      // bit-reversal permutation of 0..m-1
-	tw  []complex128 // exp(-2*pi*i*j/m), j < m/2
+	tw  []complex128 // per stage of size s >= 8: exp(-2*pi*i*j/s), j < s/2
 	spl []complex128 // exp(-2*pi*i*k/n), k <= m (the split's twiddles)
 	buf []complex128 // the m-point transform
 }
@@ -35,14 +35,20 @@ func newRealFFT(n int) (*realFFT, error) {
 		return nil, fmt.Errorf("fingerprint: FFT length %d, want a power of two >= 8", n)
 	}
 	m := n / 2
-	f := &realFFT{n: n, m: m, rev: make([]int32, m), tw: make([]complex128, m/2), spl: make([]complex128, m+1), buf: make([]complex128, m)}
+	f := &realFFT{n: n, m: m, rev: make([]int32, m), spl: make([]complex128, m+1), buf: make([]complex128, m)}
 	shift := 64 - bits.TrailingZeros(uint(m))
 	for i := range m {
 		f.rev[i] = int32(bits.Reverse64(uint64(i)) >> shift)
 	}
-	for j := range f.tw {
-		s, c := math.Sincos(-2 * math.Pi * float64(j) / float64(m))
-		f.tw[j] = complex(c, s)
+	// Each stage reads its twiddles in order from its own part of tw
+	// (4 + 8 + ... + m/2 values): the same values as exp(-2*pi*i*j*step/m)
+	// of one m/2 table read with a stride, without the stride.
+	for size := 8; size <= m; size <<= 1 {
+		step := m / size
+		for j := range size / 2 {
+			s, c := math.Sincos(-2 * math.Pi * float64(j*step) / float64(m))
+			f.tw = append(f.tw, complex(c, s))
+		}
 	}
 	for k := range f.spl {
 		s, c := math.Sincos(-2 * math.Pi * float64(k) / float64(n))
@@ -54,12 +60,28 @@ func newRealFFT(n int) (*realFFT, error) {
 // transform writes the coefficients X[k] = sum_t x[t] exp(-2*pi*i*k*t/n),
 // k = 0..n/2, of the real frame x (len n) into dst (len n/2+1).
 func (f *realFFT) transform(dst []complex128, x []float64) {
-	m, buf := f.m, f.buf
 	x = x[:f.n]
-	dst = dst[:m+1]
 	for i, r := range f.rev {
-		buf[i] = complex(x[2*r], x[2*r+1])
+		f.buf[i] = complex(x[2*r], x[2*r+1])
 	}
+	f.run(dst)
+}
+
+// transformWindowed is transform of the frame float64(x[t]) * w[t]: the
+// window is applied as the samples are loaded in bit-reversed order, which
+// spares a pass over the frame (the products are the same).
+func (f *realFFT) transformWindowed(dst []complex128, x []float32, w []float64) {
+	x, w = x[:f.n], w[:f.n]
+	for i, r := range f.rev {
+		f.buf[i] = complex(float64(x[2*r])*w[2*r], float64(x[2*r+1])*w[2*r+1])
+	}
+	f.run(dst)
+}
+
+// run transforms the loaded buf and writes the coefficients into dst.
+func (f *realFFT) run(dst []complex128) {
+	m, buf := f.m, f.buf
+	dst = dst[:m+1]
 	// Stages of size 2 and 4: twiddles 1 and -i.
 	for i := 0; i+3 < m; i += 4 {
 		a, b, c, d := buf[i], buf[i+1], buf[i+2], buf[i+3]
@@ -70,14 +92,17 @@ func (f *realFFT) transform(dst []complex128, x []float64) {
 		buf[i+1], buf[i+3] = b+d, b-d
 	}
 	// The remaining stages.
+	tws := f.tw
 	for size := 8; size <= m; size <<= 1 {
 		half := size >> 1
-		step := m / size
+		tw := tws[:half]
+		tws = tws[half:]
 		for start := 0; start < m; start += size {
 			lo := buf[start : start+half]
 			hi := buf[start+half : start+size]
-			for j := range lo {
-				t := hi[j] * f.tw[j*step]
+			hi = hi[:len(lo)]
+			for j, w := range tw[:len(lo)] {
+				t := hi[j] * w
 				u := lo[j]
 				lo[j], hi[j] = u+t, u-t
 			}

@@ -80,3 +80,26 @@ func BenchmarkRealFFT1024(b *testing.B) {
 		f.transform(dst, x)
 	}
 }
+
+// TestTransformWindowed: applying the window while loading gives exactly
+// the coefficients of transforming the windowed frame.
+func TestTransformWindowed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{8, 256, 1024} {
+		f, err := newRealFFT(n)
+		require.NoError(t, err)
+		x := make([]float32, n)
+		w := make([]float64, n)
+		xw := make([]float64, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+			w[i] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n))
+			xw[i] = float64(x[i]) * w[i]
+		}
+		want := make([]complex128, n/2+1)
+		got := make([]complex128, n/2+1)
+		f.transform(want, xw)
+		f.transformWindowed(got, x, w)
+		require.Equal(t, want, got, "n=%d", n)
+	}
+}
