@@ -198,7 +198,7 @@ func (e *Extractor) Finish() []Peak {
 // analyse computes one STFT column, whitens it, and picks the peaks of the
 // column that now has its full time neighbourhood.
 func (e *Extractor) analyse(samples []float32) {
-	e.fft.transformWindowed(e.coeffs, samples, e.window)
+	e.fft.transformWindowed(e.coeffs, samples, e.window, e.kmin-1, e.kmax)
 
 	// Log magnitude of the band, with one bin of margin each side for
 	// interpolation.

@@ -66,24 +66,27 @@ func (f *realFFT) transform(dst []complex128, x []float64) {
 	for i, r := range f.rev {
 		f.buf[i] = complex(x[2*r], x[2*r+1])
 	}
-	f.run(dst)
+	f.run()
+	f.split(dst, 0, f.m)
 }
 
-// transformWindowed is transform of the frame float64(x[t]) * w[t]: the
-// window is applied as the samples are loaded in bit-reversed order, which
-// spares a pass over the frame (the products are the same).
-func (f *realFFT) transformWindowed(dst []complex128, x []float32, w []float64) {
+// transformWindowed is transform of the frame float64(x[t]) * w[t], for
+// the coefficients lo..hi only: the window is applied as the samples are
+// loaded in bit-reversed order, which spares a pass over the frame (the
+// products are the same), and coefficients outside the analysed band are
+// not split out.
+func (f *realFFT) transformWindowed(dst []complex128, x []float32, w []float64, lo, hi int) {
 	x, w = x[:f.n], w[:f.n]
 	for i, r := range f.rev {
 		f.buf[i] = complex(float64(x[2*r])*w[2*r], float64(x[2*r+1])*w[2*r+1])
 	}
-	f.run(dst)
+	f.run()
+	f.split(dst, lo, hi)
 }
 
-// run transforms the loaded buf and writes the coefficients into dst.
-func (f *realFFT) run(dst []complex128) {
+// run transforms the loaded buf in place (the m-point complex FFT).
+func (f *realFFT) run() {
 	m, buf := f.m, f.buf
-	dst = dst[:m+1]
 	// Stages of size 2 and 4: twiddles 1 and -i.
 	for i := 0; i+3 < m; i += 4 {
 		a, b, c, d := buf[i], buf[i+1], buf[i+2], buf[i+3]
@@ -137,25 +140,34 @@ func (f *realFFT) run(dst []complex128) {
 			}
 		}
 	}
-	f.split(dst)
 }
 
-// split writes the coefficients of the real frame from the m-point
-// transform Z in buf.
-func (f *realFFT) split(dst []complex128) {
+// split writes the coefficients k = lo..hi (clamped to 0..m) of the real
+// frame from the m-point transform Z in buf; the others are left as they
+// were.
+func (f *realFFT) split(dst []complex128, lo, hi int) {
 	m, buf := f.m, f.buf
 	dst = dst[:m+1]
+	lo, hi = max(lo, 0), min(hi, m)
 	// Split the even- and odd-sample spectra E and O out of Z = E + iO:
 	// E[k] = (Z[k] + conj(Z[m-k]))/2, O[k] = (Z[k] - conj(Z[m-k]))/(2i),
-	// then X[k] = E[k] + exp(-2*pi*i*k/n) O[k].
+	// then X[k] = E[k] + exp(-2*pi*i*k/n) O[k]. The halving and the
+	// division by 2i are written out: as complex products they cost four
+	// multiplications each for the same values (up to the sign of a zero).
 	z0 := buf[0]
-	dst[0] = complex(real(z0)+imag(z0), 0)
-	dst[m] = complex(real(z0)-imag(z0), 0)
-	for k := 1; k < m; k++ {
+	if lo == 0 {
+		dst[0] = complex(real(z0)+imag(z0), 0)
+		lo = 1
+	}
+	if hi == m {
+		dst[m] = complex(real(z0)-imag(z0), 0)
+		hi = m - 1
+	}
+	for k := lo; k <= hi; k++ {
 		zk, zc := buf[k], buf[m-k]
-		zc = complex(real(zc), -imag(zc))
-		e := (zk + zc) * 0.5
-		o := (zk - zc) * complex(0, -0.5)
+		e := complex((real(zk)+real(zc))*0.5, (imag(zk)-imag(zc))*0.5)
+		p, q := real(zk)-real(zc), imag(zk)+imag(zc)
+		o := complex(q*0.5, p*-0.5)
 		dst[k] = e + f.spl[k]*o
 	}
 }
