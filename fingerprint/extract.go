@@ -220,7 +220,7 @@ func (e *Extractor) analyse(samples []float32) {
 	col := e.cols[slot]
 	band := lm[1 : 1+e.nbins]
 	// The running sum stays in a register: reading it back from prefix
-	// made every addition wait on the store before it (a fifth of the
+	// made every addition wait on the store before it (a seventh of the
 	// extraction time).
 	prefix := e.prefix[:len(band)+1]
 	sum := 0.0

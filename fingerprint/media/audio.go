@@ -259,7 +259,8 @@ func (d *audioDecoder) flushResampler() error {
 	return d.emit(out)
 }
 
-// audioFrameKey identifies the parameters a filter graph was built for.
+// audioFrameKey identifies the parameters a filter graph or the resampler
+// was built for.
 // It is computed for every frame, so it reads the frame's fields rather
 // than formatting them (describing the layout costs a printf and two
 // allocations, a few percent of the whole decode).

@@ -11,9 +11,11 @@ import (
 )
 
 // pipeline is what the audio and the video decoders share: one input, one
-// stream, its decoder, a filter graph built from the first decoded frame,
-// and the loop that reads, decodes, filters and finally drains everything.
-// The owner sets onFrame and consume. It is used by one goroutine only.
+// stream, its decoder, a filter graph built from the first decoded frame
+// (audio without extra filters uses libswresample directly instead, see
+// resampler), and the loop that reads, decodes, filters and finally drains
+// everything. The owner sets onFrame and consume, and drained when it
+// holds frames outside the graph. It is used by one goroutine only.
 type pipeline struct {
 	name   string
 	closer closer

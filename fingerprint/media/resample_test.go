@@ -78,6 +78,20 @@ func TestResamplerMatchesFilterGraph(t *testing.T) {
 		require.NoError(t, err)
 		inputs = append(inputs, input{name: c.Encoder, data: b})
 	}
+	// Two MP3 streams back to back, at 44.1 and 22.05 kHz: the decoder's
+	// frames change sample rate mid-way, so the resampler is flushed and
+	// reopened (the graph is rebuilt).
+	var changing []byte
+	for _, rate := range []int{44100, 22050} {
+		pcm := make([]float32, 2*rate)
+		for i := range pcm {
+			pcm[i] = float32(0.5 * math.Sin(2*math.Pi*330*float64(i)/float64(rate)))
+		}
+		b, err := EncodeAudio(ctx, pcm, rate, Codec{Encoder: "libmp3lame", Format: "mp3", BitRate: 64000})
+		require.NoError(t, err)
+		changing = append(changing, b...)
+	}
+	inputs = append(inputs, input{name: "MP3 changing rate mid-stream", data: changing})
 	if tracks, err := publicset.Default(); err == nil {
 		for _, tr := range tracks[:min(3, len(tracks))] {
 			inputs = append(inputs, input{name: tr.Name(), path: tr.Path})
@@ -102,6 +116,9 @@ func TestResamplerMatchesFilterGraph(t *testing.T) {
 			}
 			graph, gi := decode(true)
 			direct, di := decode(false)
+			if in.name == "MP3 changing rate mid-stream" {
+				assert.InDelta(t, 4.0, di.Decoded.Seconds(), 0.2, "both streams decoded")
+			}
 			require.NotEmpty(t, graph)
 			assert.Equal(t, gi.Samples, di.Samples)
 			assert.Equal(t, gi.Decoded, di.Decoded)
