@@ -23,7 +23,15 @@ package match
 //     binomial tail probability that an unrelated work matches as many
 //     frames of the run, at videoNullRate per frame, corrected for the
 //     candidates and region families tried: a run of 5 matched frames out of 5 is already
-//     beyond chance, one of 5 out of 50 is not.
+//     beyond chance, one of 5 out of 50 is not. Frames of a still shot
+//     count as one picture, on the query's side and on the work's: a run
+//     needs videoMinEffective distinct pictures on both, and an alignment
+//     that matches as well a second or more away is no placement at all
+//     (placedNowhere).
+//  4. For a query with sound (MatchMedia), every work the sound found and
+//     the picture search did not is checked once more on the picture, at
+//     the times the sound aligned (confirmPicture): that places a still
+//     picture, which the search cannot.
 //
 // Design note: voting alone (the audio method) is not enough for video:
 // frames of one shot are near-identical, so a static scene votes for a
@@ -215,6 +223,9 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 				best, bestNear, bestOff, bestDist = mt, near, off+d, dist
 			}
 		}
+		if ref.placedNowhere(q, families, mirror, bestOff, len(best), bestDist) {
+			continue
+		}
 		for _, run := range videoRuns(best) {
 			run = trimWeak(run, bestNear)
 			s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, len(cands)*len(families))
@@ -344,6 +355,44 @@ func newVideoRef(frames []fingerprint.VideoFrameHashes) *videoRef {
 	return r
 }
 
+// videoShiftFrames are the shifts (1, 2 and 5 s at the default rate) at
+// which placedNowhere compares an alignment with itself.
+var videoShiftFrames = [...]int64{-25, -10, -5, 5, 10, 25}
+
+// placedNowhere reports whether the query's match at offset off (n frames
+// matched, dist their summed distance, as matched returns them) is no
+// better than at an offset a second or more away: as many frames (90 %)
+// at a mean distance no more than a bit larger. A clip of a still shot
+// matches that way all along the shot, and whichever offset wins does so
+// by noise: on the benchmark, a cropped clip of a fixed camera on a tree
+// won 4 s from where it was taken. Moving pictures lose most of their
+// matches a second away; a slow scene keeps them but is placed by the
+// distances.
+func (r *videoRef) placedNowhere(q *fingerprint.VideoPrint, families [][]int, mirror bool, off int64, n, dist int) bool {
+	for _, d := range videoShiftFrames {
+		mt, _, dd := r.matched(q, families, mirror, off+d)
+		if m := len(mt); 10*m >= 9*n && dd*n <= (dist+n)*m {
+			return true
+		}
+	}
+	return false
+}
+
+// framesAt returns the reference frames facing the query frames qs at
+// offset off (reference frame = query frame + off), in order, skipping
+// those the reference has no hash for.
+func (r *videoRef) framesAt(qs []fingerprint.VideoFrameHashes, off int64) []fingerprint.VideoFrameHashes {
+	out := make([]fingerprint.VideoFrameHashes, 0, len(qs))
+	for _, f := range qs {
+		t := int64(f.Index) + off
+		if t < 0 || t >= int64(r.len) || r.at[t] == nil {
+			continue
+		}
+		out = append(out, fingerprint.VideoFrameHashes{Index: uint32(t), Hashes: r.at[t]})
+	}
+	return out
+}
+
 // regionFamilies groups a query's region hashes (by index) into families
 // verified together: the centred regions are one family (a query cropped
 // evenly, or not at all, matches through whichever of them fits best
@@ -391,6 +440,12 @@ func centredRegion(r fingerprint.Region) bool { return r.AX == 0.5 && r.AY == 0.
 // of one family; choosing the best of several is paid for in the
 // confidence (see videoSegment).
 func (r *videoRef) matched(q *fingerprint.VideoPrint, families [][]int, mirror bool, off int64) ([]uint32, map[uint32]int, int) {
+	return r.matchedAlong(q, families, mirror, func(qi uint32) int64 { return int64(qi) + off })
+}
+
+// matchedAlong is matched with the reference frame of each query frame
+// given by refOf (a constant offset, or an audio alignment's time map).
+func (r *videoRef) matchedAlong(q *fingerprint.VideoPrint, families [][]int, mirror bool, refOf func(qi uint32) int64) ([]uint32, map[uint32]int, int) {
 	var best []uint32
 	var bestNear []int
 	bestTotal := math.MaxInt
@@ -405,8 +460,9 @@ func (r *videoRef) matched(q *fingerprint.VideoPrint, families [][]int, mirror b
 				hs = f.Flipped
 			}
 			near, exact := 65, 64
+			at := refOf(f.Index)
 			for d := int64(-1); d <= 1; d++ {
-				t := int64(f.Index) + off + d
+				t := at + d
 				if t < 0 || t >= int64(r.len) {
 					continue
 				}
@@ -547,6 +603,17 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 	if k < videoMinEffective || effectiveFrames(strong) < videoMinEffective {
 		return Segment{}, false
 	}
+	// The distinct pictures are counted on the reference side too: a still
+	// shot of the work matches a still query at every offset along it, so
+	// the run places the clip nowhere in particular, yet a degraded query
+	// (cropped, re-encoded) jitters by more than videoNewBits from frame
+	// to frame and passes the count above. On the benchmark such runs
+	// placed a clip of a 25-second still shot up to 10 s from where it was
+	// taken, at confidence 1. The work is still found where the sound
+	// places it: see confirmPicture.
+	if effectiveFrames(ref.framesAt(hit, off)) < videoMinEffective {
+		return Segment{}, false
+	}
 	p := binomialTail(n, k, videoNullRate) * float64(max(tried, 1))
 	conf := math.Max(0, 1-p)
 	if conf < m.p.MinConfidence {
@@ -661,13 +728,7 @@ func Fuse(audio, video []Segment) []Segment {
 			a.Modality = ModalityAudio
 		}
 		for j, v := range video {
-			if usedVideo[j] || v.Work.Num != a.Work.Num {
-				continue
-			}
-			if a.QueryStart > v.QueryEnd || v.QueryStart > a.QueryEnd {
-				continue
-			}
-			if math.Abs((a.RefStart-a.QueryStart)-(v.RefStart-v.QueryStart)) > avOffsetTolerance {
+			if usedVideo[j] || !fusable(a, v) {
 				continue
 			}
 			usedVideo[j] = true
@@ -695,8 +756,18 @@ func Fuse(audio, video []Segment) []Segment {
 	return out
 }
 
+// fusable reports whether an audio segment a and a video segment v are
+// one audiovisual match: the same work, overlapping in the query, at
+// offsets within avOffsetTolerance.
+func fusable(a, v Segment) bool {
+	return v.Work.Num == a.Work.Num &&
+		a.QueryStart <= v.QueryEnd && v.QueryStart <= a.QueryEnd &&
+		math.Abs((a.RefStart-a.QueryStart)-(v.RefStart-v.QueryStart)) <= avOffsetTolerance
+}
+
 // MatchMedia matches a media file's prints: the sound (Match), the
-// picture (MatchVideo), then Fuse. Either print may be nil.
+// picture (MatchVideo), the picture again where the sound alone found a
+// work (confirmPicture), then Fuse. Either print may be nil.
 func (m *Matcher) MatchMedia(ctx context.Context, q *fingerprint.MediaPrint) ([]Segment, error) {
 	var audio, video []Segment
 	var err error
@@ -705,10 +776,113 @@ func (m *Matcher) MatchMedia(ctx context.Context, q *fingerprint.MediaPrint) ([]
 			return nil, err
 		}
 	}
-	if q.Video != nil {
+	if q.Video != nil && len(q.Video.Frames) > 0 {
 		if video, err = m.MatchVideo(ctx, q.Video); err != nil {
 			return nil, err
 		}
+		for _, a := range audio {
+			if slices.ContainsFunc(video, func(v Segment) bool { return fusable(a, v) }) {
+				continue
+			}
+			v, ok, err := m.confirmPicture(ctx, q.Video, a)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				video = append(video, v)
+			}
+		}
 	}
 	return Fuse(audio, video), nil
+}
+
+// confirmPicture checks the query's picture against the work of an audio
+// segment a, at the times the sound aligned: it returns a video segment
+// consistent with a when the query's frames inside a show the work's
+// pictures at those times.
+//
+// The search of MatchVideo cannot place a still picture (cover art under
+// a song, a title card, a fixed camera): it matches at every offset along
+// the still, so no run counts as evidence of where the clip sits (see
+// videoSegment). The sound can place it, and then the question is only
+// whether the picture at that place is the work's: one comparison per
+// frame, no search. An unrelated picture meets the work's at a given time
+// at videoNullRate per frame at most, so the confidence is the binomial
+// tail of the distinct pictures matched, corrected only for the region
+// families and the two orientations tried.
+func (m *Matcher) confirmPicture(ctx context.Context, q *fingerprint.VideoPrint, a Segment) (Segment, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return Segment{}, false, err
+	}
+	frames, err := m.store.VideoPrint(a.Work.Num)
+	if errors.Is(err, index.ErrNotFound) || len(frames) == 0 {
+		return Segment{}, false, nil
+	}
+	if err != nil {
+		return Segment{}, false, fmt.Errorf("match video: %w", err)
+	}
+	ref := newVideoRef(frames)
+	fps := float64(m.store.VideoParams().FPS)
+	speed := a.Speed
+	if speed <= 0 {
+		speed = 1
+	}
+	refOf := func(qi uint32) int64 {
+		return int64(math.Round((a.RefStart + (float64(qi)/fps-a.QueryStart)*speed) * fps))
+	}
+	// The query's frames inside the audio segment.
+	inside := &fingerprint.VideoPrint{Sampled: q.Sampled}
+	for _, f := range q.Frames {
+		if t := float64(f.Index) / fps; t >= a.QueryStart && t < a.QueryEnd {
+			inside.Frames = append(inside.Frames, f)
+		}
+	}
+	if len(inside.Frames) < videoMinFrames {
+		return Segment{}, false, nil
+	}
+	families := regionFamilies(m.store.VideoParams().QueryRegions, len(inside.Frames[0].Hashes))
+	var best []uint32
+	var bestNear map[uint32]int
+	for _, mirror := range []bool{false, true} {
+		mt, near, _ := ref.matchedAlong(inside, families, mirror, refOf)
+		if len(mt) > len(best) {
+			best, bestNear = mt, near
+		}
+	}
+	// Most of the pictures must match, not a few: the sound already named
+	// the work, the picture must show it for most of the time.
+	if len(best) < videoMinFrames || 2*len(best) < len(inside.Frames) {
+		return Segment{}, false, nil
+	}
+	var hit []fingerprint.VideoFrameHashes
+	strong := 0
+	j := 0
+	for _, f := range inside.Frames {
+		for j < len(best) && best[j] < f.Index {
+			j++
+		}
+		if j < len(best) && best[j] == f.Index {
+			hit = append(hit, f)
+			if bestNear[f.Index] <= videoStrongBits {
+				strong++
+			}
+		}
+	}
+	if 2*strong < len(hit) {
+		return Segment{}, false, nil
+	}
+	n, k := effectiveFrames(inside.Frames), effectiveFrames(hit)
+	p := binomialTail(n, k, videoNullRate) * float64(2*len(families))
+	conf := math.Max(0, 1-p)
+	first, last := best[0], best[len(best)-1]
+	qs, qe := float64(first)/fps, float64(last+1)/fps
+	return Segment{
+		Work:       a.Work,
+		QueryStart: round3(qs), QueryEnd: round3(qe),
+		RefStart: round3(float64(refOf(first)) / fps), RefEnd: round3(float64(refOf(first))/fps + (qe-qs)*speed),
+		Score:      len(best),
+		Confidence: round3(conf),
+		Speed:      speed,
+		Modality:   ModalityVideo,
+	}, true, nil
 }

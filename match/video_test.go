@@ -1,9 +1,11 @@
 package match
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/index"
@@ -108,4 +110,79 @@ func TestBinomialTail(t *testing.T) {
 	assert.Equal(t, 0.0, binomialTail(3, 4, 0.02))
 	assert.InDelta(t, 0.02*0.02*0.02, binomialTail(3, 3, 0.02), 1e-12)
 	assert.InDelta(t, 1-0.98*0.98, binomialTail(2, 1, 0.02), 1e-12)
+}
+
+func TestFramesAt(t *testing.T) {
+	// Reference: frames 0-9 one still picture, 10-14 flat, 15-19 each a
+	// new picture (hashes 16 bits apart).
+	ref := &videoRef{len: 20, at: make([][]uint64, 20)}
+	for i := 0; i < 10; i++ {
+		ref.at[i] = []uint64{0xffff}
+	}
+	for i := 15; i < 20; i++ {
+		ref.at[i] = []uint64{uint64(0xffff) << (16 * (i % 4))}
+	}
+	query := func(idx ...uint32) []fingerprint.VideoFrameHashes {
+		var fs []fingerprint.VideoFrameHashes
+		for _, i := range idx {
+			fs = append(fs, fingerprint.VideoFrameHashes{Index: i, Hashes: []uint64{uint64(i)}})
+		}
+		return fs
+	}
+	got := ref.framesAt(query(0, 1, 2, 5, 8, 12, 30), 2)
+	var idx []uint32
+	for _, f := range got {
+		idx = append(idx, f.Index)
+	}
+	assert.Equal(t, []uint32{2, 3, 4, 7}, idx, "offset applied; flat and out-of-range frames skipped")
+	assert.Equal(t, 1, effectiveFrames(ref.framesAt(query(0, 1, 2, 3, 4, 5, 6), 0)), "a still shot is one picture")
+	assert.Equal(t, 5, effectiveFrames(ref.framesAt(query(0, 1, 2, 3, 4), 15)), "a new picture each frame counts each")
+}
+
+func TestPlacedNowhere(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	fams := [][]int{{0}}
+	build := func(hash func(i int) uint64) *videoRef {
+		ref := &videoRef{len: 100, at: make([][]uint64, 100)}
+		for i := range ref.at {
+			ref.at[i] = []uint64{hash(i)}
+		}
+		return ref
+	}
+	// The query: reference frames 20-69, each with two bits flipped.
+	query := func(ref *videoRef) *fingerprint.VideoPrint {
+		q := &fingerprint.VideoPrint{Sampled: 50}
+		for i := range 50 {
+			h := ref.at[i+20][0] ^ 1<<rng.IntN(32) ^ 1<<(32+rng.IntN(32))
+			q.Frames = append(q.Frames, fingerprint.VideoFrameHashes{Index: uint32(i), Hashes: []uint64{h}})
+		}
+		return q
+	}
+	random := make([]uint64, 100)
+	for i := range random {
+		random[i] = rng.Uint64()
+	}
+	var drift uint64 = rng.Uint64()
+	slow := make([]uint64, 100)
+	for i := range slow {
+		drift ^= 1 << (i % 64) // one bit more each frame
+		slow[i] = drift
+	}
+	still := rng.Uint64()
+	for _, tc := range []struct {
+		name string
+		ref  *videoRef
+		want bool
+	}{
+		{"moving pictures", build(func(i int) uint64 { return random[i] }), false},
+		{"a slow scene, placed by its distances", build(func(i int) uint64 { return slow[i] }), false},
+		{"a still shot", build(func(int) uint64 { return still }), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := query(tc.ref)
+			mt, _, dist := tc.ref.matched(q, fams, false, 20)
+			require.Len(t, mt, 50)
+			assert.Equal(t, tc.want, tc.ref.placedNowhere(q, fams, false, 20, len(mt), dist))
+		})
+	}
 }
