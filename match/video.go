@@ -582,23 +582,13 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 	}
 	// The query's frames in the run's span, and those matched, each
 	// counted once per change of picture.
-	var span, hit, strong []fingerprint.VideoFrameHashes
-	j := 0
+	var span []fingerprint.VideoFrameHashes
 	for _, f := range q.Frames {
-		if f.Index < first || f.Index > last {
-			continue
-		}
-		span = append(span, f)
-		for j < len(run) && run[j] < f.Index {
-			j++
-		}
-		if j < len(run) && run[j] == f.Index {
-			hit = append(hit, f)
-			if near[f.Index] <= videoStrongBits {
-				strong = append(strong, f)
-			}
+		if f.Index >= first && f.Index <= last {
+			span = append(span, f)
 		}
 	}
+	hit, strong := hitFrames(span, run, near)
 	n, k := effectiveFrames(span), effectiveFrames(hit)
 	if k < videoMinEffective || effectiveFrames(strong) < videoMinEffective {
 		return Segment{}, false
@@ -608,7 +598,7 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 	// the run places the clip nowhere in particular, yet a degraded query
 	// (cropped, re-encoded) jitters by more than videoNewBits from frame
 	// to frame and passes the count above. On the benchmark such runs
-	// placed a clip of a 25-second still shot up to 10 s from where it was
+	// placed a clip of a 24-second still shot up to 10 s from where it was
 	// taken, at confidence 1. The work is still found where the sound
 	// places it: see confirmPicture.
 	if effectiveFrames(ref.framesAt(hit, off)) < videoMinEffective {
@@ -635,6 +625,25 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 		Speed:      1,
 		Modality:   ModalityVideo,
 	}, true
+}
+
+// hitFrames returns the frames of fs (in order) that matched (sorted
+// frame numbers), and those of them matched within videoStrongBits (near
+// holds each matched frame's distance).
+func hitFrames(fs []fingerprint.VideoFrameHashes, matched []uint32, near map[uint32]int) (hit, strong []fingerprint.VideoFrameHashes) {
+	j := 0
+	for _, f := range fs {
+		for j < len(matched) && matched[j] < f.Index {
+			j++
+		}
+		if j < len(matched) && matched[j] == f.Index {
+			hit = append(hit, f)
+			if near[f.Index] <= videoStrongBits {
+				strong = append(strong, f)
+			}
+		}
+	}
+	return hit, strong
 }
 
 // flatFrames marks the query's sampled frames that carry no hash (flat:
@@ -854,21 +863,8 @@ func (m *Matcher) confirmPicture(ctx context.Context, q *fingerprint.VideoPrint,
 	if len(best) < videoMinFrames || 2*len(best) < len(inside.Frames) {
 		return Segment{}, false, nil
 	}
-	var hit []fingerprint.VideoFrameHashes
-	strong := 0
-	j := 0
-	for _, f := range inside.Frames {
-		for j < len(best) && best[j] < f.Index {
-			j++
-		}
-		if j < len(best) && best[j] == f.Index {
-			hit = append(hit, f)
-			if bestNear[f.Index] <= videoStrongBits {
-				strong++
-			}
-		}
-	}
-	if 2*strong < len(hit) {
+	hit, strong := hitFrames(inside.Frames, best, bestNear)
+	if 2*len(strong) < len(hit) {
 		return Segment{}, false, nil
 	}
 	n, k := effectiveFrames(inside.Frames), effectiveFrames(hit)
