@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/cueprint/cueprint/fingerprint/spectrum"
 )
 
 // Peak is one spectral peak: a point of the time-frequency plane that
@@ -30,12 +32,9 @@ type Peak struct {
 // neighbourhood (plus the peaks themselves), not by the stream length.
 // An Extractor is used by one goroutine.
 type Extractor struct {
-	p   AudioParams
-	fft *realFFT
-
-	window  []float64    // Hann window
-	coeffs  []complex128 // FFT output
-	pending []float32    // samples not yet consumed by a frame
+	p       AudioParams
+	spec    *spectrum.Analyzer // Hann-windowed log-magnitude spectra
+	pending []float32          // samples not yet consumed by a frame
 
 	kmin, kmax int // analysed FFT bins [kmin, kmax)
 	nbins      int
@@ -71,19 +70,11 @@ func NewExtractor(p AudioParams) (*Extractor, error) {
 		return nil, err
 	}
 	n := p.WindowSamples
-	fft, err := newRealFFT(n)
+	spec, err := spectrum.New(n)
 	if err != nil {
 		return nil, err
 	}
-	e := &Extractor{
-		p:      p,
-		fft:    fft,
-		window: make([]float64, n),
-		coeffs: make([]complex128, n/2+1),
-	}
-	for i := range e.window {
-		e.window[i] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(n))
-	}
+	e := &Extractor{p: p, spec: spec}
 	binHz := float64(p.SampleRateHz) / float64(n)
 	e.kmin = int(math.Floor(p.MinFreqHz / binHz))
 	e.kmax = int(math.Ceil(p.MaxFreqHz/binHz)) + 1
@@ -192,26 +183,17 @@ func (e *Extractor) Finish() []Peak {
 	// the delta-coded encoding) sees time order.
 	e.peaks = slices.DeleteFunc(e.peaks, func(pk Peak) bool { return pk.Time >= float32(last) })
 	slices.SortStableFunc(e.peaks, func(x, y Peak) int { return cmp.Compare(x.Time, y.Time) })
+	e.spec.Close()
 	return e.peaks
 }
 
 // analyse computes one STFT column, whitens it, and picks the peaks of the
 // column that now has its full time neighbourhood.
 func (e *Extractor) analyse(samples []float32) {
-	e.fft.transformWindowed(e.coeffs, samples, e.window, e.kmin-1, e.kmax)
-
 	// Log magnitude of the band, with one bin of margin each side for
 	// interpolation.
 	lm := e.logMag
-	for i := range lm {
-		k := e.kmin - 1 + i
-		if k < 0 || k > e.p.WindowSamples/2 {
-			lm[i] = -23
-			continue
-		}
-		c := e.coeffs[k]
-		lm[i] = 0.5 * fastLn(float32(real(c)*real(c)+imag(c)*imag(c))+1e-10)
-	}
+	e.spec.LogMagnitude(lm, samples, e.kmin-1)
 
 	// Whiten: subtract the spectral envelope (moving average over
 	// 2*envHalf+1 bins), so peaks are judged by prominence, not level.
@@ -409,17 +391,4 @@ func slidingMax(dst, src []int32, h int, fwd, bwd []int32) {
 // String describes the extractor's state, for debugging.
 func (e *Extractor) String() string {
 	return fmt.Sprintf("extractor{frames=%d peaks=%d}", e.nFrames, len(e.peaks))
-}
-
-// fastLn approximates ln(x) for x > 0 to within 2e-4: the exponent from
-// the float's bits, log2 of the mantissa 1+t by a quartic in t fitted by
-// least squares on [0, 1). Peak picking compares log magnitudes with each
-// other, so the error is irrelevant, and math.Log on every bin was a
-// tenth of the extraction time.
-func fastLn(x float32) float32 {
-	bits := math.Float32bits(x)
-	e := float32(int32(bits>>23&0xff) - 127)
-	t := math.Float32frombits(bits&0x007fffff|0x3f800000) - 1 // [0, 1)
-	l2 := t * (1.4385454 + t*(-0.67807154+t*(0.32361048-0.084273162*t)))
-	return (e + l2) * math.Ln2
 }
