@@ -22,8 +22,14 @@ const (
 	// postings (FORMAT.md#postings) and the video parameters' hash in the
 	// meta record (24 bytes). A V1 store is upgraded in place when opened.
 	FormatV2 uint32 = 2
+	// FormatV3 adds the short postings form (FORMAT.md#postings): a list
+	// of a few works names them by delta-coded numbers rather than by a
+	// Roaring bitmap, whose 16-byte header was most of a short list. A V2
+	// store is a V3 store as it is, once its meta record says so (done
+	// when it is opened), so that no older binary misreads a short list.
+	FormatV3 uint32 = 3
 	// FormatCurrent is what this binary writes.
-	FormatCurrent = FormatV2
+	FormatCurrent = FormatV3
 )
 
 // magic opens the meta record.
@@ -33,6 +39,7 @@ var magic = [4]byte{'C', 'U', 'E', 'P'}
 const (
 	postingsSingle = 0x01
 	postingsList   = 0x02
+	postingsShort  = 0x03 // FormatV3
 )
 
 // Pending operations (FORMAT.md#pending).

@@ -2,9 +2,11 @@ package index
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -214,19 +216,114 @@ func TestWorkValidate(t *testing.T) {
 }
 
 func TestPostingsEncoding(t *testing.T) {
-	tests := []postingList{
-		{works: []uint32{7}, times: [][]uint32{{12345}}},
-		{works: []uint32{7}, times: [][]uint32{{1, 5, 900}}},
-		{works: []uint32{1, 2, 70000, 1 << 31}, times: [][]uint32{{0}, {3, 4}, {9}, {1 << 30}}},
+	long := postingList{}
+	for w := uint32(100); w < 100+shortMaxWorks+1; w++ {
+		long.works = append(long.works, w*w)
+		long.times = append(long.times, []uint32{w % 7, 9000 + w})
 	}
-	for _, pl := range tests {
-		var got postingList
-		require.NoError(t, decodePostings(encodePostings(&pl), &got, nil))
-		assert.Equal(t, pl, got)
-		keep := roaring.BitmapOf(pl.works[0])
-		require.NoError(t, decodePostings(encodePostings(&pl), &got, keep))
-		assert.Equal(t, pl.works[:1], got.works, "filtered by the live set")
+	short := postingList{works: long.works[:shortMaxWorks], times: long.times[:shortMaxWorks]}
+	tests := []struct {
+		name string
+		pl   postingList
+		form byte
+		size int // encoded bytes, 0 to skip
+	}{
+		{"one time inline", postingList{works: []uint32{7}, times: [][]uint32{{12345}}}, postingsSingle, 7},
+		{"one work, several times", postingList{works: []uint32{7}, times: [][]uint32{{1, 5, 900}}}, postingsShort, 8},
+		// 1+1 (works) + 1+1+1 (0: head, 0) + 1+1+1+1 (2: head, count, 3, 1) + 3+1 (70000) + 5+3 (1<<31, 1<<30)
+		{"few works, far apart", postingList{works: []uint32{0, 2, 70000, 1 << 31}, times: [][]uint32{{0}, {3, 4}, {9}, {1 << 30}}}, postingsShort, 22},
+		{"work number 2^32-1", postingList{works: []uint32{5, 1<<32 - 1}, times: [][]uint32{{1}, {2}}}, postingsShort, 0},
+		{"longest short list", short, postingsShort, 0},
+		{"long list: Roaring", long, postingsList, 0},
 	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := encodePostings(&tc.pl)
+			assert.Equal(t, tc.form, v[0], "form")
+			if tc.size > 0 {
+				assert.Len(t, v, tc.size)
+			}
+			var got postingList
+			require.NoError(t, decodePostings(v, &got, nil))
+			assert.Equal(t, tc.pl, got)
+			keep := roaring.BitmapOf(tc.pl.works[0])
+			require.NoError(t, decodePostings(v, &got, keep))
+			assert.Equal(t, tc.pl.works[:1], got.works, "filtered by the live set")
+		})
+	}
+}
+
+// TestDecodeShortRejects: a short list that is cut, overflows or runs on
+// is an error, never a panic or a silently wrong list.
+func TestDecodeShortRejects(t *testing.T) {
+	good := encodePostings(&postingList{works: []uint32{3, 9}, times: [][]uint32{{1, 2, 3}, {4}}})
+	require.Equal(t, byte(postingsShort), good[0])
+	for _, tc := range []struct {
+		name string
+		v    []byte
+	}{
+		{"no work count", []byte{postingsShort}},
+		{"more works than bytes", []byte{postingsShort, 9, 0, 0}},
+		{"cut", good[:len(good)-1]},
+		{"trailing byte", append(slices.Clone(good), 0)},
+		{"work number past 2^32-1", []byte{postingsShort, 2, 0xfe, 0xff, 0xff, 0xff, 0x1f, 0, 0, 0}},
+		{"time past 2^32-1", []byte{postingsShort, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := decodeFlat(tc.v, nil)
+			require.ErrorIs(t, err, ErrCorrupt)
+		})
+	}
+}
+
+// TestFormatUpgrade: a store whose meta record says version 1 or 2 opens,
+// keeps its works and is marked version 3; an unknown version is refused.
+func TestFormatUpgrade(t *testing.T) {
+	p := fingerprint.DefaultAudioParams()
+	for _, tc := range []struct {
+		name string
+		meta func(video uint64) []byte
+		err  error
+	}{
+		{"version 1", func(uint64) []byte { return oldMeta(FormatV1, p.Hash(), 0)[:16] }, nil},
+		{"version 2", func(video uint64) []byte { return oldMeta(FormatV2, p.Hash(), video) }, nil},
+		{"version 99", func(video uint64) []byte { return oldMeta(99, p.Hash(), video) }, ErrUnsupportedFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openTest(t, dir)
+			_, err := s.Register(context.Background(), Work{ID: "w1"}, fakePeaks(1, 300), false)
+			require.NoError(t, err)
+			video := s.video.Hash()
+			require.NoError(t, s.db.Update(func(txn *badger.Txn) error { return txn.Set(metaKey(), tc.meta(video)) }))
+			require.NoError(t, s.Close())
+
+			s, err = Open(context.Background(), dir, Options{Params: p})
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			defer func() { require.NoError(t, s.Close()) }()
+			_, err = s.Get("w1")
+			require.NoError(t, err)
+			var meta []byte
+			require.NoError(t, s.db.View(func(txn *badger.Txn) error {
+				item, err := txn.Get(metaKey())
+				if err == nil {
+					meta, err = item.ValueCopy(nil)
+				}
+				return err
+			}))
+			assert.Equal(t, metaRecord(p.Hash(), video), meta)
+		})
+	}
+}
+
+func oldMeta(ver uint32, audio, video uint64) []byte {
+	v := metaRecord(audio, video)
+	binary.BigEndian.PutUint32(v[4:], ver)
+	return v
 }
 
 // FuzzDecodePostings: arbitrary bytes never panic, and whatever decodes
@@ -234,7 +331,9 @@ func TestPostingsEncoding(t *testing.T) {
 func FuzzDecodePostings(f *testing.F) {
 	f.Add(encodePostings(&postingList{works: []uint32{7}, times: [][]uint32{{12}}}))
 	f.Add(encodePostings(&postingList{works: []uint32{1, 9}, times: [][]uint32{{1, 2}, {3}}}))
+	f.Add(encodePostings(&postingList{works: []uint32{4, 5, 1 << 20}, times: [][]uint32{{1}, {3, 8, 9}, {0}}}))
 	f.Add([]byte{2, 0})
+	f.Add([]byte{3, 1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var pl postingList
 		if err := decodePostings(b, &pl, nil); err != nil {

@@ -198,29 +198,25 @@ func (s *Store) checkMeta() error {
 		ver := binary.BigEndian.Uint32(v[4:])
 		switch {
 		case ver == FormatV1 && len(v) == 16:
-		case ver == FormatV2 && len(v) == 24:
-			if h := binary.BigEndian.Uint64(v[16:]); h != s.video.Hash() {
-				if holdsVideo(txn) {
-					return fmt.Errorf("%w: video: store %016x, requested %016x", ErrParamsMismatch, h, s.video.Hash())
-				}
-				// No video print was made with the old parameters: the
-				// store takes the new ones.
-				if err := txn.Set(metaKey(), metaRecord(binary.BigEndian.Uint64(v[8:]), s.video.Hash())); err != nil {
-					return err
-				}
+		case (ver == FormatV2 || ver == FormatV3) && len(v) == 24:
+			if h := binary.BigEndian.Uint64(v[16:]); h != s.video.Hash() && holdsVideo(txn) {
+				return fmt.Errorf("%w: video: store %016x, requested %016x", ErrParamsMismatch, h, s.video.Hash())
 			}
-		case ver == FormatV1 || ver == FormatV2:
+		case ver == FormatV1 || ver == FormatV2 || ver == FormatV3:
 			return fmt.Errorf("%w: meta record of version %d has %d bytes", ErrCorrupt, ver, len(v))
 		default:
-			return fmt.Errorf("%w: store has version %d, this binary reads %d and %d", ErrUnsupportedFormat, ver, FormatV1, FormatV2)
+			return fmt.Errorf("%w: store has version %d, this binary reads %d to %d", ErrUnsupportedFormat, ver, FormatV1, FormatCurrent)
 		}
 		if h := binary.BigEndian.Uint64(v[8:]); h != s.params.Hash() {
 			return fmt.Errorf("%w: store %016x, requested %016x", ErrParamsMismatch, h, s.params.Hash())
 		}
-		if ver == FormatV1 {
-			// A V1 store holds no video key: it is a V2 store as it is,
-			// once the meta record says so.
-			return txn.Set(metaKey(), metaRecord(s.params.Hash(), s.video.Hash()))
+		// The record is rewritten when it differs from what this binary
+		// writes: a V1 store holds no video key and a V2 store no short
+		// postings list, so each is a V3 store as it is, once its meta
+		// record says so; a store holding no video print takes new video
+		// parameters, since no print was made with the old ones.
+		if want := metaRecord(s.params.Hash(), s.video.Hash()); !bytes.Equal(v, want) {
+			return txn.Set(metaKey(), want)
 		}
 		return nil
 	})
