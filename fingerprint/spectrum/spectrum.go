@@ -4,8 +4,11 @@
 //
 // The audio extractor takes one spectrum every hop (31 a second of audio
 // at the default parameters), and before this package a hand-written Go
-// FFT was its largest cost: about 3.5 us a 1024-sample frame against
-// 0.8 us here, window and logarithm included (BenchmarkLogMagnitude).
+// FFT was its largest cost: 3.7 us a 1024-sample frame for the FFT alone,
+// against 1.3 us here with the window and the logarithm
+// (BenchmarkLogMagnitude, one core of an AMD EPYC). The logarithm is the
+// extractor's former fastLn: the float's exponent plus a quartic in its
+// mantissa, within 2e-4 of ln, since peak picking only compares values.
 // One Analyzer holds C memory: Close it, or let the garbage collector do
 // it.
 package spectrum
