@@ -33,6 +33,10 @@ package fingerprint
 //  5. A horizontally mirrored copy changes the sign of every coefficient
 //     of odd horizontal frequency: the query is hashed both ways and both
 //     searched (flip-invariant handling at no cost to the index).
+//  6. Beside its hashes, each frame keeps one byte of motion: how much the
+//     picture changed since the previous sampled frame (motion.go). It is
+//     what places a clip inside a still shot, where the hashes match all
+//     along.
 //
 // Index keys: each 64-bit hash is cut into Bands bands of 64/Bands bits;
 // the key of a band is (video key space | band << 16 | value), so two
@@ -223,6 +227,9 @@ type VideoFrameHashes struct {
 	// Flipped has the hashes of the mirrored frame, per region; set for
 	// queries only.
 	Flipped []uint64
+	// Motion is how much the picture changed since the previous sampled
+	// frame (see motion.go); 0 when unknown.
+	Motion uint8
 }
 
 // VideoPrint is the fingerprint of a video stream: the hashed frames in
@@ -296,8 +303,14 @@ func extractVideoTo(name string, p VideoParams, o VideoOptions, fn VideoFramesFu
 	vp := &VideoPrint{}
 	hashed := 0
 	var horizon, told uint32
+	// motion holds the Motion of the frames the overlay masker still
+	// holds (it hands them on a few seconds late).
+	motion := map[uint32]uint8{}
 	keep := func(f, masked *media.VideoFrame, idx uint32) {
+		m := motion[idx]
+		delete(motion, idx)
 		if fh, ok := h.hash(f, masked, idx, o.Query); ok {
+			fh.Motion = m
 			vp.Frames = append(vp.Frames, fh)
 			hashed++
 		}
@@ -317,6 +330,7 @@ func extractVideoTo(name string, p VideoParams, o VideoOptions, fn VideoFramesFu
 		masker = newOverlayMasker(keep)
 	}
 	last := int64(-1)
+	var prev media.VideoFrame
 	info, err := decode(media.VideoOptions{
 		FPS: p.FPS, Width: p.FrameSize, Height: p.FrameSize,
 		Filters: o.Filters, MaxDuration: o.MaxDuration, SkipNonReference: true,
@@ -326,7 +340,13 @@ func extractVideoTo(name string, p VideoParams, o VideoOptions, fn VideoFramesFu
 		if int64(idx) <= last {
 			return nil // a repeated tick (the graph was rebuilt mid-stream)
 		}
+		// Motion against the previous sampled frame, when it is the
+		// previous tick.
+		if int64(idx) == last+1 && last >= 0 {
+			motion[idx] = motionOf(&prev, f)
+		}
 		last = int64(idx)
+		prev.Width, prev.Height, prev.Pix = f.Width, f.Height, append(prev.Pix[:0], f.Pix...)
 		if masker != nil {
 			masker.add(f, idx)
 		} else {
@@ -544,7 +564,8 @@ func Hamming(a, b uint64) int { return bits.OnesCount64(a ^ b) }
 
 // AppendVideoPrint encodes a reference print's frames: <uvarint count>
 // <uvarint scales>, then per frame <uvarint index delta> and the hashes,
-// 8 bytes each, big-endian.
+// 8 bytes each, big-endian; then, when there are frames, the motion
+// section: <1b videoMotionSection> and one Motion byte per frame.
 func AppendVideoPrint(dst []byte, frames []VideoFrameHashes) []byte {
 	scales := 0
 	if len(frames) > 0 {
@@ -560,8 +581,19 @@ func AppendVideoPrint(dst []byte, frames []VideoFrameHashes) []byte {
 			dst = binary.BigEndian.AppendUint64(dst, f.Hashes[i])
 		}
 	}
+	if len(frames) > 0 {
+		dst = append(dst, videoMotionSection)
+		for _, f := range frames {
+			dst = append(dst, f.Motion)
+		}
+	}
 	return dst
 }
+
+// videoMotionSection opens the motion section of an encoded video print.
+// Prints written before it existed end after the hashes: their frames'
+// Motion is 0 (unknown).
+const videoMotionSection = 0x01
 
 // DecodeVideoPrint decodes what AppendVideoPrint wrote.
 func DecodeVideoPrint(b []byte) ([]VideoFrameHashes, error) {
@@ -594,6 +626,12 @@ func DecodeVideoPrint(b []byte) ([]VideoFrameHashes, error) {
 		}
 		b = b[8*int(scales):]
 		out = append(out, VideoFrameHashes{Index: uint32(prev), Hashes: hs})
+	}
+	if len(b) > 0 && n > 0 && b[0] == videoMotionSection && len(b) == 1+int(n) {
+		for i := range out {
+			out[i].Motion = b[1+i]
+		}
+		b = b[1+n:]
 	}
 	if len(b) != 0 {
 		return nil, fmt.Errorf("fingerprint: %d bytes after the video print", len(b))

@@ -73,15 +73,72 @@ func TestFrameHasher(t *testing.T) {
 }
 
 func TestVideoPrintRoundTrip(t *testing.T) {
-	frames := []VideoFrameHashes{{Index: 0, Hashes: []uint64{1, 2}}, {Index: 3, Hashes: []uint64{1 << 63, 5}}, {Index: 900, Hashes: []uint64{0, ^uint64(0)}}}
+	frames := []VideoFrameHashes{{Index: 0, Hashes: []uint64{1, 2}}, {Index: 3, Hashes: []uint64{1 << 63, 5}, Motion: 17}, {Index: 900, Hashes: []uint64{0, ^uint64(0)}, Motion: 255}}
 	b := AppendVideoPrint(nil, frames)
 	got, err := DecodeVideoPrint(b)
 	require.NoError(t, err)
 	assert.Equal(t, frames, got)
+	// Cut right before the motion section, it is a print written before
+	// motion was recorded: the same frames, motion unknown. Cut anywhere
+	// else, it is refused.
+	old := len(b) - 1 - len(frames)
 	for i := range b {
-		_, err := DecodeVideoPrint(b[:i])
+		got, err := DecodeVideoPrint(b[:i])
+		if i == old {
+			require.NoError(t, err)
+			for j := range frames {
+				assert.Equal(t, frames[j].Hashes, got[j].Hashes)
+				assert.Zero(t, got[j].Motion)
+			}
+			continue
+		}
 		assert.Error(t, err, "truncated at %d", i)
 	}
+	// A motion section of the wrong length or kind is refused.
+	_, err = DecodeVideoPrint(append(b, 9))
+	assert.Error(t, err)
+	b[old] = 0x02
+	_, err = DecodeVideoPrint(b)
+	assert.Error(t, err)
+}
+
+func TestMotionOf(t *testing.T) {
+	frame := func(v byte) *media.VideoFrame {
+		f := &media.VideoFrame{Width: 20, Height: 10, Pix: make([]byte, 200), Active: media.Rect{W: 20, H: 10}}
+		for i := range f.Pix {
+			f.Pix[i] = v
+		}
+		return f
+	}
+	a, b := frame(100), frame(103)
+	for _, tc := range []struct {
+		name      string
+		prev, cur *media.VideoFrame
+		want      uint8
+	}{
+		{"no previous frame", nil, a, 0},
+		{"same picture", a, frame(100), 1},
+		{"3 levels brighter", a, b, 1 + 3*MotionScale},
+		{"3 levels darker", b, a, 1 + 3*MotionScale},
+		{"saturates", frame(0), frame(255), 255},
+		{"size changed", &media.VideoFrame{Width: 10, Height: 20, Pix: make([]byte, 200)}, a, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, motionOf(tc.prev, tc.cur))
+		})
+	}
+	// Only the central 80 % of the active area counts: a change at the
+	// edge (a crop's width) is not motion.
+	c := frame(100)
+	for y := range 10 {
+		c.Pix[y*20] = 200
+	}
+	assert.Equal(t, uint8(1), motionOf(a, c))
+	l, ok := MotionLevel(1 + 3*MotionScale)
+	assert.True(t, ok)
+	assert.InDelta(t, 3.0, l, 1e-9)
+	_, ok = MotionLevel(0)
+	assert.False(t, ok)
 }
 
 func TestVideoKeys(t *testing.T) {
@@ -96,6 +153,7 @@ func TestVideoKeys(t *testing.T) {
 
 func FuzzDecodeVideoPrint(f *testing.F) {
 	f.Add(AppendVideoPrint(nil, []VideoFrameHashes{{Index: 1, Hashes: []uint64{3}}}))
+	f.Add(AppendVideoPrint(nil, []VideoFrameHashes{{Index: 1, Hashes: []uint64{3}, Motion: 9}, {Index: 4, Hashes: []uint64{5}, Motion: 200}}))
 	f.Add([]byte{})
 	f.Add([]byte{0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -104,7 +162,11 @@ func FuzzDecodeVideoPrint(f *testing.F) {
 			return
 		}
 		if len(frames) > 0 {
-			assert.Equal(t, b, AppendVideoPrint(nil, frames))
+			// Prints without a motion section (written before it existed)
+			// gain one when written again; the frames stay.
+			again, err := DecodeVideoPrint(AppendVideoPrint(nil, frames))
+			require.NoError(t, err)
+			assert.Equal(t, frames, again)
 		}
 	})
 }

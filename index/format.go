@@ -28,8 +28,14 @@ const (
 	// store is a V3 store as it is, once its meta record says so (done
 	// when it is opened), so that no older binary misreads a short list.
 	FormatV3 uint32 = 3
+	// FormatV4 adds the motion section of video prints (FORMAT.md#video):
+	// one byte a frame, by which a clip of a still shot is placed. Prints
+	// of a V3 store have none and stay valid (their motion is unknown); the
+	// store is a V4 store once its meta record says so (done when it is
+	// opened), so that no older binary refuses a print that has one.
+	FormatV4 uint32 = 4
 	// FormatCurrent is what this binary writes.
-	FormatCurrent = FormatV3
+	FormatCurrent = FormatV4
 )
 
 // magic opens the meta record.

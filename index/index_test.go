@@ -277,7 +277,7 @@ func TestDecodeShortRejects(t *testing.T) {
 }
 
 // TestFormatUpgrade: a store whose meta record says version 1 or 2 opens,
-// keeps its works and is marked version 3; an unknown version is refused.
+// keeps its works and is marked version 4; an unknown version is refused.
 func TestFormatUpgrade(t *testing.T) {
 	p := fingerprint.DefaultAudioParams()
 	for _, tc := range []struct {
@@ -287,6 +287,7 @@ func TestFormatUpgrade(t *testing.T) {
 	}{
 		{"version 1", func(uint64) []byte { return oldMeta(FormatV1, p.Hash(), 0)[:16] }, nil},
 		{"version 2", func(video uint64) []byte { return oldMeta(FormatV2, p.Hash(), video) }, nil},
+		{"version 3", func(video uint64) []byte { return oldMeta(FormatV3, p.Hash(), video) }, nil},
 		{"version 99", func(video uint64) []byte { return oldMeta(99, p.Hash(), video) }, ErrUnsupportedFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

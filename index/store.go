@@ -198,11 +198,11 @@ func (s *Store) checkMeta() error {
 		ver := binary.BigEndian.Uint32(v[4:])
 		switch {
 		case ver == FormatV1 && len(v) == 16:
-		case (ver == FormatV2 || ver == FormatV3) && len(v) == 24:
+		case (ver == FormatV2 || ver == FormatV3 || ver == FormatV4) && len(v) == 24:
 			if h := binary.BigEndian.Uint64(v[16:]); h != s.video.Hash() && holdsVideo(txn) {
 				return fmt.Errorf("%w: video: store %016x, requested %016x", ErrParamsMismatch, h, s.video.Hash())
 			}
-		case ver == FormatV1 || ver == FormatV2 || ver == FormatV3:
+		case ver == FormatV1 || ver == FormatV2 || ver == FormatV3 || ver == FormatV4:
 			return fmt.Errorf("%w: meta record of version %d has %d bytes", ErrCorrupt, ver, len(v))
 		default:
 			return fmt.Errorf("%w: store has version %d, this binary reads %d to %d", ErrUnsupportedFormat, ver, FormatV1, FormatCurrent)
@@ -211,9 +211,9 @@ func (s *Store) checkMeta() error {
 			return fmt.Errorf("%w: store %016x, requested %016x", ErrParamsMismatch, h, s.params.Hash())
 		}
 		// The record is rewritten when it differs from what this binary
-		// writes: a V1 store holds no video key and a V2 store no short
-		// postings list, so each is a V3 store as it is, once its meta
-		// record says so; a store holding no video print takes new video
+		// writes: a V1 store holds no video key, a V2 store no short
+		// postings list and a V3 store no motion section, so each is a V4
+		// store as it is, once its meta record says so; a store holding no video print takes new video
 		// parameters, since no print was made with the old ones.
 		if want := metaRecord(s.params.Hash(), s.video.Hash()); !bytes.Equal(v, want) {
 			return txn.Set(metaKey(), want)
