@@ -27,7 +27,8 @@ package match
 //     count as one picture, on the query's side and on the work's: a run
 //     needs videoMinEffective distinct pictures on both, and an alignment
 //     that matches as well a second or more away is no placement at all
-//     (placedNowhere).
+//     (placedNowhere): such a clip of a still shot is placed by the
+//     motion of its frames, or not at all (placeStill, still.go).
 //  4. For a query with sound (MatchMedia), every work the sound found and
 //     the picture search did not is checked once more on the picture, at
 //     the times the sound aligned (confirmPicture): that places a still
@@ -223,12 +224,19 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 				best, bestNear, bestOff, bestDist = mt, near, off+d, dist
 			}
 		}
+		// A still shot: placed by its motion, or not at all.
+		placed := 0.0
 		if ref.placedNowhere(q, families, mirror, bestOff, len(best), bestDist) {
-			continue
+			o, conf, ok := ref.placeStill(q, families, mirror, bestOff, best)
+			if !ok {
+				continue
+			}
+			best, bestNear, _ = ref.matched(q, families, mirror, o)
+			bestOff, placed = o, math.Max(conf, math.SmallestNonzeroFloat64)
 		}
 		for _, run := range videoRuns(best) {
 			run = trimWeak(run, bestNear)
-			s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, len(cands)*len(families))
+			s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, len(cands)*len(families), placed)
 			if !ok || overlapsSame(segs, s) {
 				continue
 			}
@@ -340,6 +348,9 @@ func absInt64(x int64) int64 {
 type videoRef struct {
 	at  [][]uint64 // at[i]: hashes of frame i, nil when absent (flat)
 	len int
+	// motion[i] is frame i's Motion (0 unknown); nil when the print has
+	// none (made before motion was recorded).
+	motion []uint8
 }
 
 func newVideoRef(frames []fingerprint.VideoFrameHashes) *videoRef {
@@ -351,6 +362,12 @@ func newVideoRef(frames []fingerprint.VideoFrameHashes) *videoRef {
 	r.at = make([][]uint64, r.len)
 	for _, f := range frames {
 		r.at[f.Index] = f.Hashes
+		if f.Motion != 0 {
+			if r.motion == nil {
+				r.motion = make([]uint8, r.len)
+			}
+			r.motion[f.Index] = f.Motion
+		}
 	}
 	return r
 }
@@ -571,8 +588,11 @@ func effectiveFrames(fs []fingerprint.VideoFrameHashes) int {
 }
 
 // videoSegment turns a run of matched frames into a segment, if it is
-// beyond chance.
-func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bool, ref *videoRef, run []uint32, near map[uint32]int, off int64, tried int) (Segment, bool) {
+// beyond chance. still is the confidence of a placement by motion
+// (placeStill), 0 for a run the pictures place: a still shot's pictures
+// are one observation however many frames match, so its confidence is
+// the placement's.
+func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bool, ref *videoRef, run []uint32, near map[uint32]int, off int64, tried int, still float64) (Segment, bool) {
 	if len(run) < videoMinFrames {
 		return Segment{}, false
 	}
@@ -589,23 +609,16 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 		}
 	}
 	hit, strong := hitFrames(span, run, near)
-	n, k := effectiveFrames(span), effectiveFrames(hit)
-	if k < videoMinEffective || effectiveFrames(strong) < videoMinEffective {
+	var conf float64
+	if still > 0 {
+		// Most frames close, as copies match (see videoStrongBits).
+		if 2*len(strong) < len(span) {
+			return Segment{}, false
+		}
+		conf = still
+	} else if conf = m.pictureConfidence(span, hit, strong, ref, off, tried); conf == 0 {
 		return Segment{}, false
 	}
-	// The distinct pictures are counted on the reference side too: a still
-	// shot of the work matches a still query at every offset along it, so
-	// the run places the clip nowhere in particular, yet a degraded query
-	// (cropped, re-encoded) jitters by more than videoNewBits from frame
-	// to frame and passes the count above. On the benchmark such runs
-	// placed a clip of a 24-second still shot up to 10 s from where it was
-	// taken, at confidence 1. The work is still found where the sound
-	// places it: see confirmPicture.
-	if effectiveFrames(ref.framesAt(hit, off)) < videoMinEffective {
-		return Segment{}, false
-	}
-	p := binomialTail(n, k, videoNullRate) * float64(max(tried, 1))
-	conf := math.Max(0, 1-p)
 	if conf < m.p.MinConfidence {
 		return Segment{}, false
 	}
@@ -625,6 +638,29 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 		Speed:      1,
 		Modality:   ModalityVideo,
 	}, true
+}
+
+// pictureConfidence is the confidence of a run the pictures place: span
+// are the query's frames in the run's span, hit those matched, strong
+// those matched within videoStrongBits; 0 when the run is no evidence.
+func (m *Matcher) pictureConfidence(span, hit, strong []fingerprint.VideoFrameHashes, ref *videoRef, off int64, tried int) float64 {
+	n, k := effectiveFrames(span), effectiveFrames(hit)
+	if k < videoMinEffective || effectiveFrames(strong) < videoMinEffective {
+		return 0
+	}
+	// The distinct pictures are counted on the reference side too: a still
+	// shot of the work matches a still query at every offset along it, so
+	// the run places the clip nowhere in particular, yet a degraded query
+	// (cropped, re-encoded) jitters by more than videoNewBits from frame
+	// to frame and passes the count above. On the benchmark such runs
+	// placed a clip of a 24-second still shot up to 10 s from where it was
+	// taken, at confidence 1. The work is still found where the sound
+	// places it: see confirmPicture.
+	if effectiveFrames(ref.framesAt(hit, off)) < videoMinEffective {
+		return 0
+	}
+	p := binomialTail(n, k, videoNullRate) * float64(max(tried, 1))
+	return math.Max(0, 1-p)
 }
 
 // hitFrames returns the frames of fs (in order) that matched (sorted

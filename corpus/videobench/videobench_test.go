@@ -28,10 +28,11 @@ func TestQuickVideoBench(t *testing.T) {
 	for _, c := range res.Conditions {
 		by[c.Condition] = c
 	}
-	// 12 clips per condition; the one clip a still camera makes
-	// unlocatable is allowed to miss (see docs/bench/video.md).
+	// 12 clips per condition, two of them inside the still shot of
+	// `tree`, placed by their motion: one miss is allowed (see
+	// docs/bench/video.md).
 	for _, name := range []string{"clean", "reencode_low", "scale_240p", "crop_10_centre", "crop_10_corner", "letterbox", "pillarbox", "caption", "gamma", "hflip", "combined", "embedded"} {
-		assert.GreaterOrEqual(t, by[name].Recall, 0.8, name)
+		assert.GreaterOrEqual(t, by[name].Recall, 0.9, name)
 	}
 	wrong := 0
 	for _, c := range res.Conditions {
