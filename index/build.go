@@ -410,6 +410,7 @@ func (b *builder) load(ctx context.Context, dir string, o Options) error {
 	bo := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{slog.New(slog.DiscardHandler)}).
 		WithCompression(options.ZSTD).
+		WithBlockSize(tableBlockBytes).
 		WithValueThreshold(1 << 20).
 		WithNumVersionsToKeep(1)
 	db, err := badger.Open(bo)

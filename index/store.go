@@ -99,6 +99,15 @@ type Store struct {
 	gen atomic.Uint64
 }
 
+// tableBlockBytes is the size of Badger's table blocks, the unit it
+// compresses and reads. Postings lists are a few dozen bytes, so a block
+// holds hundreds of keys, and each block costs an index entry and a ZSTD
+// frame: the same 12-hour store's keys and values written with Badger's
+// default of 4 KB took 23.2 MB, with 16 KB 22.4 MB (3.7 % less; 32 KB
+// saved only 0.6 % more). A lookup decompresses a bigger block, which a
+// daemon pays once: it preloads its postings (WarmPostings).
+const tableBlockBytes = 16 << 10
+
 // Open opens (creating if needed) the store in dir.
 func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 	if err := o.Params.Validate(); err != nil {
@@ -115,6 +124,7 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 		WithLogger(badgerLogger{logger}).
 		WithSyncWrites(true). // an acknowledged write survives kill -9 and power loss
 		WithCompression(options.ZSTD).
+		WithBlockSize(tableBlockBytes).
 		WithMemTableSize(16 << 20).
 		WithNumMemtables(2).
 		WithValueThreshold(1 << 20).
@@ -208,7 +218,11 @@ func (s *Store) checkMeta() error {
 			return fmt.Errorf("%w: store has version %d, this binary reads %d to %d", ErrUnsupportedFormat, ver, FormatV1, FormatCurrent)
 		}
 		if h := binary.BigEndian.Uint64(v[8:]); h != s.params.Hash() {
-			return fmt.Errorf("%w: store %016x, requested %016x", ErrParamsMismatch, h, s.params.Hash())
+			// Prints hold only what their parameters kept (a band, a peak
+			// density), so they cannot be converted: the works must be
+			// fingerprinted again from their media.
+			return fmt.Errorf("%w: store %016x, requested %016x (a store made with other audio parameters, e.g. by an older cueprint: register its works again into a new store)",
+				ErrParamsMismatch, h, s.params.Hash())
 		}
 		// The record is rewritten when it differs from what this binary
 		// writes: a V1 store holds no video key, a V2 store no short
