@@ -87,17 +87,54 @@ func TestBestAdjacentBins(t *testing.T) {
 // TestConfidenceCatalogueCorrection: the confidence of a given alignment
 // is unchanged on small stores and falls as more works compete.
 func TestConfidenceCatalogueCorrection(t *testing.T) {
-	small := confidenceOf(14, 1, 0, 10, 200)
-	assert.Equal(t, small, confidenceOf(14, 1, 0, 10, confidenceBaseWorks), "no correction up to the base")
+	small := confidenceOf(14, 1, 0, 10, 200, false)
+	assert.Equal(t, small, confidenceOf(14, 1, 0, 10, confidenceBaseWorks, false), "no correction up to the base")
 	assert.GreaterOrEqual(t, small, 0.9, "z 9.2 passes on a small store")
 	prev := small
 	for _, works := range []int{10_000, 100_000, 1_000_000} {
-		c := confidenceOf(14, 1, 0, 10, works)
+		c := confidenceOf(14, 1, 0, 10, works, false)
 		assert.Less(t, c, prev, "%d works", works)
 		prev = c
 	}
-	assert.Less(t, confidenceOf(14, 1, 0, 10, 100_000), 0.9, "the same z is refused among 100,000 works")
-	assert.Greater(t, confidenceOf(60, 4, 0, 10, 1_000_000), 0.99, "a clear match stays certain")
+	assert.Less(t, confidenceOf(14, 1, 0, 10, 100_000, false), 0.9, "the same z is refused among 100,000 works")
+	assert.Greater(t, confidenceOf(60, 4, 0, 10, 1_000_000, false), 0.99, "a clear match stays certain")
+}
+
+// aligned is one alignment's decision inputs: its score, its own
+// background and the best other work's score in the window.
+type aligned struct {
+	score      int
+	background float64
+	second     int
+}
+
+// confidence is the alignment's confidence on a store of 200 works.
+func (a aligned) confidence(variant bool) float64 {
+	return confidenceOf(a.score, a.background, a.second, 10, 200, variant)
+}
+
+// TestConfidenceVariant: an alignment found under a variant needs a higher
+// z than one found under the identity.
+func TestConfidenceVariant(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		a                 aligned
+		identity, variant bool // passes MinConfidence 0.9 as each
+	}{
+		// Measured with 55-3500 Hz prints (see confidenceVariantZ): an
+		// unrelated excerpt by the composer of a registered work, aligned
+		// at tempo 0.895, z 8.7.
+		{"unrelated, same composer, at a tempo variant", aligned{24, 4.2, 14}, true, false},
+		{"clean query played 5 % slow", aligned{60, 5, 12}, true, true},
+		{"true match under noise, z 9.2", aligned{14, 1, 0}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, va := tc.a.confidence(false), tc.a.confidence(true)
+			assert.Equal(t, tc.identity, id >= 0.9, "identity confidence %.3f", id)
+			assert.Equal(t, tc.variant, va >= 0.9, "variant confidence %.3f", va)
+			assert.Less(t, va, id)
+		})
+	}
 }
 
 // TestConfidenceCrowd: a looped work's true match, whose own background is
@@ -106,24 +143,22 @@ func TestConfidenceCatalogueCorrection(t *testing.T) {
 func TestConfidenceCrowd(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
-		score        int
-		background   float64
-		second       int
+		a            aligned
 		pass, raised bool // raised: by the crowd test, over the own test alone
 	}{
 		// Measured on the public set (see the comment on crowdZ).
-		{"looped work under -5 dB of white noise", 41, 15.8, 14, true, true},
-		{"true match under another song, own z just short", 48, 14.7, 22, true, true},
-		{"unrelated: best own z of the negatives", 47, 14.85, 34, false, false},
-		{"unrelated: best crowd statistic of the negatives", 41, 14.15, 21, false, true},
-		{"work registered twice: the crowd test cannot help", 44, 15.8, 44, false, false},
-		{"clear match", 60, 4, 40, true, false},
-		{"no other work hit: second counts as MinAligned", 14, 1, 0, true, false},
+		{"looped work under -5 dB of white noise", aligned{41, 15.8, 14}, true, true},
+		{"true match under another song, own z just short", aligned{48, 14.7, 22}, true, true},
+		{"unrelated: best own z of the negatives", aligned{47, 14.85, 34}, false, false},
+		{"unrelated: best crowd statistic of the negatives", aligned{41, 14.15, 21}, false, true},
+		{"work registered twice: the crowd test cannot help", aligned{44, 15.8, 44}, false, false},
+		{"clear match", aligned{60, 4, 40}, true, false},
+		{"no other work hit: second counts as MinAligned", aligned{14, 1, 0}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := confidenceOf(tc.score, tc.background, tc.second, 10, 200)
+			c := tc.a.confidence(false)
 			assert.Equal(t, tc.pass, c >= 0.9, "confidence %.3f", c)
-			alone := confidenceOf(tc.score, tc.background, tc.score, 10, 200)
+			alone := aligned{tc.a.score, tc.a.background, tc.a.score}.confidence(false)
 			if tc.raised {
 				assert.Greater(t, c, alone)
 			} else {
