@@ -286,7 +286,9 @@ func (e *Extractor) addPeak(c, k int, strength float32) {
 }
 
 // densityBandSemitones is the width of the bands the peak-density cap is
-// shared between: an octave, four bands over 250-3500 Hz.
+// shared between: an octave, six bands over 55-3500 Hz. Per octave, the
+// bass's strong peaks cannot take the upper bands' share, nor a noise's
+// strong local maxima in one band the music's peaks in another.
 const densityBandSemitones = 12
 
 // parabolicPeak returns the offset, in [-0.5, 0.5], of the vertex of the

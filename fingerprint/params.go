@@ -21,35 +21,48 @@ type AudioParams struct {
 	// WindowSamples is the STFT window length (Hann), a power of two. The
 	// default value is 1024 (128 ms at 8 kHz, 7.8 Hz per bin): fine enough
 	// in frequency that a semitone is several bins above 250 Hz, which the
-	// log-frequency hash needs. Range 256 to 8192.
+	// log-frequency hash needs. Below that, in the bass, a bin spans more
+	// than a semitone; parabolic interpolation places those peaks between
+	// bins, but their pitch, and the hashes built on them, are coarser
+	// than the rest. Range 256 to 8192.
 	WindowSamples int
 	// HopSamples is the STFT hop. The default value is 256 (32 ms): time
 	// resolution well below the 0.2 s offset accuracy we promise, at a
 	// quarter of the FFT cost of a 64-sample hop. Range 32 to WindowSamples.
 	HopSamples int
 	// MinFreqHz and MaxFreqHz bound the band in which peaks are picked.
-	// The defaults are 250 and 3500 Hz: inside a telephone channel
-	// (300-3400 Hz) and above the bass, whose peaks are too coarse in
-	// log-frequency at this window length.
+	// The defaults are 55 and 3500 Hz, six octaves. Most music's bass
+	// carries more energy than its upper bands, often by 20 dB: under
+	// broadband noise that buries 250-3500 Hz, the bass's peaks survive.
+	// Coarse as they are in log-frequency (see WindowSamples), they make
+	// hashes that match, and the peak-density cap is shared per octave
+	// (see densityBandSemitones), so the bass never crowds out the rest.
+	// A phone chain (300-3400 Hz) loses the lowest two octaves and keeps
+	// the other four.
 	//
-	// Measured and not kept (session 14, 96 ten-second excerpts per
-	// condition): 55-3500 Hz (six octaves) at 30 peaks a second. Bass-heavy
-	// tracks keep their bass 20 dB above white noise that buries their
-	// upper bands, so recall at 0 dB of white noise rose from 0.95 to 0.97
-	// and with a song mixed in at 0 dB from 0.84 to 0.88; the 12-hour store
-	// fell from 2.83 to 1.94 MB an hour (with 16 KB table blocks) and the
-	// 10 s match p50 from 17.8 to 12.3 ms. But an unrelated excerpt by the
-	// composer of a registered work aligned at z 8.7, over the 8.5 that
-	// MinConfidence 0.9 calls for (match.confidenceZ0); with the bar at
-	// 9.0 a run on other excerpts measured 0.86 at 0 dB of white noise and
-	// 0.82 with a song at 0 dB, less than the band had won. The band is
-	// worth having only with the confidence recalibrated for it.
+	// Measured on the public set (96 ten-second excerpts per condition,
+	// 1.3 h store), 250-3500 Hz at 40 peaks a second against 55-3500 Hz at
+	// 30 (see MaxPeaksPerSecond): recall at 0 dB of white noise rose from
+	// 0.95 to 0.97 and with another song mixed in at 0 dB from 0.84 to
+	// 0.88 (0.67 both at -5 dB), clean, MP3, phone, speed, tempo and pitch
+	// stayed at 0.98-1.00; the 12-hour store fell from 2.83 to 1.94 MB an
+	// hour and the 10 s match p50 from 17.8 to 12.3 ms. MinFreqHz 110, 70
+	// and 40 (at 40 peaks a second) measured 0.97, 0.96 and 0.96 at 0 dB
+	// of white noise. With this band an unrelated excerpt by the composer
+	// of a registered work aligned under a tempo variant at z 8.7, over
+	// the bar; variants now need a higher z than the identity
+	// (match.confidenceVariantZ).
 	MinFreqHz, MaxFreqHz float64
 	// PeakBins and PeakFrames are the half-sizes of the neighbourhood a
 	// spectral peak must dominate (it is the maximum of a
 	// (2*PeakBins+1) x (2*PeakFrames+1) box of the whitened log spectrum).
 	// The defaults are 9 bins (70 Hz) and 4 frames (128 ms), which give
-	// 20-40 peaks per second of music.
+	// 20-40 peaks per second of music. In the bass the box spans an
+	// octave, and references keep fewer peaks there than the density cap
+	// allows; a box of ±4 semitones below 260 Hz (2-8 bins) was measured
+	// and not kept: on 96 ten-second excerpts, another song at 0 dB rose
+	// from 0.85 to 0.90, white noise at 0 dB stayed at 0.91-0.92, and the
+	// store grew by 17 %.
 	PeakBins, PeakFrames int
 	// MinProminence is how far (natural-log magnitude) a peak must rise
 	// above the local spectral envelope. The default value is 0.5 (about
@@ -57,8 +70,11 @@ type AudioParams struct {
 	MinProminence float64
 	// MaxPeaksPerSecond caps the peak density; the strongest peaks of each
 	// second are kept, the cap shared equally between octave-wide bands
-	// (see densityBandSemitones). The default value is 40: 48 measured no
-	// better under noise on the public set, for a 20 % larger index.
+	// (see densityBandSemitones). The default value is 30, five a second
+	// per octave: the index's size is proportional to it. Over 55-3500 Hz,
+	// 36 measured 0.98 at 0 dB of white noise against 0.97, for a store of
+	// 2.26 MB an hour against 1.94; over 250-3500 Hz, 40 was kept, 48
+	// measuring no better under noise for a 20 % larger index.
 	MaxPeaksPerSecond int
 	// FanOut is how many later peaks each anchor peak is paired with. The
 	// default value is 6: more pairs survive noise, at the cost of index
@@ -88,12 +104,12 @@ func DefaultAudioParams() AudioParams {
 		SampleRateHz:      8000,
 		WindowSamples:     1024,
 		HopSamples:        256,
-		MinFreqHz:         250,
+		MinFreqHz:         55,
 		MaxFreqHz:         3500,
 		PeakBins:          9,
 		PeakFrames:        4,
 		MinProminence:     0.5,
-		MaxPeaksPerSecond: 40,
+		MaxPeaksPerSecond: 30,
 		FanOut:            6,
 		MinDeltaFrames:    2,
 		MaxDeltaFrames:    48,
