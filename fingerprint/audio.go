@@ -53,7 +53,10 @@ type ExtractOptions struct {
 // mixed in at 0 and -5 dB from 0.83 and 0.69 to 0.90 and 0.75, at no cost
 // elsewhere; 80 gained nothing more, matched an unrelated query and cost
 // 60 % more latency. With the references' 30 over 55-3500 Hz, 60 is
-// twice their density.
+// twice their density; 90 (15 a second per octave, as 60 gave over four
+// octaves) measured 0.93 against 0.92 at 0 dB of white noise and 0.86
+// against 0.85 with another song at 0 dB (96 ten-second excerpts), one
+// query each, for half as many query hashes again.
 const QueryPeaksPerSecond = 60
 
 // QueryOptions returns the extraction options for a query.

@@ -94,7 +94,12 @@ type AudioParams struct {
 	// log-frequency and of the pair's log-frequency difference in the hash.
 	// The default value is 1/3 semitone: peak jitter under noise is about
 	// a tenth of that, and the finer the step the fewer unrelated pairs
-	// share a hash.
+	// share a hash. In the bass a bin spans several semitones, so the step
+	// is far finer than the pitch's precision there; quantising the bass
+	// more coarsely (levels of 12*log2(f+f0), f0 150 or 400 Hz, instead of
+	// 12*log2(f)) measured 0.93 against 0.92 at 0 dB of white noise and
+	// 0.83-0.84 against 0.85 with another song at 0 dB (96 ten-second
+	// excerpts): the step is not what loses the bass's hashes.
 	FreqStepSemitones float64
 }
 
