@@ -60,8 +60,8 @@
 // cap keeps noise from displacing music's peaks; more query peaks than
 // reference peaks keep a degraded query's true peaks without growing the
 // index. Where this fails: a reference's bass octaves hold few peaks (the
-// ±70 Hz box spans the whole lowest octave) whose pitch, a fraction of a
-// bin, jitters beyond the 1/3-semitone step; under 0 dB of white noise a
-// bass-heavy electronic track keeps a third of its lowest octave's peaks
-// and a tenth of the others', too few to align.
+// ±70 Hz box spans the whole lowest octave), and under 0 dB of white noise
+// a bass-heavy electronic track keeps a third of its lowest octave's peaks
+// and a tenth of the others', too few to align (see PeakBins and
+// FreqStepSemitones for what was tried).
 package fingerprint

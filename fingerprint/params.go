@@ -44,13 +44,13 @@ type AudioParams struct {
 	// 1.3 h store), 250-3500 Hz at 40 peaks a second against 55-3500 Hz at
 	// 30 (see MaxPeaksPerSecond): recall at 0 dB of white noise rose from
 	// 0.95 to 0.97 and with another song mixed in at 0 dB from 0.84 to
-	// 0.88 (0.67 both at -5 dB), clean, MP3, phone, speed, tempo and pitch
-	// stayed at 0.98-1.00; the 12-hour store fell from 2.83 to 1.94 MB an
-	// hour and the 10 s match p50 from 17.8 to 12.3 ms. MinFreqHz 110, 70
-	// and 40 (at 40 peaks a second) measured 0.97, 0.96 and 0.96 at 0 dB
-	// of white noise. With this band an unrelated excerpt by the composer
-	// of a registered work aligned under a tempo variant at z 8.7, over
-	// the bar; variants now need a higher z than the identity
+	// 0.86-0.88 (0.67 both at -5 dB), clean, MP3, phone, speed, tempo and
+	// pitch stayed at 0.98-1.00; the 12-hour store fell from 2.83 to 1.94
+	// MB an hour and the 10 s match p50 from 17.8 to 14.5 ms. MinFreqHz
+	// 110, 70 and 40 (at 40 peaks a second) measured 0.97, 0.96 and 0.96
+	// at 0 dB of white noise. With this band an unrelated excerpt by the
+	// composer of a registered work aligned under a tempo variant at z
+	// 8.7, over the bar; variants now need a higher z than the identity
 	// (match.confidenceVariantZ).
 	MinFreqHz, MaxFreqHz float64
 	// PeakBins and PeakFrames are the half-sizes of the neighbourhood a
