@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/ristretto/v2/z"
 
@@ -407,13 +406,7 @@ const (
 // load runs phase 2.
 func (b *builder) load(ctx context.Context, dir string, o Options) error {
 	slices.SortFunc(b.runs, func(x, y *run) int { return cmp.Compare(x.first, y.first) })
-	bo := badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{slog.New(slog.DiscardHandler)}).
-		WithCompression(options.ZSTD).
-		WithBlockSize(tableBlockBytes).
-		WithValueThreshold(1 << 20).
-		WithNumVersionsToKeep(1)
-	db, err := badger.Open(bo)
+	db, err := badger.Open(tableOptions(dir, slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return err
 	}

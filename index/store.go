@@ -99,6 +99,19 @@ type Store struct {
 	gen atomic.Uint64
 }
 
+// tableOptions returns the Badger options that decide how a store's
+// tables are laid out on disk, shared by Open and the bulk builder so that
+// a built store is the same as a registered one: ZSTD compression, blocks
+// of tableBlockBytes, values inline up to 1 MB, one version per key.
+func tableOptions(dir string, logger *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{logger}).
+		WithCompression(options.ZSTD).
+		WithBlockSize(tableBlockBytes).
+		WithValueThreshold(1 << 20).
+		WithNumVersionsToKeep(1)
+}
+
 // tableBlockBytes is the size of Badger's table blocks, the unit it
 // compresses and reads. Postings lists are a few dozen bytes, so a block
 // holds hundreds of keys, and each block costs an index entry and a ZSTD
@@ -120,15 +133,10 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	bo := badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{logger}).
+	bo := tableOptions(dir, logger).
 		WithSyncWrites(true). // an acknowledged write survives kill -9 and power loss
-		WithCompression(options.ZSTD).
-		WithBlockSize(tableBlockBytes).
 		WithMemTableSize(16 << 20).
 		WithNumMemtables(2).
-		WithValueThreshold(1 << 20).
-		WithNumVersionsToKeep(1).
 		WithBlockCacheSize(64 << 20)
 	if o.CacheBytes > 0 {
 		bo = bo.WithBlockCacheSize(o.CacheBytes)
