@@ -13,19 +13,27 @@
 //     most robust peaks and survives phone chains and low bit-rate codecs;
 //     every later cost scales with the rate. Input is streamed: memory is
 //     bounded by the analysis window, whatever the length.
-//  2. Spectrum (spectrum): a Hann-windowed STFT of 1024 samples (128 ms,
+//  2. Spectrum (spectrum), at two resolutions on one time grid: above
+//     BassSplitHz (220 Hz), a Hann-windowed STFT of 1024 samples (128 ms,
 //     7.8 Hz a bin) every 256 samples (32 ms, a frame), log magnitude of
-//     the bins in 55-3500 Hz only.
-//  3. Whitening: each column minus its moving average over 4*PeakBins+1
+//     the bins up to 3500 Hz only; below it, down to 55 Hz, the audio
+//     decimated by 8 (spectrum.Decimator, a 96-tap FIR) and a window of
+//     512 samples at 1 kHz (512 ms, 1.95 Hz a bin) every 32 (the same
+//     32 ms). A semitone is two bins or more everywhere in the bass, where
+//     the short window's bins spanned up to 2.5 semitones; the long
+//     window's frames are placed on the short one's grid by their
+//     centres' offset (6.2 frames), so a bass peak and a treble peak of
+//     one onset carry one time.
+//  3. Whitening (each resolution alone): each column minus its moving average over 4*PeakBins+1
 //     bins, so that a peak is judged by its prominence over the local
 //     envelope, not its level: gain, EQ and spectral tilt change nothing.
 //  4. Peak picking (Extractor): a bin is a peak when it is the maximum of
-//     the box of ±PeakBins bins (70 Hz) and ±PeakFrames frames (128 ms)
-//     around it and rises MinProminence (about 4 dB) over the envelope.
+//     the box of ±PeakBins bins (70 Hz above the split, 17.6 Hz below)
+//     and ±PeakFrames frames (128 ms) around it and rises MinProminence (about 4 dB) over the envelope.
 //     Time and frequency are refined by parabolic interpolation; pitch is
 //     kept in semitones above MinFreqHz (log-frequency: a pitch shift moves
 //     every peak by the same amount). In each second, only the
-//     MaxPeaksPerSecond strongest peaks are kept (30 for references, 60 for
+//     MaxPeaksPerSecond strongest peaks are kept (24 for references, 60 for
 //     queries, see QueryPeaksPerSecond), shared equally between octaves,
 //     so that a loud bass line or a band of noise cannot take the others'
 //     share.
@@ -59,9 +67,13 @@
 // broadband noise that buries its upper bands (MinFreqHz); the per-octave
 // cap keeps noise from displacing music's peaks; more query peaks than
 // reference peaks keep a degraded query's true peaks without growing the
-// index. Where this fails: a reference's bass octaves hold few peaks (the
-// ±70 Hz box spans the whole lowest octave), and under 0 dB of white noise
-// a bass-heavy electronic track keeps a third of its lowest octave's peaks
-// and a tenth of the others', too few to align (see PeakBins and
-// FreqStepSemitones for what was tried).
+// index; the long bass window gives the bass octaves peaks as many and as
+// precise as the others' (with one 1024-sample window a reference's bass
+// held too few, and under 0 dB of white noise a bass-heavy electronic
+// track kept a third of its lowest octave's peaks and a tenth of the
+// others', too few to align; see BassSplitHz, PeakBins and
+// FreqStepSemitones for what was measured). Where this still fails: two
+// songs mixed at equal loudness or louder (the other song's peaks take
+// most of each octave's share), pitch shifts beyond the variants' ±1.5
+// semitones, and 3 s queries under heavy noise.
 package fingerprint

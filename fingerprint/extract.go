@@ -28,13 +28,36 @@ type Peak struct {
 }
 
 // Extractor turns a stream of mono PCM at AudioParams.SampleRateHz into
-// spectral peaks. Memory is bounded by the window and the peak
+// spectral peaks. Memory is bounded by the windows and the peak
 // neighbourhood (plus the peaks themselves), not by the stream length.
 // An Extractor is used by one goroutine.
+//
+// It analyses two resolutions (see AudioParams.BassSplitHz): the band
+// above the split with WindowSamples at the full rate, the bass below it
+// with BassWindowSamples' span, at a rate decimated so that the long
+// window costs no more than a short one. Peaks of both come out on the
+// same frame grid, in time order.
 type Extractor struct {
-	p       AudioParams
+	main    *bandExtractor
+	bass    *bandExtractor      // nil without a bass split
+	dec     *spectrum.Decimator // feeds bass
+	held    []Peak              // peaks taken from a band, beyond the common horizon
+	horizon float32
+}
+
+// bandExtractor picks the peaks of one band at one resolution.
+type bandExtractor struct {
+	p       AudioParams        // the band's analysis: rate, window, hop and band edges
 	spec    *spectrum.Analyzer // Hann-windowed log-magnitude spectra
 	pending []float32          // samples not yet consumed by a frame
+
+	baseHz  float64 // pitch 0 (the print's MinFreqHz)
+	shift   float64 // frames of the print's grid before this band's frame 0's centre
+	bands   int     // octave bands of the density cap, over the whole print
+	perBand int     // peaks a second each keeps
+	// blockCap is perBand times the octave bands this band overlaps: a
+	// second with no more peaks keeps them all.
+	blockCap int
 
 	kmin, kmax int // analysed FFT bins [kmin, kmax)
 	nbins      int
@@ -57,7 +80,7 @@ type Extractor struct {
 	framesPerS int
 
 	peaks   []Peak
-	horizon float32 // last horizon TakeReady reported
+	horizon float32 // last horizon takeReady reported, in the band's frames
 }
 
 type strongPeak struct {
@@ -69,12 +92,52 @@ func NewExtractor(p AudioParams) (*Extractor, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	bands := max(1, int(math.Ceil(p.bandSemitones()/densityBandSemitones)))
+	perBand := max(1, p.MaxPeaksPerSecond/bands)
+	if p.BassSplitHz == 0 {
+		main, err := newBandExtractor(p, p.MinFreqHz, 0, bands, perBand)
+		if err != nil {
+			return nil, err
+		}
+		return &Extractor{main: main}, nil
+	}
+	mp := p
+	mp.MinFreqHz = p.BassSplitHz
+	main, err := newBandExtractor(mp, p.MinFreqHz, 0, bands, perBand)
+	if err != nil {
+		return nil, err
+	}
+	d := p.bassDecimation()
+	dec, err := spectrum.NewDecimator(d)
+	if err != nil {
+		main.spec.Close()
+		return nil, err
+	}
+	bp := p
+	bp.SampleRateHz = p.SampleRateHz / d
+	bp.WindowSamples = p.BassWindowSamples / d
+	bp.HopSamples = p.HopSamples / d
+	bp.MaxFreqHz = p.BassSplitHz
+	// Frame j of the bass is centred on input sample Hop*j + Delay +
+	// d*(its window - 1)/2, frame c of the main band on Hop*c +
+	// (WindowSamples-1)/2.
+	centre := dec.Delay() + float64(d)*float64(bp.WindowSamples-1)/2
+	shift := (centre - float64(p.WindowSamples-1)/2) / float64(p.HopSamples)
+	bass, err := newBandExtractor(bp, p.MinFreqHz, shift, bands, perBand)
+	if err != nil {
+		main.spec.Close()
+		return nil, err
+	}
+	return &Extractor{main: main, bass: bass, dec: dec}, nil
+}
+
+func newBandExtractor(p AudioParams, baseHz, shift float64, bands, perBand int) (*bandExtractor, error) {
 	n := p.WindowSamples
 	spec, err := spectrum.New(n)
 	if err != nil {
 		return nil, err
 	}
-	e := &Extractor{p: p, spec: spec}
+	e := &bandExtractor{p: p, spec: spec, baseHz: baseHz, shift: shift, bands: bands, perBand: perBand}
 	binHz := float64(p.SampleRateHz) / float64(n)
 	e.kmin = int(math.Floor(p.MinFreqHz / binHz))
 	e.kmax = int(math.Ceil(p.MaxFreqHz/binHz)) + 1
@@ -102,11 +165,80 @@ func NewExtractor(p AudioParams) (*Extractor, error) {
 	e.scratchA = make([]int32, e.nbins)
 	e.scratchB = make([]int32, e.nbins)
 	e.framesPerS = int(math.Round(1 / p.FrameDuration()))
+	e.blockCap = perBand * max(1, int(math.Ceil(12*math.Log2(p.MaxFreqHz/p.MinFreqHz)/densityBandSemitones)))
 	return e, nil
 }
 
 // Write consumes samples. It may be called with chunks of any size.
 func (e *Extractor) Write(samples []float32) {
+	e.main.write(samples)
+	if e.bass != nil {
+		e.bass.write(e.dec.Write(samples))
+	}
+}
+
+// Frames is the number of STFT frames computed so far.
+func (e *Extractor) Frames() int { return e.main.nFrames }
+
+// TakeReady removes and returns, in time order, the peaks that are final:
+// every peak earlier than the returned horizon (in frames). Peaks are
+// final once their one-second density block has closed; interpolated
+// times reach half a frame either side of their column, hence the margin.
+// The bass's long window sees later samples than the main band's column of
+// the same time, so its peaks come later: the horizon is the earlier of
+// the two bands'. Streaming consumers (a live match) call it after each
+// Write; Finish then returns only the peaks not taken yet.
+func (e *Extractor) TakeReady() (peaks []Peak, horizon float32) {
+	if e.bass == nil {
+		return e.main.takeReady()
+	}
+	mp, mh := e.main.takeReady()
+	bp, bh := e.bass.takeReady()
+	horizon = max(e.horizon, min(mh, bh))
+	e.horizon = horizon
+	if len(mp)+len(bp) > 0 {
+		e.held = mergePeaks(append(e.held, mp...), bp)
+	}
+	if horizon <= 0 {
+		return nil, 0
+	}
+	n := 0
+	for n < len(e.held) && e.held[n].Time < horizon {
+		n++
+	}
+	ready := slices.Clone(e.held[:n])
+	e.held = append(e.held[:0], e.held[n:]...)
+	return ready, horizon
+}
+
+// Finish flushes the pipeline and returns every peak not taken by
+// TakeReady, in time order. The extractor must not be used afterwards.
+func (e *Extractor) Finish() []Peak {
+	last := float32(e.main.nFrames)
+	peaks := e.main.finish()
+	if e.bass == nil {
+		return peaks
+	}
+	// The bass's last frames, whose long window would reach past the
+	// stream's end, are not computed; its peaks stop short of the main
+	// band's by half that window.
+	bass := slices.DeleteFunc(e.bass.finish(), func(pk Peak) bool { return pk.Time >= last })
+	return mergePeaks(append(e.held, peaks...), bass)
+}
+
+// mergePeaks appends b to a and sorts the whole by time, then pitch: the
+// order must not depend on which band a peak came from nor on when it was
+// taken, so that a streamed print equals the whole one.
+func mergePeaks(a, b []Peak) []Peak {
+	a = append(a, b...)
+	slices.SortStableFunc(a, func(x, y Peak) int {
+		return cmp.Or(cmp.Compare(x.Time, y.Time), cmp.Compare(x.Pitch, y.Pitch))
+	})
+	return a
+}
+
+// write consumes samples at the band's rate.
+func (e *bandExtractor) write(samples []float32) {
 	e.pending = append(e.pending, samples...)
 	n, hop := e.p.WindowSamples, e.p.HopSamples
 	off := 0
@@ -118,16 +250,9 @@ func (e *Extractor) Write(samples []float32) {
 	e.pending = append(e.pending[:0], e.pending[off:]...)
 }
 
-// Frames is the number of STFT frames computed so far.
-func (e *Extractor) Frames() int { return e.nFrames }
-
-// TakeReady removes and returns, in time order, the peaks that are final:
-// every peak earlier than the returned horizon (in frames). Peaks are
-// final once their one-second density block has closed; interpolated
-// times reach half a frame either side of their column, hence the margin.
-// Streaming consumers (a live match) call it after each Write; Finish
-// then returns only the peaks not taken yet.
-func (e *Extractor) TakeReady() (peaks []Peak, horizon float32) {
+// takeReady is TakeReady for one band; times and the horizon are on the
+// print's frame grid (the band's shifted by e.shift).
+func (e *bandExtractor) takeReady() (peaks []Peak, horizon float32) {
 	// Columns from nFrames-PeakFrames on are not picked yet; an open
 	// density block may still drop or keep any of its peaks.
 	picked := e.nFrames - e.p.PeakFrames // columns before this are picked
@@ -136,17 +261,18 @@ func (e *Extractor) TakeReady() (peaks []Peak, horizon float32) {
 		// than when the next peak comes (silence may follow for long).
 		e.flushBlock()
 	}
-	horizon = float32(picked - 1)
+	own := float32(picked - 1)
 	if len(e.block) > 0 {
-		horizon = min(horizon, float32(e.blockStart-1))
+		own = min(own, float32(e.blockStart-1))
 	}
 	// A block opened after a flushed one starts at its second's first
 	// column, before the old horizon; its peaks come from later columns.
-	horizon = max(horizon, e.horizon)
-	e.horizon = horizon
-	if horizon <= 0 {
+	own = max(own, e.horizon)
+	e.horizon = own
+	if own <= 0 {
 		return nil, 0
 	}
+	horizon = own + float32(e.shift)
 	n := 0
 	for n < len(e.peaks) && e.peaks[n].Time < horizon {
 		n++
@@ -167,21 +293,21 @@ func (e *Extractor) TakeReady() (peaks []Peak, horizon float32) {
 	return ready, horizon
 }
 
-// Finish flushes the pipeline and returns every peak not taken by
-// TakeReady, in time order. The extractor must not be used afterwards.
-func (e *Extractor) Finish() []Peak {
+// finish flushes the band and returns its peaks not taken yet, in time
+// order, and frees its analyser.
+func (e *bandExtractor) finish() []Peak {
 	// Pad with silence so the last real frames get their future
 	// neighbourhood, then close the last density block.
-	last := e.nFrames
+	last := float32(float64(e.nFrames) + e.shift)
 	silence := make([]float32, e.p.HopSamples)
 	for range e.p.PeakFrames {
-		e.Write(silence)
+		e.write(silence)
 	}
 	e.flushBlock()
 	// Drop peaks found in the padding. Interpolated times of neighbouring
 	// columns may cross by up to a frame: sort, so every consumer (pairing,
 	// the delta-coded encoding) sees time order.
-	e.peaks = slices.DeleteFunc(e.peaks, func(pk Peak) bool { return pk.Time >= float32(last) })
+	e.peaks = slices.DeleteFunc(e.peaks, func(pk Peak) bool { return pk.Time >= last })
 	slices.SortStableFunc(e.peaks, func(x, y Peak) int { return cmp.Compare(x.Time, y.Time) })
 	e.spec.Close()
 	return e.peaks
@@ -189,7 +315,7 @@ func (e *Extractor) Finish() []Peak {
 
 // analyse computes one STFT column, whitens it, and picks the peaks of the
 // column that now has its full time neighbourhood.
-func (e *Extractor) analyse(samples []float32) {
+func (e *bandExtractor) analyse(samples []float32) {
 	// Log magnitude of the band, with one bin of margin each side for
 	// interpolation.
 	lm := e.logMag
@@ -233,7 +359,7 @@ func (e *Extractor) analyse(samples []float32) {
 // pickPeaks finds the peaks of column c: bins that are the maximum of
 // their frequency neighbourhood (colMax) and of the same neighbourhood in
 // every column within PeakFrames.
-func (e *Extractor) pickPeaks(c int) {
+func (e *bandExtractor) pickPeaks(c int) {
 	ring := len(e.cols)
 	col := e.cols[c%ring]
 	keys := e.keys[c%ring][:len(col)]
@@ -261,7 +387,7 @@ func (e *Extractor) pickPeaks(c int) {
 	}
 }
 
-func (e *Extractor) addPeak(c, k int, strength float32) {
+func (e *bandExtractor) addPeak(c, k int, strength float32) {
 	// Parabolic interpolation of the log magnitude around bin k.
 	a, b, d := e.logMagAt(c, k-1), e.logMagAt(c, k), e.logMagAt(c, k+1)
 	delta := parabolicPeak(a, b, d)
@@ -276,13 +402,13 @@ func (e *Extractor) addPeak(c, k int, strength float32) {
 	if hz < e.p.MinFreqHz {
 		hz = e.p.MinFreqHz
 	}
-	pitch := 12 * math.Log2(hz/e.p.MinFreqHz)
+	pitch := 12 * math.Log2(hz/e.baseHz)
 
 	if c >= e.blockStart+e.framesPerS {
 		e.flushBlock()
 		e.blockStart = c - c%e.framesPerS
 	}
-	e.block = append(e.block, strongPeak{Peak: Peak{Time: QuantizeTime(float32(float64(c) + dtime)), Pitch: QuantizePitch(float32(pitch)), Strength: QuantizeStrength(strength)}})
+	e.block = append(e.block, strongPeak{Peak: Peak{Time: QuantizeTime(float32(float64(c) + dtime + e.shift)), Pitch: QuantizePitch(float32(pitch)), Strength: QuantizeStrength(strength)}})
 }
 
 // densityBandSemitones is the width of the bands the peak-density cap is
@@ -303,7 +429,7 @@ func parabolicPeak(a, b, d float64) float64 {
 
 // logMagAt returns the whitened value used for interpolation; neighbours
 // outside the band fall back to the centre value (no interpolation).
-func (e *Extractor) logMagAt(c, k int) float64 {
+func (e *bandExtractor) logMagAt(c, k int) float64 {
 	col := e.cols[c%len(e.cols)]
 	if k < 0 || k >= len(col) {
 		return float64(col[max(0, min(len(col)-1, k))])
@@ -313,17 +439,15 @@ func (e *Extractor) logMagAt(c, k int) float64 {
 
 // flushBlock applies the density cap to the current block and appends the
 // survivors in time order.
-func (e *Extractor) flushBlock() {
+func (e *bandExtractor) flushBlock() {
 	if len(e.block) == 0 {
 		return
 	}
-	if len(e.block) > e.p.MaxPeaksPerSecond {
+	if bands, perBand := e.bands, e.perBand; len(e.block) > e.blockCap {
 		// The cap applies per band of densityBandSemitones, each keeping
 		// its share: broadband noise makes strong local maxima where the
 		// music is weak, and a global cap let those displace real peaks
 		// from the bands where the music is.
-		bands := max(1, int(math.Ceil(e.p.bandSemitones()/densityBandSemitones)))
-		perBand := max(1, e.p.MaxPeaksPerSecond/bands)
 		slices.SortFunc(e.block, func(x, y strongPeak) int { return cmp.Compare(y.Strength, x.Strength) })
 		count := make([]int, bands)
 		kept := e.block[:0]
@@ -392,5 +516,9 @@ func slidingMax(dst, src []int32, h int, fwd, bwd []int32) {
 
 // String describes the extractor's state, for debugging.
 func (e *Extractor) String() string {
-	return fmt.Sprintf("extractor{frames=%d peaks=%d}", e.nFrames, len(e.peaks))
+	if e.bass == nil {
+		return fmt.Sprintf("extractor{frames=%d peaks=%d}", e.main.nFrames, len(e.main.peaks))
+	}
+	return fmt.Sprintf("extractor{frames=%d peaks=%d bass frames=%d peaks=%d}",
+		e.main.nFrames, len(e.main.peaks), e.bass.nFrames, len(e.bass.peaks))
 }

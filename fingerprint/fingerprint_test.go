@@ -12,8 +12,9 @@ import (
 )
 
 // melody renders a deterministic random melody of decaying harmonic notes
-// with noise: a generated signal with music's structure (onsets, harmonics,
-// changing pitch) and no licence.
+// over a bass line two octaves down, with noise: a generated signal with
+// music's structure (onsets, harmonics, changing pitch, both sides of the
+// bass split) and no licence.
 func melody(seconds float64, seed uint64, rateHz int) []float32 {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	out := make([]float32, int(seconds*float64(rateHz)))
@@ -27,6 +28,7 @@ func melody(seconds float64, seed uint64, rateHz int) []float32 {
 			for h := 1; h <= 4; h++ {
 				v += math.Sin(2*math.Pi*f0*float64(h)*t) / float64(h)
 			}
+			v += 0.5 * math.Sin(2*math.Pi*f0/4*t)
 			out[start+i] += float32(0.3 * env * v)
 		}
 	}
@@ -49,6 +51,10 @@ func TestParamsValidate(t *testing.T) {
 		{"band", func(p *fingerprint.AudioParams) { p.MaxFreqHz = 50 }, "MinFreqHz/MaxFreqHz"},
 		{"fan-out", func(p *fingerprint.AudioParams) { p.FanOut = 0 }, "FanOut = 0"},
 		{"dt", func(p *fingerprint.AudioParams) { p.MaxDeltaFrames = 64 }, "MaxDeltaFrames = 64"},
+		{"bass split outside the band", func(p *fingerprint.AudioParams) { p.BassSplitHz = 40 }, "BassSplitHz = 40"},
+		{"bass split too high to decimate", func(p *fingerprint.AudioParams) { p.BassSplitHz = 1500 }, "BassSplitHz = 1500"},
+		{"bass window not longer", func(p *fingerprint.AudioParams) { p.BassWindowSamples = 1024 }, "BassWindowSamples = 1024"},
+		{"bass window not power of two", func(p *fingerprint.AudioParams) { p.BassWindowSamples = 3000 }, "BassWindowSamples = 3000"},
 		{"step too fine for the hash", func(p *fingerprint.AudioParams) { p.FreqStepSemitones = 0.1 }, "FreqStepSemitones = 0.1"},
 	}
 	for _, tc := range tests {
@@ -196,13 +202,75 @@ func FuzzDecodePeaks(f *testing.F) {
 	})
 }
 
+// BenchmarkExtract measures peak extraction from PCM, with the default
+// bass split and with one window (BassSplitHz 0) for comparison.
 func BenchmarkExtract(b *testing.B) {
-	p := fingerprint.DefaultAudioParams()
-	sig := melody(60, 5, p.SampleRateHz)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(sig) * 4))
-	for b.Loop() {
-		_, _ = fingerprint.ExtractSamples(sig, p)
+	for _, tc := range []struct {
+		name  string
+		split float64
+	}{{"split", fingerprint.DefaultAudioParams().BassSplitHz}, {"one-window", 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			p := fingerprint.DefaultAudioParams()
+			p.BassSplitHz = tc.split
+			sig := melody(60, 5, p.SampleRateHz)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(sig) * 4))
+			for b.Loop() {
+				_, _ = fingerprint.ExtractSamples(sig, p)
+			}
+			b.ReportMetric(60*float64(b.N)/b.Elapsed().Seconds(), "audio-s/s")
+		})
 	}
-	b.ReportMetric(60*float64(b.N)/b.Elapsed().Seconds(), "audio-s/s")
+}
+
+// TestBassResolution: below BassSplitHz peaks come from the long window, on
+// the same time grid as the rest. Bursts of a bass tone and of a tone
+// above the split, sounding together, give peaks at the same times, and
+// the bass's pitch is within a quarter of a semitone where the short
+// window's bins span 2.5 semitones.
+func TestBassResolution(t *testing.T) {
+	p := fingerprint.DefaultAudioParams()
+	const rate = 8000
+	const bassHz, highHz = 61.7, 830.6 // B1, G#5: between bins of both windows
+	sig := make([]float32, 12*rate)
+	for b := 0; b < 16; b++ {
+		start := (0.5 + 0.7*float64(b)) * rate
+		n := 0.25 * rate
+		for i := 0; i < int(n); i++ {
+			env := math.Sin(math.Pi * float64(i) / n)
+			ti := float64(i) / rate
+			sig[int(start)+i] += float32(env * (0.5*math.Sin(2*math.Pi*bassHz*ti) + 0.2*math.Sin(2*math.Pi*highHz*ti)))
+		}
+	}
+	wantBass := 12 * math.Log2(bassHz/p.MinFreqHz)
+	wantHigh := 12 * math.Log2(highHz/p.MinFreqHz)
+	for _, split := range []float64{220, 0} {
+		q := p
+		q.BassSplitHz = split
+		ap, err := fingerprint.ExtractSamples(sig, q)
+		require.NoError(t, err)
+		var bass, high []fingerprint.Peak
+		for _, pk := range ap.Peaks {
+			switch {
+			case math.Abs(float64(pk.Pitch)-wantBass) < 1.5:
+				bass = append(bass, pk)
+			case math.Abs(float64(pk.Pitch)-wantHigh) < 0.5:
+				high = append(high, pk)
+			}
+		}
+		require.GreaterOrEqual(t, len(high), 14, "split %g: peaks of the high tone", split)
+		require.GreaterOrEqual(t, len(bass), 12, "split %g: peaks of the bass tone", split)
+		if split == 0 {
+			continue
+		}
+		for _, b := range bass {
+			assert.InDelta(t, wantBass, b.Pitch, 0.25, "bass peak at frame %.2f", b.Time)
+			// The burst's high peak sounds at the same time.
+			near := math.Inf(1)
+			for _, h := range high {
+				near = min(near, math.Abs(float64(h.Time-b.Time)))
+			}
+			assert.Less(t, near, 0.6, "bass peak at frame %.2f: nearest high peak %.2f frames away", b.Time, near)
+		}
+	}
 }
