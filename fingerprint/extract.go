@@ -165,7 +165,7 @@ func newBandExtractor(p AudioParams, baseHz, shift float64, bands, perBand int) 
 	e.scratchA = make([]int32, e.nbins)
 	e.scratchB = make([]int32, e.nbins)
 	e.framesPerS = int(math.Round(1 / p.FrameDuration()))
-	e.blockCap = perBand * max(1, int(math.Ceil(12*math.Log2(p.MaxFreqHz/p.MinFreqHz)/densityBandSemitones)))
+	e.blockCap = perBand * max(1, int(math.Ceil(p.bandSemitones()/densityBandSemitones)))
 	return e, nil
 }
 
