@@ -178,7 +178,7 @@ func (p AudioParams) Validate() error {
 		if p.BassSplitHz <= p.MinFreqHz || p.BassSplitHz >= p.MaxFreqHz {
 			bad("BassSplitHz", p.BassSplitHz, "0 (no split) or between MinFreqHz and MaxFreqHz")
 		} else if d := p.bassDecimation(); d < 2 {
-			bad("BassSplitHz", p.BassSplitHz, "at most SampleRateHz/8 with HopSamples even (the bass is decimated by 2 at least)")
+			bad("BassSplitHz", p.BassSplitHz, "at most SampleRateHz/16 with HopSamples even (the bass is decimated by 2 at least)")
 		} else if p.BassWindowSamples <= p.WindowSamples || p.BassWindowSamples > 65536 ||
 			p.BassWindowSamples&(p.BassWindowSamples-1) != 0 || p.BassWindowSamples/d < 16 {
 			bad("BassWindowSamples", p.BassWindowSamples, fmt.Sprintf("a power of two above WindowSamples, at most 65536 and at least %d", 16*d))

@@ -33,8 +33,8 @@ import (
 // Decimator low-pass filters a stream and keeps one sample in Factor: it
 // turns audio at a rate R into audio at R/Factor with nothing above the
 // new rate's Nyquist frequency folded back into it. The audio extractor
-// analyses the bass through it, with a long window at a quarter of the
-// cost of the same window at the full rate (see package fingerprint).
+// analyses the bass through it: a long window at an eighth of the rate is
+// an FFT an eighth the size (see package fingerprint).
 //
 // The filter is a linear-phase FIR, a windowed sinc (Blackman) of
 // 12 x Factor taps with its cut-off at the new Nyquist frequency: the
