@@ -24,12 +24,15 @@
 //     window's frames are placed on the short one's grid by their
 //     centres' offset (6.2 frames), so a bass peak and a treble peak of
 //     one onset carry one time.
-//  3. Whitening (each resolution alone): each column minus its moving average over 4*PeakBins+1
-//     bins, so that a peak is judged by its prominence over the local
-//     envelope, not its level: gain, EQ and spectral tilt change nothing.
+//  3. Whitening (each resolution alone): each column minus its moving
+//     average over 4*PeakBins+1 bins, so that a peak is judged by its
+//     prominence over the local envelope, not its level: gain, EQ and
+//     spectral tilt change nothing.
 //  4. Peak picking (Extractor): a bin is a peak when it is the maximum of
 //     the box of ±PeakBins bins (70 Hz above the split, 17.6 Hz below)
-//     and ±PeakFrames frames (128 ms) around it and rises MinProminence (about 4 dB) over the envelope.
+//     and ±PeakFrames frames (128 ms) around it and rises MinProminence
+//     (about 4 dB) over the envelope. Steps 3 and 4 run in C, one call a
+//     column (column.go), exactly as the Go that made every stored print.
 //     Time and frequency are refined by parabolic interpolation; pitch is
 //     kept in semitones above MinFreqHz (log-frequency: a pitch shift moves
 //     every peak by the same amount). In each second, only the

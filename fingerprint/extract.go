@@ -61,18 +61,12 @@ type bandExtractor struct {
 
 	kmin, kmax int // analysed FFT bins [kmin, kmax)
 	nbins      int
-	envHalf    int       // half-width of the spectral envelope, in bins
-	envInv     []float64 // per bin, 1 / the envelope's width there
-
+	logMag     []float32 // the band's log magnitudes, one bin of margin each side
 	// Ring of the last 2*PeakFrames+1 whitened columns, their order keys
-	// (orderKey) and the keys' frequency-wise sliding maxima.
-	cols         [][]float32
-	keys, colMax [][]int32
-	logMag       []float32
-	prefix       []float64
-	scratchA     []int32
-	scratchB     []int32
-	nFrames      int // frames computed so far
+	// and the keys' frequency-wise sliding maxima (see columnRing).
+	ring    *columnRing
+	others  []int32 // ring slots the picked column is compared with
+	nFrames int     // frames computed so far
 
 	// Peaks of the current one-second block, before the density cap.
 	block      []strongPeak
@@ -145,25 +139,9 @@ func newBandExtractor(p AudioParams, baseHz, shift float64, bands, perBand int) 
 		e.kmax = n / 2
 	}
 	e.nbins = e.kmax - e.kmin
-	e.envHalf = 2 * p.PeakBins
-	e.envInv = make([]float64, e.nbins)
-	for i := range e.envInv {
-		lo, hi := max(0, i-e.envHalf), min(e.nbins, i+e.envHalf+1)
-		e.envInv[i] = 1 / float64(hi-lo)
-	}
-	ring := 2*p.PeakFrames + 1
-	e.cols = make([][]float32, ring)
-	e.keys = make([][]int32, ring)
-	e.colMax = make([][]int32, ring)
-	for i := range ring {
-		e.cols[i] = make([]float32, e.nbins)
-		e.keys[i] = make([]int32, e.nbins)
-		e.colMax[i] = make([]int32, e.nbins)
-	}
+	e.ring = newColumnRing(e.nbins, 2*p.PeakBins, p.PeakBins, 2*p.PeakFrames+1)
+	e.others = make([]int32, 0, 2*p.PeakFrames)
 	e.logMag = make([]float32, e.nbins+2)
-	e.prefix = make([]float64, e.nbins+1)
-	e.scratchA = make([]int32, e.nbins)
-	e.scratchB = make([]int32, e.nbins)
 	e.framesPerS = int(math.Round(1 / p.FrameDuration()))
 	e.blockCap = perBand * max(1, int(math.Ceil(p.bandSemitones()/densityBandSemitones)))
 	return e, nil
@@ -314,76 +292,35 @@ func (e *bandExtractor) finish() []Peak {
 }
 
 // analyse computes one STFT column, whitens it, and picks the peaks of the
-// column that now has its full time neighbourhood.
+// column that now has its full time neighbourhood (see columnRing for both).
+// Whitening subtracts the spectral envelope (a moving average over
+// 4*PeakBins+1 bins), so peaks are judged by prominence, not level: the
+// picking is indifferent to gain, EQ and tilt. A peak is the maximum of
+// its (2*PeakBins+1) x (2*PeakFrames+1) box and rises MinProminence above
+// the envelope.
 func (e *bandExtractor) analyse(samples []float32) {
 	// Log magnitude of the band, with one bin of margin each side for
 	// interpolation.
 	lm := e.logMag
 	e.spec.LogMagnitude(lm, samples, e.kmin-1)
-
-	// Whiten: subtract the spectral envelope (moving average over
-	// 2*envHalf+1 bins), so peaks are judged by prominence, not level.
-	// This makes the picking indifferent to gain, EQ and tilt.
-	slot := e.nFrames % len(e.cols)
-	col := e.cols[slot]
-	band := lm[1 : 1+e.nbins]
-	// The running sum stays in a register: reading it back from prefix
-	// made every addition wait on the store before it (a seventh of the
-	// extraction time).
-	prefix := e.prefix[:len(band)+1]
-	sum := 0.0
-	prefix[0] = 0
-	for i, v := range band {
-		sum += float64(v)
-		prefix[i+1] = sum
-	}
-	keys, inv := e.keys[slot][:len(band)], e.envInv[:len(band)]
-	col = col[:len(band)]
-	for i, v := range band {
-		lo, hi := max(0, i-e.envHalf), min(len(band), i+e.envHalf+1)
-		w := v - float32((prefix[hi]-prefix[lo])*inv[i])
-		col[i] = w
-		keys[i] = orderKey(w)
-	}
-	slidingMax(e.colMax[slot], keys, e.p.PeakBins, e.scratchA, e.scratchB)
+	ring := 2*e.p.PeakFrames + 1
+	slot := e.nFrames % ring
 	e.nFrames++
-
 	// The column PeakFrames back now has all its neighbours.
 	center := e.nFrames - 1 - e.p.PeakFrames
-	if center < 0 {
-		return
-	}
-	e.pickPeaks(center)
-}
-
-// pickPeaks finds the peaks of column c: bins that are the maximum of
-// their frequency neighbourhood (colMax) and of the same neighbourhood in
-// every column within PeakFrames.
-func (e *bandExtractor) pickPeaks(c int) {
-	ring := len(e.cols)
-	col := e.cols[c%ring]
-	keys := e.keys[c%ring][:len(col)]
-	cmax := e.colMax[c%ring][:len(col)]
-	first := max(0, c-e.p.PeakFrames)
-	last := c + e.p.PeakFrames // < nFrames by construction
-	for k, kv := range keys {
-		if kv != cmax[k] {
-			continue
-		}
-		v := col[k]
-		if float64(v) < e.p.MinProminence {
-			continue
-		}
-		peak := true
-		for t := first; t <= last && peak; t++ {
-			if t != c && e.colMax[t%ring][k] >= kv {
-				peak = false
+	pick := -1
+	others := e.others[:0]
+	if center >= 0 {
+		pick = center % ring
+		for t := max(0, center-e.p.PeakFrames); t <= center+e.p.PeakFrames; t++ {
+			if t != center {
+				others = append(others, int32(t%ring))
 			}
 		}
-		if !peak {
-			continue
-		}
-		e.addPeak(c, k, v)
+	}
+	bins := e.ring.add(lm[1:1+e.nbins], slot, pick, others, e.p.MinProminence)
+	for _, k := range bins {
+		e.addPeak(center, int(k), e.ring.row(pick)[k])
 	}
 }
 
@@ -392,10 +329,10 @@ func (e *bandExtractor) addPeak(c, k int, strength float32) {
 	a, b, d := e.logMagAt(c, k-1), e.logMagAt(c, k), e.logMagAt(c, k+1)
 	delta := parabolicPeak(a, b, d)
 	// And in time, around column c (c-1 and c+1 are in the ring).
-	ring := len(e.cols)
+	ring := 2*e.p.PeakFrames + 1
 	dtime := 0.0
 	if c > 0 {
-		dtime = parabolicPeak(float64(e.cols[(c-1)%ring][k]), b, float64(e.cols[(c+1)%ring][k]))
+		dtime = parabolicPeak(float64(e.ring.row((c - 1) % ring)[k]), b, float64(e.ring.row((c + 1) % ring)[k]))
 	}
 	binHz := float64(e.p.SampleRateHz) / float64(e.p.WindowSamples)
 	hz := (float64(e.kmin+k) + delta) * binHz
@@ -430,7 +367,7 @@ func parabolicPeak(a, b, d float64) float64 {
 // logMagAt returns the whitened value used for interpolation; neighbours
 // outside the band fall back to the centre value (no interpolation).
 func (e *bandExtractor) logMagAt(c, k int) float64 {
-	col := e.cols[c%len(e.cols)]
+	col := e.ring.row(c % (2*e.p.PeakFrames + 1))
 	if k < 0 || k >= len(col) {
 		return float64(col[max(0, min(len(col)-1, k))])
 	}
@@ -467,51 +404,6 @@ func (e *bandExtractor) flushBlock() {
 		e.peaks = append(e.peaks, sp.Peak)
 	}
 	e.block = e.block[:0]
-}
-
-// orderKey maps a whitened value to an int32 of the same order, so that
-// the peak picking compares integers: Go turns an integer max into a
-// conditional move, where a float comparison was a branch that real
-// spectra mispredict (the sliding maximum ran 1.5 us a column on music
-// against 0.7 on random values). Positive floats keep their bits; negative
-// ones have all bits but the sign flipped. Adding +0 first maps -0 to +0,
-// which float comparison holds equal. Values are never NaN (logarithms of
-// positive magnitudes).
-func orderKey(v float32) int32 {
-	b := int32(math.Float32bits(v + 0))
-	return b ^ int32(uint32(b>>31)>>1)
-}
-
-// slidingMax sets dst[i] = max(src[i-h .. i+h]) (clipped to the slice) in
-// O(n) with the van Herk/Gil-Werman block method: running maxima forward
-// and backward within blocks of 2h+1, of which every window spans at most
-// two. Where the window is clipped by an end of the slice it widens to the
-// whole of the block it falls in: for i < h the maximum is over src[0 ..
-// 2h], and near the right end over the last block from its start when the
-// window lies within it. A peak at the very edges of the band must so
-// dominate a few more bins than elsewhere. That is part of the print (every
-// registered print was made so), and TestSlidingMax pins it.
-func slidingMax(dst, src []int32, h int, fwd, bwd []int32) {
-	n := len(src)
-	w := 2*h + 1
-	fwd, bwd, dst = fwd[:n], bwd[:n], dst[:n]
-	for start := 0; start < n; start += w {
-		end := min(start+w, n)
-		blk, f, b := src[start:end], fwd[start:end], bwd[start:end]
-		m := blk[0]
-		for i, v := range blk {
-			m = max(m, v)
-			f[i] = m
-		}
-		m = blk[len(blk)-1]
-		for i := len(blk) - 1; i >= 0; i-- {
-			m = max(m, blk[i])
-			b[i] = m
-		}
-	}
-	for i := range dst {
-		dst[i] = max(bwd[max(i-h, 0)], fwd[min(i+h, n-1)])
-	}
 }
 
 // String describes the extractor's state, for debugging.

@@ -1,0 +1,215 @@
+package fingerprint
+
+/*
+#cgo CFLAGS: -O3
+#include <stdint.h>
+#include <string.h>
+
+#pragma GCC optimize ("fp-contract=off")
+
+// The column kernel: whitening, order keys, the frequency-wise sliding
+// maximum and the peak test of one STFT column, in one call per column.
+// It computes exactly what the Go code it replaced did (every registered
+// print was made by it): the envelope's sums in double, in the same order,
+// no fused multiply-adds (fp-contract off, and no FMA target), and the sliding maximum's
+// edges as the van Herk/Gil-Werman blocks left them (see cp_sliding_max).
+
+// cp_order_key maps a float to an int32 of the same order; -0 and +0 get
+// the same key (adding +0 turns -0 into +0, and C keeps signed zeros).
+static inline int32_t cp_order_key(float v) {
+	float z = v + 0.0f;
+	int32_t b;
+	memcpy(&b, &z, sizeof b);
+	return b ^ (int32_t)((uint32_t)(b >> 31) >> 1);
+}
+
+// cp_sliding_max sets dst[i] = max(src[i-h .. i+h]) for h <= i < n-h, and
+// at the edges what the van Herk/Gil-Werman blocks of 2h+1 give: for i < h
+// the maximum of src[0 .. 2h], and for i >= n-h the maximum to src[n-1]
+// from the start of the window, or from the start of the last block when
+// the window starts within it. The inside runs by doubling (maxima of 1, 2, 4, ... bins),
+// loops of independent lanes that the compiler vectorises; a and b are
+// scratch of n values.
+static inline void cp_sliding_max(int32_t *restrict dst, const int32_t *restrict src, int n, int h, int32_t *restrict a, int32_t *restrict b) {
+	const int w = 2*h + 1;
+	int left = h < n ? h : n;
+	int32_t m = src[0];
+	for (int i = 1; i < n && i < w; i++) m = src[i] > m ? src[i] : m;
+	for (int i = 0; i < left; i++) dst[i] = m;
+	if (n > 2*h) {
+		// Maxima of p consecutive values, p the largest power of two <= w.
+		const int32_t *cur = src;
+		int p = 1;
+		while (2*p <= w) {
+			int32_t *next = cur == a ? b : a;
+			for (int i = 0; i + 2*p <= n; i++) next[i] = cur[i+p] > cur[i] ? cur[i+p] : cur[i];
+			cur = next;
+			p *= 2;
+		}
+		// The window of i is [i-h, i+h]: the p from i-h and the p ending at i+h.
+		for (int i = h; i < n - h; i++) {
+			int32_t x = cur[i-h], y = cur[i+h-p+1];
+			dst[i] = y > x ? y : x;
+		}
+	}
+	// The right edge: the last block's start, or the window's if later.
+	const int last = (n - 1) / w * w;
+	int32_t suffix = src[n-1];
+	int k = n - 1;
+	int start = n - h > h ? n - h : h;
+	for (int i = n - 1; i >= start; i--) {
+		int from = i - h < last ? i - h : last;
+		while (k > from) { k--; suffix = src[k] > suffix ? src[k] : suffix; }
+		dst[i] = suffix;
+	}
+}
+
+// cp_column whitens band (n log magnitudes): it subtracts the moving
+// average over 2*env_half+1 bins (env_inv[i] is 1 / the average's width
+// at i, prefix scratch of n+1), writing col, its order keys key and their
+// sliding maximum over 2*h+1 bins cmax (a, b scratch of n). Then, if
+// nslots >= 0, it tests column pick of the ring rows (rows of n at
+// ring_cols, ring_keys, ring_max, slot numbers): bin k is a peak when its
+// key equals its row's sliding maximum, its value reaches min_prom (the
+// float that the prominence threshold, a double, rounds up to), and
+// the sliding maximum at k of every row in others (nslots slot numbers)
+// is below its key. It writes the peaks' bins to out, in order, and
+// returns how many; -1 when nothing was picked.
+__attribute__((target_clones("avx2", "default")))
+static int cp_column(const float *restrict band, int n, int env_half, const double *restrict env_inv, double *restrict prefix,
+	float *restrict col, int32_t *restrict key, int32_t *restrict cmax, int h, int32_t *restrict a, int32_t *restrict b,
+	const float *ring_cols, const int32_t *ring_keys, const int32_t *ring_max, int pick, const int32_t *others, int nslots,
+	float min_prom, int32_t *restrict out)
+{
+	double sum = 0;
+	prefix[0] = 0;
+	for (int i = 0; i < n; i++) {
+		sum += (double)band[i];
+		prefix[i+1] = sum;
+	}
+	int lo_end = env_half < n ? env_half : n;            // i < lo_end: the window clipped at 0
+	int hi_start = n - env_half - 1 > lo_end ? n - env_half - 1 : lo_end; // i >= hi_start: clipped at n
+	for (int i = 0; i < lo_end; i++) {
+		int hi = i + env_half + 1 < n ? i + env_half + 1 : n;
+		col[i] = band[i] - (float)((prefix[hi] - prefix[0]) * env_inv[i]);
+	}
+	for (int i = lo_end; i < hi_start; i++)
+		col[i] = band[i] - (float)((prefix[i+env_half+1] - prefix[i-env_half]) * env_inv[i]);
+	for (int i = hi_start; i < n; i++) {
+		int lo = i - env_half > 0 ? i - env_half : 0;
+		col[i] = band[i] - (float)((prefix[n] - prefix[lo]) * env_inv[i]);
+	}
+	for (int i = 0; i < n; i++) key[i] = cp_order_key(col[i]);
+	cp_sliding_max(cmax, key, n, h, a, b);
+
+	if (nslots < 0)
+		return -1;
+	const float *restrict pc = ring_cols + (long)pick * n;
+	const int32_t *restrict pk = ring_keys + (long)pick * n, *restrict pm = ring_max + (long)pick * n;
+	int m = 0;
+	// Candidates (maxima of their frequency neighbourhood, prominent
+	// enough) are a few in a hundred bins: they are found 64 bins at a
+	// time without a branch, then only they are compared across time.
+	for (int base = 0; base < n; base += 64) {
+		int end = base + 64 < n ? base + 64 : n;
+		uint64_t cand = 0;
+		for (int k = base; k < end; k++)
+			cand |= (uint64_t)((pk[k] == pm[k]) & (pc[k] >= min_prom)) << (k - base);
+		while (cand) {
+			int k = base + __builtin_ctzll(cand);
+			cand &= cand - 1;
+			int32_t kv = pk[k];
+			int peak = 1;
+			for (int s = 0; s < nslots; s++)
+				if (ring_max[(long)others[s] * n + k] >= kv) { peak = 0; break; }
+			if (peak)
+				out[m++] = k;
+		}
+	}
+	return m;
+}
+*/
+import "C"
+
+import (
+	"math"
+	"unsafe"
+)
+
+// promThreshold returns the least float32 t >= p: for every float32 v,
+// v >= t exactly when float64(v) >= p, so the kernel compares floats.
+func promThreshold(p float64) float32 {
+	t := float32(p)
+	if float64(t) < p {
+		t = math.Nextafter32(t, float32(math.Inf(1)))
+	}
+	return t
+}
+
+// columnRing is the C column kernel's view of a band's ring: the last
+// 2*PeakFrames+1 whitened columns, their order keys and the keys' sliding
+// maxima, each ring a flat array of rows of nbins values.
+type columnRing struct {
+	nbins, envHalf, h int
+	envInv            []float64 // per bin, 1 / the envelope's width there
+	prefix            []float64 // nbins+1, scratch
+	scratchA          []int32   // nbins, scratch
+	scratchB          []int32   // nbins, scratch
+	cols              []float32 // ring x nbins
+	keys, colMax      []int32   // ring x nbins
+	others            []int32   // ring slots compared with the picked one
+	out               []int32   // bins picked, nbins at most
+}
+
+func newColumnRing(nbins, envHalf, h, ring int) *columnRing {
+	c := &columnRing{nbins: nbins, envHalf: envHalf, h: h}
+	c.envInv = make([]float64, nbins)
+	for i := range c.envInv {
+		lo, hi := max(0, i-envHalf), min(nbins, i+envHalf+1)
+		c.envInv[i] = 1 / float64(hi-lo)
+	}
+	c.prefix = make([]float64, nbins+1)
+	c.scratchA = make([]int32, nbins)
+	c.scratchB = make([]int32, nbins)
+	c.cols = make([]float32, ring*nbins)
+	c.keys = make([]int32, ring*nbins)
+	c.colMax = make([]int32, ring*nbins)
+	c.others = make([]int32, 0, ring)
+	c.out = make([]int32, nbins)
+	return c
+}
+
+// row returns slot's whitened column.
+func (c *columnRing) row(slot int) []float32 { return c.cols[slot*c.nbins : (slot+1)*c.nbins] }
+
+// add whitens band (nbins log magnitudes) into ring slot slot and computes
+// its keys' sliding maximum. If pick >= 0 it then returns the peaks of
+// slot pick: bins that are the maximum of their frequency neighbourhood,
+// reach minProm, and whose key is above the sliding maximum of every slot
+// in others. The returned slice is reused by the next call.
+func (c *columnRing) add(band []float32, slot, pick int, others []int32, minProm float64) []int32 {
+	if len(band) != c.nbins {
+		panic("fingerprint: column of the wrong length")
+	}
+	n := c.nbins
+	nslots := C.int(-1)
+	var op *C.int32_t
+	if pick >= 0 {
+		nslots = C.int(len(others))
+		if len(others) > 0 {
+			op = (*C.int32_t)(unsafe.Pointer(&others[0]))
+		}
+	}
+	got := C.cp_column((*C.float)(unsafe.Pointer(&band[0])), C.int(n), C.int(c.envHalf),
+		(*C.double)(unsafe.Pointer(&c.envInv[0])), (*C.double)(unsafe.Pointer(&c.prefix[0])),
+		(*C.float)(unsafe.Pointer(&c.cols[slot*n])), (*C.int32_t)(unsafe.Pointer(&c.keys[slot*n])),
+		(*C.int32_t)(unsafe.Pointer(&c.colMax[slot*n])), C.int(c.h),
+		(*C.int32_t)(unsafe.Pointer(&c.scratchA[0])), (*C.int32_t)(unsafe.Pointer(&c.scratchB[0])),
+		(*C.float)(unsafe.Pointer(&c.cols[0])), (*C.int32_t)(unsafe.Pointer(&c.keys[0])),
+		(*C.int32_t)(unsafe.Pointer(&c.colMax[0])), C.int(max(pick, 0)), op, nslots,
+		C.float(promThreshold(minProm)), (*C.int32_t)(unsafe.Pointer(&c.out[0])))
+	if got < 0 {
+		return nil
+	}
+	return c.out[:got]
+}
