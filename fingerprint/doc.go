@@ -8,7 +8,7 @@
 // # Audio: from samples to landmarks
 //
 //  1. Decode and resample (media): any input FFmpeg reads is decoded,
-//     down-mixed to mono and resampled by libswresample to
+//     down-mixed to mono, then resampled, by libswresample, to
 //     AudioParams.SampleRateHz, 8000 Hz by default. 0-4 kHz holds music's
 //     most robust peaks and survives phone chains and low bit-rate codecs;
 //     every later cost scales with the rate. Input is streamed: memory is

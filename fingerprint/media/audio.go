@@ -311,8 +311,12 @@ func (d *audioDecoder) buildGraph(f *astiav.Frame) (err error) {
 	}); err != nil {
 		return fmt.Errorf("abuffer: %w", err)
 	}
-	// The sink accepts packed float mono only, so format negotiation makes
-	// the one aresample below convert, down-mix and resample at once.
+	// The sink accepts packed float mono only. aformat down-mixes to one
+	// planar float channel at the source rate first (FFmpeg inserts the
+	// converter it needs; none for planar float mono), then aresample
+	// resamples that one channel and format negotiation makes it write
+	// packed float. Given both at once, libswresample would resample every
+	// channel before mixing them, twice the work for stereo.
 	// sample_fmts is a binary option: the raw bytes of an int array, which
 	// an options string gives in hex.
 	var sf [4]byte
@@ -323,24 +327,20 @@ func (d *audioDecoder) buildGraph(f *astiav.Frame) (err error) {
 	}); err != nil {
 		return fmt.Errorf("abuffersink: %w", err)
 	}
-	// One resampler does everything: libswresample down-mixes before
-	// resampling when that is cheaper (it is, for fewer output channels),
-	// and a short filter is enough since the band we analyse ends well
-	// below the new Nyquist frequency. Every filter in the chain costs per
-	// frame beyond its own work (FFmpeg 5.1 formats each link's channel
-	// layout for a trace log on every frame), so the chain is as short as
-	// it can be: 0.57 ms of filtering per second of audio with the former
-	// aformat,aresample,aformat chain, 0.32-0.40 ms with this one (public
-	// set, one core). Without extra filters the graph is not used at all
-	// (see resampler: 0.10 ms).
-	spec := fmt.Sprintf("aresample=%d:filter_size=%d", d.opts.SampleRateHz, resampleFilterSize)
+	// A short resampling filter is enough since the band we analyse ends
+	// well below the new Nyquist frequency. Every filter in the chain
+	// costs per frame beyond its own work (FFmpeg 5.1 formats each link's
+	// channel layout for a trace log on every frame): without extra
+	// filters the graph is not used at all, and resampler runs the same
+	// two steps (see resampler).
+	spec := fmt.Sprintf("aformat=sample_fmts=fltp:channel_layouts=mono,aresample=%d:filter_size=%d", d.opts.SampleRateHz, resampleFilterSize)
 	if d.opts.Filters != "" {
 		// Extra filters (the benchmark's degradations) get mono in and
 		// out, as they always have: a filter that processes channels
 		// apart (rubberband) gives another signal when its channels are
 		// summed after it, and the benchmark's queries must not change
 		// with the decoder's plumbing.
-		spec = d.opts.Filters + ",aformat=sample_fmts=fltp:channel_layouts=mono," + spec
+		spec = d.opts.Filters + "," + spec
 	}
 	return parseGraph(d.graph, spec, d.src, d.sink)
 }

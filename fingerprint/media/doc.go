@@ -10,17 +10,20 @@
 //	input (path or io.Reader through a custom AVIOContext)
 //	  -> demuxer (avformat) -> best audio stream
 //	  -> decoder (avcodec; corrupt packets are skipped and counted)
-//	  -> libswresample: convert, down-mix to mono, resample to R
+//	  -> libswresample: convert and down-mix to mono, then resample to R
 //	     (with extra filters: a filter graph abuffer -> filters ->
-//	     aresample=R -> abuffersink accepting packed float mono only)
+//	     aformat=fltp:mono -> aresample=R -> abuffersink accepting packed
+//	     float mono only)
 //	  -> callback with chunks of []float32
 //
-// Resampling and down-mixing are FFmpeg's, never re-implemented in Go: one
-// libswresample pass that converts, down-mixes and resamples at once. It is
-// called directly (resample.go) unless the caller asks for extra filters:
-// a filter graph around it cost FFmpeg 5.1 buffer allocations and log
-// formatting on every frame, 0.24 ms per second of audio against 0.10
-// (a fifth of fingerprinting time), and the samples are identical
+// Resampling and down-mixing are FFmpeg's, never re-implemented in Go: two
+// libswresample passes, one that converts and down-mixes at the source
+// rate, one that resamples the single channel left (asked to do both at
+// once, libswresample resamples every channel before mixing them). They
+// are called directly (resample.go) unless the caller asks for extra
+// filters: a filter graph around them cost FFmpeg 5.1 buffer allocations
+// and log formatting on every frame, 0.24 ms per second of audio against
+// 0.10 (a fifth of fingerprinting time), and the samples are identical
 // (TestResamplerMatchesFilterGraph). At end of input the decoder is drained
 // (SendPacket(nil) until EOF) and the resampler or the filter graph
 // flushed, so no trailing samples are lost.
