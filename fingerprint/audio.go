@@ -64,6 +64,20 @@ func QueryOptions() ExtractOptions {
 	return ExtractOptions{MaxPeaksPerSecond: QueryPeaksPerSecond}
 }
 
+// extractChunkSeconds is how much decoded audio ExtractFile and
+// ExtractReader gather before handing it to the Extractor. The decoder
+// returns a frame every 23 ms or so (1024 samples at 44.1 kHz), which is
+// less than one STFT hop: analysing after each one interleaved the
+// decoder's and the extractor's tables and buffers in the caches, each
+// evicting the other's. Half a second (about 16 hops) at a time
+// fingerprinted 24 public-set files at 0.70-0.75 of decode-only
+// throughput against 0.65-0.70 frame by frame (eight alternate runs);
+// 0.25 s gained less, 1 and 2 s no more. The peaks do not change (the
+// Extractor's output does not depend on how its input is cut). Streams
+// (StreamReader) still analyse each frame as it comes, so that peaks are
+// not held back.
+const extractChunkSeconds = 0.5
+
 // ExtractFile fingerprints the audio of the file at path.
 func ExtractFile(ctx context.Context, path string, p AudioParams, o ExtractOptions) (*AudioPrint, error) {
 	return extract(ctx, path, p, o, func(opts media.AudioOptions, fn media.SampleFunc) (media.AudioInfo, error) {
@@ -102,11 +116,25 @@ func extract(ctx context.Context, name string, p AudioParams, o ExtractOptions,
 	if err != nil {
 		return nil, err
 	}
+	// Decoded frames are handed over in chunks (see extractChunkSeconds).
+	chunk := make([]float32, 0, int(extractChunkSeconds*float64(p.SampleRateHz)))
 	info, err := decode(media.AudioOptions{SampleRateHz: p.SampleRateHz, Filters: o.Filters, MaxDuration: o.MaxDuration},
-		func(s []float32) error { e.Write(s); return nil })
+		func(s []float32) error {
+			if len(chunk)+len(s) > cap(chunk) && len(chunk) > 0 {
+				e.Write(chunk)
+				chunk = chunk[:0]
+			}
+			if len(s) >= cap(chunk) {
+				e.Write(s)
+				return nil
+			}
+			chunk = append(chunk, s...)
+			return nil
+		})
 	if err != nil {
 		return nil, err
 	}
+	e.Write(chunk)
 	frames := e.Frames()
 	ap := &AudioPrint{Peaks: e.Finish(), Frames: frames, Duration: info.Decoded, Media: info}
 	if len(ap.Peaks) < minPeaks {
