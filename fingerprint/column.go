@@ -10,9 +10,10 @@ package fingerprint
 // The column kernel: whitening, order keys, the frequency-wise sliding
 // maximum and the peak test of one STFT column, in one call per column.
 // It computes exactly what the Go code it replaced did (every registered
-// print was made by it): the envelope's sums in double, in the same order,
-// no fused multiply-adds (fp-contract off, and no FMA target), and the sliding maximum's
-// edges as the van Herk/Gil-Werman blocks left them (see cp_sliding_max).
+// print was made by it): the envelope's sums in double, in the same
+// order, no fused multiply-adds (fp-contract off, and no FMA target), and
+// the sliding maximum's edges as the van Herk/Gil-Werman blocks left them
+// (see cp_sliding_max).
 
 // cp_order_key maps a float to an int32 of the same order; -0 and +0 get
 // the same key (adding +0 turns -0 into +0, and C keeps signed zeros).
@@ -27,9 +28,9 @@ static inline int32_t cp_order_key(float v) {
 // at the edges what the van Herk/Gil-Werman blocks of 2h+1 give: for i < h
 // the maximum of src[0 .. 2h], and for i >= n-h the maximum to src[n-1]
 // from the start of the window, or from the start of the last block when
-// the window starts within it. The inside runs by doubling (maxima of 1, 2, 4, ... bins),
-// loops of independent lanes that the compiler vectorises; a and b are
-// scratch of n values.
+// the window starts within it. The inside runs by doubling (maxima of 1,
+// 2, 4, ... bins), loops of independent lanes that the compiler
+// vectorises; a and b are scratch of n values.
 static inline void cp_sliding_max(int32_t *restrict dst, const int32_t *restrict src, int n, int h, int32_t *restrict a, int32_t *restrict b) {
 	const int w = 2*h + 1;
 	int left = h < n ? h : n;
@@ -74,7 +75,7 @@ static inline void cp_sliding_max(int32_t *restrict dst, const int32_t *restrict
 // float that the prominence threshold, a double, rounds up to), and
 // the sliding maximum at k of every row in others (nslots slot numbers)
 // is below its key. It writes the peaks' bins to out, in order, and
-// returns how many; -1 when nothing was picked.
+// returns how many; -1 when no column was to be tested (nslots < 0).
 __attribute__((target_clones("avx2", "default")))
 static int cp_column(const float *restrict band, int n, int env_half, const double *restrict env_inv, double *restrict prefix,
 	float *restrict col, int32_t *restrict key, int32_t *restrict cmax, int h, int32_t *restrict a, int32_t *restrict b,
@@ -147,22 +148,21 @@ func promThreshold(p float64) float32 {
 }
 
 // columnRing is the C column kernel's view of a band's ring: the last
-// 2*PeakFrames+1 whitened columns, their order keys and the keys' sliding
-// maxima, each ring a flat array of rows of nbins values.
+// rows (2*PeakFrames+1) whitened columns, their order keys and the keys'
+// sliding maxima, each ring a flat array of rows of nbins values.
 type columnRing struct {
-	nbins, envHalf, h int
-	envInv            []float64 // per bin, 1 / the envelope's width there
-	prefix            []float64 // nbins+1, scratch
-	scratchA          []int32   // nbins, scratch
-	scratchB          []int32   // nbins, scratch
-	cols              []float32 // ring x nbins
-	keys, colMax      []int32   // ring x nbins
-	others            []int32   // ring slots compared with the picked one
-	out               []int32   // bins picked, nbins at most
+	rows, nbins, envHalf, h int
+	envInv                  []float64 // per bin, 1 / the envelope's width there
+	prefix                  []float64 // nbins+1, scratch
+	scratchA                []int32   // nbins, scratch
+	scratchB                []int32   // nbins, scratch
+	cols                    []float32 // ring x nbins
+	keys, colMax            []int32   // ring x nbins
+	out                     []int32   // bins picked, nbins at most
 }
 
-func newColumnRing(nbins, envHalf, h, ring int) *columnRing {
-	c := &columnRing{nbins: nbins, envHalf: envHalf, h: h}
+func newColumnRing(nbins, envHalf, h, rows int) *columnRing {
+	c := &columnRing{rows: rows, nbins: nbins, envHalf: envHalf, h: h}
 	c.envInv = make([]float64, nbins)
 	for i := range c.envInv {
 		lo, hi := max(0, i-envHalf), min(nbins, i+envHalf+1)
@@ -171,10 +171,9 @@ func newColumnRing(nbins, envHalf, h, ring int) *columnRing {
 	c.prefix = make([]float64, nbins+1)
 	c.scratchA = make([]int32, nbins)
 	c.scratchB = make([]int32, nbins)
-	c.cols = make([]float32, ring*nbins)
-	c.keys = make([]int32, ring*nbins)
-	c.colMax = make([]int32, ring*nbins)
-	c.others = make([]int32, 0, ring)
+	c.cols = make([]float32, rows*nbins)
+	c.keys = make([]int32, rows*nbins)
+	c.colMax = make([]int32, rows*nbins)
 	c.out = make([]int32, nbins)
 	return c
 }

@@ -303,7 +303,7 @@ func (e *bandExtractor) analyse(samples []float32) {
 	// interpolation.
 	lm := e.logMag
 	e.spec.LogMagnitude(lm, samples, e.kmin-1)
-	ring := 2*e.p.PeakFrames + 1
+	ring := e.ring.rows
 	slot := e.nFrames % ring
 	e.nFrames++
 	// The column PeakFrames back now has all its neighbours.
@@ -329,7 +329,7 @@ func (e *bandExtractor) addPeak(c, k int, strength float32) {
 	a, b, d := e.logMagAt(c, k-1), e.logMagAt(c, k), e.logMagAt(c, k+1)
 	delta := parabolicPeak(a, b, d)
 	// And in time, around column c (c-1 and c+1 are in the ring).
-	ring := 2*e.p.PeakFrames + 1
+	ring := e.ring.rows
 	dtime := 0.0
 	if c > 0 {
 		dtime = parabolicPeak(float64(e.ring.row((c - 1) % ring)[k]), b, float64(e.ring.row((c + 1) % ring)[k]))
@@ -367,7 +367,7 @@ func parabolicPeak(a, b, d float64) float64 {
 // logMagAt returns the whitened value used for interpolation; neighbours
 // outside the band fall back to the centre value (no interpolation).
 func (e *bandExtractor) logMagAt(c, k int) float64 {
-	col := e.ring.row(c % (2*e.p.PeakFrames + 1))
+	col := e.ring.row(c % e.ring.rows)
 	if k < 0 || k >= len(col) {
 		return float64(col[max(0, min(len(col)-1, k))])
 	}
