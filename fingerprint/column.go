@@ -152,6 +152,7 @@ func promThreshold(p float64) float32 {
 // sliding maxima, each ring a flat array of rows of nbins values.
 type columnRing struct {
 	rows, nbins, envHalf, h int
+	minProm                 float32   // promThreshold of the prominence a peak needs
 	envInv                  []float64 // per bin, 1 / the envelope's width there
 	prefix                  []float64 // nbins+1, scratch
 	scratchA                []int32   // nbins, scratch
@@ -161,8 +162,11 @@ type columnRing struct {
 	out                     []int32   // bins picked, nbins at most
 }
 
-func newColumnRing(nbins, envHalf, h, rows int) *columnRing {
-	c := &columnRing{rows: rows, nbins: nbins, envHalf: envHalf, h: h}
+// newColumnRing returns a ring of rows columns of nbins bins, whitened
+// over 2*envHalf+1 bins, their maxima taken over 2*h+1, whose peaks rise
+// minProm above the envelope.
+func newColumnRing(nbins, envHalf, h, rows int, minProm float64) *columnRing {
+	c := &columnRing{rows: rows, nbins: nbins, envHalf: envHalf, h: h, minProm: promThreshold(minProm)}
 	c.envInv = make([]float64, nbins)
 	for i := range c.envInv {
 		lo, hi := max(0, i-envHalf), min(nbins, i+envHalf+1)
@@ -184,9 +188,10 @@ func (c *columnRing) row(slot int) []float32 { return c.cols[slot*c.nbins : (slo
 // add whitens band (nbins log magnitudes) into ring slot slot and computes
 // its keys' sliding maximum. If pick >= 0 it then returns the peaks of
 // slot pick: bins that are the maximum of their frequency neighbourhood,
-// reach minProm, and whose key is above the sliding maximum of every slot
-// in others. The returned slice is reused by the next call.
-func (c *columnRing) add(band []float32, slot, pick int, others []int32, minProm float64) []int32 {
+// reach the prominence the ring was made with, and whose key is above the
+// sliding maximum of every slot in others. The returned slice is reused
+// by the next call.
+func (c *columnRing) add(band []float32, slot, pick int, others []int32) []int32 {
 	if len(band) != c.nbins {
 		panic("fingerprint: column of the wrong length")
 	}
@@ -206,7 +211,7 @@ func (c *columnRing) add(band []float32, slot, pick int, others []int32, minProm
 		(*C.int32_t)(unsafe.Pointer(&c.scratchA[0])), (*C.int32_t)(unsafe.Pointer(&c.scratchB[0])),
 		(*C.float)(unsafe.Pointer(&c.cols[0])), (*C.int32_t)(unsafe.Pointer(&c.keys[0])),
 		(*C.int32_t)(unsafe.Pointer(&c.colMax[0])), C.int(max(pick, 0)), op, nslots,
-		C.float(promThreshold(minProm)), (*C.int32_t)(unsafe.Pointer(&c.out[0])))
+		C.float(c.minProm), (*C.int32_t)(unsafe.Pointer(&c.out[0])))
 	if got < 0 {
 		return nil
 	}

@@ -139,7 +139,7 @@ func newBandExtractor(p AudioParams, baseHz, shift float64, bands, perBand int) 
 		e.kmax = n / 2
 	}
 	e.nbins = e.kmax - e.kmin
-	e.ring = newColumnRing(e.nbins, 2*p.PeakBins, p.PeakBins, 2*p.PeakFrames+1)
+	e.ring = newColumnRing(e.nbins, 2*p.PeakBins, p.PeakBins, 2*p.PeakFrames+1, p.MinProminence)
 	e.others = make([]int32, 0, 2*p.PeakFrames)
 	e.logMag = make([]float32, e.nbins+2)
 	e.framesPerS = int(math.Round(1 / p.FrameDuration()))
@@ -318,7 +318,7 @@ func (e *bandExtractor) analyse(samples []float32) {
 			}
 		}
 	}
-	bins := e.ring.add(lm[1:1+e.nbins], slot, pick, others, e.p.MinProminence)
+	bins := e.ring.add(lm[1:1+e.nbins], slot, pick, others)
 	for _, k := range bins {
 		e.addPeak(center, int(k), e.ring.row(pick)[k])
 	}

@@ -123,7 +123,7 @@ func TestColumnKernel(t *testing.T) {
 	for _, n := range []int{1, 2, 5, 18, 19, 20, 37, 38, 57, 86, 422} {
 		for _, h := range []int{1, 4, 9} {
 			envHalf := 2 * h
-			c := newColumnRing(n, envHalf, h, ring)
+			c := newColumnRing(n, envHalf, h, ring, minProm)
 			refCols := make([][]float32, ring)
 			refKeys := make([][]int32, ring)
 			refMax := make([][]int32, ring)
@@ -161,7 +161,7 @@ func TestColumnKernel(t *testing.T) {
 						}
 					}
 				}
-				got := slices.Clone(c.add(band, slot, pick, others, minProm))
+				got := slices.Clone(c.add(band, slot, pick, others))
 
 				for i := range n {
 					require.Equal(t, math.Float32bits(refCols[slot][i]), math.Float32bits(c.row(slot)[i]), "n=%d h=%d frame %d bin %d", n, h, frame, i)
@@ -214,11 +214,11 @@ func BenchmarkColumn(b *testing.B) {
 			bands[i][k] = float32(rng.NormFloat64())
 		}
 	}
-	c := newColumnRing(n, 2*h, h, ring)
+	c := newColumnRing(n, 2*h, h, ring, 0.5)
 	others := []int32{0, 1, 2, 3, 5, 6, 7, 8}
 	frame := 0
 	for b.Loop() {
-		c.add(bands[frame%len(bands)], frame%ring, 4, others, 0.5)
+		c.add(bands[frame%len(bands)], frame%ring, 4, others)
 		frame++
 	}
 }
