@@ -13,7 +13,10 @@ package fingerprint
 // picture: a crop, a scaled or letterboxed copy changes each value in
 // proportion or hardly at all, a brightness or contrast change scales
 // them, a logo or caption is still and adds nothing, a mirror image moves
-// as much as the original. The matcher correlates a query's series with
+// as much as the original; a copy at another frame rate is sampled at the
+// same moments as the work (media.VideoOptions.SkipNonReference keeps
+// every frame a tick samples), so its series differs by the frames it
+// dropped or repeated only. The matcher correlates a query's series with
 // the work's along the shot (see package match) to place such a clip.
 //
 // Measure: the mean absolute difference of luma (0-255) between the frame

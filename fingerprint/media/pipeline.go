@@ -43,6 +43,9 @@ type pipeline struct {
 	// drained, when set, runs once the decoder is drained at the end of
 	// the input (the owner flushes what it holds outside the graph).
 	drained func() error
+	// beforeSend, when set, sees each packet of the stream before the
+	// decoder does.
+	beforeSend func(pkt *astiav.Packet)
 }
 
 func (d *pipeline) fail(op string, err error) error {
@@ -220,6 +223,9 @@ func (d *pipeline) readPacket(ctx context.Context) (done bool, err error) {
 	}
 	if d.pkt.StreamIndex() != d.stream.Index() {
 		return false, nil
+	}
+	if d.beforeSend != nil {
+		d.beforeSend(d.pkt)
 	}
 	if err := d.cc.SendPacket(d.pkt); err != nil {
 		if errors.Is(err, astiav.ErrInvaliddata) || errors.Is(err, errEinval) {

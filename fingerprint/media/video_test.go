@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,4 +94,48 @@ func TestDecodeVideoBadInput(t *testing.T) {
 	cancel()
 	_, err = media.DecodeVideoFile(cctx, path, opts, nop)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestSkipNonReferenceSamplesTheSameFrames checks that skipping
+// non-reference frames does not change which frame each tick samples:
+// every frame of the test video has its own grey level, and the levels
+// sampled with skipping must be those sampled from a full decode, at the
+// frame rates copies come in, while frames are skipped.
+func TestSkipNonReferenceSamplesTheSameFrames(t *testing.T) {
+	ctx := context.Background()
+	for _, rate := range []string{"25", "30", "15", "24", "30000/1001", "50"} {
+		t.Run(strings.ReplaceAll(rate, "/", "_"), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "v.mp4")
+			// Frame N is uniformly grey at level 16 + (N*37 mod 220); x264
+			// with B-frames (veryfast: 3, one of them a reference).
+			b, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi",
+				"-i", "color=black:size=160x120:rate="+rate, "-t", "6",
+				"-vf", "geq=lum='16+mod(N*37,220)':cb=128:cr=128",
+				"-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-pix_fmt", "yuv420p", out).CombinedOutput()
+			require.NoError(t, err, string(b))
+			levels := func(skip bool) ([]int, media.VideoInfo) {
+				var ls []int
+				info, err := media.DecodeVideoFile(ctx, out, media.VideoOptions{FPS: 5, Width: 32, Height: 32, SkipNonReference: skip},
+					func(f *media.VideoFrame) error {
+						sum := 0
+						for _, v := range f.Pix {
+							sum += int(v)
+						}
+						ls = append(ls, (sum+len(f.Pix)/2)/len(f.Pix))
+						return nil
+					})
+				require.NoError(t, err)
+				return ls, info
+			}
+			full, fullInfo := levels(false)
+			skipped, skipInfo := levels(true)
+			require.Len(t, skipped, len(full))
+			for i := range full {
+				assert.InDelta(t, full[i], skipped[i], 2, "tick %d", i)
+			}
+			// At 15 frames a second, two frames in three lie near a tick.
+			assert.Less(t, skipInfo.DecodedFrames, fullInfo.DecodedFrames, "frames decoded with skipping")
+			t.Logf("decoded %d of %d frames", skipInfo.DecodedFrames, fullInfo.DecodedFrames)
+		})
+	}
 }
