@@ -236,13 +236,12 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 		}
 		for _, run := range videoRuns(best) {
 			run = trimWeak(run, bestNear)
-			s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, len(cands)*len(families), placed)
-			if !ok || overlapsSame(segs, s) {
-				continue
+			if s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, len(cands)*len(families), placed); ok {
+				segs = append(segs, s)
 			}
-			segs = append(segs, s)
 		}
 	}
+	segs = dropOverlapping(segs)
 	segs = dropShadowed(segs)
 	sortSegments(segs)
 	return segs, nil
@@ -743,6 +742,29 @@ func binomialTail(n, k int, p float64) float64 {
 		}
 	}
 	return math.Min(sum, 1)
+}
+
+// dropOverlapping keeps, of the segments of one work that overlap in the
+// query (one clip aligned at several offsets), the one with the most
+// matched frames; ties go to the best-voted candidate, which came first.
+// A repetitive picture (a character waving, a walk cycle) matches at an
+// offset one period away as well as it does where it was taken, and the
+// vote may rank that offset first; the full alignment matches more
+// frames (on the benchmark, 45 against 31 for a 10 % corner crop of a
+// robot waving).
+func dropOverlapping(segs []Segment) []Segment {
+	order := make([]int, len(segs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return segs[b].Score - segs[a].Score })
+	kept := make([]Segment, 0, len(segs))
+	for _, i := range order {
+		if !overlapsSame(kept, segs[i]) {
+			kept = append(kept, segs[i])
+		}
+	}
+	return kept
 }
 
 // overlapsSame reports whether segs already has a segment of s's work

@@ -93,6 +93,26 @@ func TestDropShadowed(t *testing.T) {
 	}
 }
 
+func TestDropOverlapping(t *testing.T) {
+	seg := func(num uint32, qs, qe, rs float64, score int) Segment {
+		return Segment{Work: index.Work{Num: num}, QueryStart: qs, QueryEnd: qe, RefStart: rs, Score: score}
+	}
+	for _, tc := range []struct {
+		name string
+		in   []Segment
+		want []Segment
+	}{
+		{"better alignment voted second", []Segment{seg(1, 3.8, 10, 19, 31), seg(1, 0, 10, 13.6, 45)}, []Segment{seg(1, 0, 10, 13.6, 45)}},
+		{"tie: first voted kept", []Segment{seg(1, 0, 5, 10, 20), seg(1, 1, 6, 30, 20)}, []Segment{seg(1, 0, 5, 10, 20)}},
+		{"same work, apart in the query", []Segment{seg(1, 0, 5, 10, 20), seg(1, 5, 10, 30, 25)}, []Segment{seg(1, 5, 10, 30, 25), seg(1, 0, 5, 10, 20)}},
+		{"other works untouched", []Segment{seg(1, 0, 10, 10, 20), seg(2, 0, 10, 30, 40)}, []Segment{seg(2, 0, 10, 30, 40), seg(1, 0, 10, 10, 20)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, dropOverlapping(tc.in))
+		})
+	}
+}
+
 func TestRegionFamilies(t *testing.T) {
 	regions := fingerprint.DefaultQueryRegions()
 	fams := regionFamilies(regions, len(regions))
