@@ -31,7 +31,7 @@ func TestQuickVideoBench(t *testing.T) {
 	// 12 clips per condition, two of them inside the still shot of
 	// `tree`, placed by their motion: one miss is allowed (see
 	// docs/bench/video.md).
-	for _, name := range []string{"clean", "reencode_low", "scale_240p", "crop_10_centre", "crop_10_corner", "letterbox", "pillarbox", "caption", "gamma", "hflip", "combined", "embedded"} {
+	for _, name := range []string{"clean", "reencode_low", "scale_240p", "crop_10_centre", "crop_10_corner", "letterbox", "pillarbox", "logo", "caption", "gamma", "fps_15", "hflip", "combined", "embedded"} {
 		assert.GreaterOrEqual(t, by[name].Recall, 0.9, name)
 	}
 	wrong := 0
