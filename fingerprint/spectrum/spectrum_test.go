@@ -99,3 +99,28 @@ func BenchmarkLogMagnitude(b *testing.B) {
 		a.LogMagnitude(dst, x, 31)
 	}
 }
+
+// TestLogMagnitudes: the batched call gives, frame by frame, exactly what
+// LogMagnitude gives for each frame alone.
+func TestLogMagnitudes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		n, hop, frames, lo, width int
+	}{{1024, 256, 16, 28, 422}, {512, 32, 5, -2, 90}, {256, 256, 1, 0, 129}, {64, 7, 9, 30, 6}} {
+		a, err := spectrum.New(tc.n)
+		require.NoError(t, err)
+		x := make([]float32, (tc.frames-1)*tc.hop+tc.n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		got := make([]float32, tc.frames*tc.width)
+		a.LogMagnitudes(got, x, tc.hop, tc.frames, tc.lo)
+		want := make([]float32, tc.width)
+		for f := range tc.frames {
+			a.LogMagnitude(want, x[f*tc.hop:], tc.lo)
+			require.Equal(t, want, got[f*tc.width:(f+1)*tc.width], "n=%d frame %d", tc.n, f)
+		}
+		require.Panics(t, func() { a.LogMagnitudes(got, x[:len(x)-1], tc.hop, tc.frames, tc.lo) }, "too few samples")
+		a.Close()
+	}
+}
