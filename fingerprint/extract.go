@@ -61,12 +61,12 @@ type bandExtractor struct {
 
 	kmin, kmax int // analysed FFT bins [kmin, kmax)
 	nbins      int
-	logMag     []float32 // the band's log magnitudes, one bin of margin each side
+	logMag     []float32 // the band's log magnitudes, nbins a frame, scratch
 	// Ring of the last 2*PeakFrames+1 whitened columns, their order keys
 	// and the keys' frequency-wise sliding maxima (see columnRing).
 	ring    *columnRing
-	others  []int32 // ring slots the picked column is compared with
-	nFrames int     // frames computed so far
+	found   []columnPeak // peaks of the last analyse, scratch
+	nFrames int          // frames computed so far
 
 	// Peaks of the current one-second block, before the density cap.
 	block      []strongPeak
@@ -140,8 +140,6 @@ func newBandExtractor(p AudioParams, baseHz, shift float64, bands, perBand int) 
 	}
 	e.nbins = e.kmax - e.kmin
 	e.ring = newColumnRing(e.nbins, 2*p.PeakBins, p.PeakBins, 2*p.PeakFrames+1, p.MinProminence)
-	e.others = make([]int32, 0, 2*p.PeakFrames)
-	e.logMag = make([]float32, e.nbins+2)
 	e.framesPerS = int(math.Round(1 / p.FrameDuration()))
 	e.blockCap = perBand * max(1, int(math.Ceil(p.bandSemitones()/densityBandSemitones)))
 	return e, nil
@@ -221,12 +219,18 @@ func (e *bandExtractor) write(samples []float32) {
 	n, hop := e.p.WindowSamples, e.p.HopSamples
 	off := 0
 	for len(e.pending)-off >= n {
-		e.analyse(e.pending[off : off+n])
-		off += hop
+		frames := min((len(e.pending)-off-n)/hop+1, analyseBatch)
+		e.analyse(e.pending[off:], frames)
+		off += frames * hop
 	}
 	// Keep the unconsumed tail; the copy keeps pending's memory bounded.
 	e.pending = append(e.pending[:0], e.pending[off:]...)
 }
+
+// analyseBatch is the most frames analyse takes at once: half a second at
+// the default hop, the chunk ExtractFile writes, with the spectra of a
+// batch (27 KB at the default parameters) in the CPU's first-level cache.
+const analyseBatch = 16
 
 // takeReady is TakeReady for one band; times and the horizon are on the
 // print's frame grid (the band's shifted by e.shift).
@@ -291,48 +295,37 @@ func (e *bandExtractor) finish() []Peak {
 	return e.peaks
 }
 
-// analyse computes one STFT column, whitens it, and picks the peaks of the
-// column that now has its full time neighbourhood (see columnRing for both).
+// analyse computes the STFT columns of frames frames of samples (one
+// every hop), whitens them, and picks the peaks of each column that
+// then has its full time neighbourhood (see columnRing for both).
 // Whitening subtracts the spectral envelope (a moving average over
 // 4*PeakBins+1 bins), so peaks are judged by prominence, not level: the
 // picking is indifferent to gain, EQ and tilt. A peak is the maximum of
 // its (2*PeakBins+1) x (2*PeakFrames+1) box and rises MinProminence above
-// the envelope.
-func (e *bandExtractor) analyse(samples []float32) {
-	// Log magnitude of the band, with one bin of margin each side for
-	// interpolation.
-	lm := e.logMag
-	e.spec.LogMagnitude(lm, samples, e.kmin-1)
-	ring := e.ring.rows
-	slot := e.nFrames % ring
-	e.nFrames++
-	// The column PeakFrames back now has all its neighbours.
-	center := e.nFrames - 1 - e.p.PeakFrames
-	pick := -1
-	others := e.others[:0]
-	if center >= 0 {
-		pick = center % ring
-		for t := max(0, center-e.p.PeakFrames); t <= center+e.p.PeakFrames; t++ {
-			if t != center {
-				others = append(others, int32(t%ring))
-			}
-		}
+// the envelope. Both steps take one call into C for all the frames.
+func (e *bandExtractor) analyse(samples []float32, frames int) {
+	if need := frames * e.nbins; cap(e.logMag) < need {
+		e.logMag = make([]float32, need)
 	}
-	bins := e.ring.add(lm[1:1+e.nbins], slot, pick, others)
-	for _, k := range bins {
-		e.addPeak(center, int(k), e.ring.row(pick)[k])
+	lm := e.logMag[:frames*e.nbins]
+	e.spec.LogMagnitudes(lm, samples, e.p.HopSamples, frames, e.kmin)
+	e.found = e.ring.addFrames(e.found[:0], lm, frames, e.nFrames, e.p.PeakFrames)
+	e.nFrames += frames
+	for _, pk := range e.found {
+		e.addPeak(pk)
 	}
 }
 
-func (e *bandExtractor) addPeak(c, k int, strength float32) {
-	// Parabolic interpolation of the log magnitude around bin k.
-	a, b, d := e.logMagAt(c, k-1), e.logMagAt(c, k), e.logMagAt(c, k+1)
-	delta := parabolicPeak(a, b, d)
-	// And in time, around column c (c-1 and c+1 are in the ring).
-	ring := e.ring.rows
+func (e *bandExtractor) addPeak(pk columnPeak) {
+	c, k := pk.frame, pk.bin
+	// Parabolic interpolation of the log magnitude around bin k (a bin at
+	// the band's edge has itself for its missing neighbour).
+	b := float64(pk.mid)
+	delta := parabolicPeak(float64(pk.left), b, float64(pk.right))
+	// And in time, around column c.
 	dtime := 0.0
 	if c > 0 {
-		dtime = parabolicPeak(float64(e.ring.row((c - 1) % ring)[k]), b, float64(e.ring.row((c + 1) % ring)[k]))
+		dtime = parabolicPeak(float64(pk.prev), b, float64(pk.next))
 	}
 	binHz := float64(e.p.SampleRateHz) / float64(e.p.WindowSamples)
 	hz := (float64(e.kmin+k) + delta) * binHz
@@ -345,7 +338,7 @@ func (e *bandExtractor) addPeak(c, k int, strength float32) {
 		e.flushBlock()
 		e.blockStart = c - c%e.framesPerS
 	}
-	e.block = append(e.block, strongPeak{Peak: Peak{Time: QuantizeTime(float32(float64(c) + dtime + e.shift)), Pitch: QuantizePitch(float32(pitch)), Strength: QuantizeStrength(strength)}})
+	e.block = append(e.block, strongPeak{Peak: Peak{Time: QuantizeTime(float32(float64(c) + dtime + e.shift)), Pitch: QuantizePitch(float32(pitch)), Strength: QuantizeStrength(pk.mid)}})
 }
 
 // densityBandSemitones is the width of the bands the peak-density cap is
@@ -362,16 +355,6 @@ func parabolicPeak(a, b, d float64) float64 {
 		return 0
 	}
 	return max(-0.5, min(0.5, 0.5*(a-d)/den))
-}
-
-// logMagAt returns the whitened value used for interpolation; neighbours
-// outside the band fall back to the centre value (no interpolation).
-func (e *bandExtractor) logMagAt(c, k int) float64 {
-	col := e.ring.row(c % e.ring.rows)
-	if k < 0 || k >= len(col) {
-		return float64(col[max(0, min(len(col)-1, k))])
-	}
-	return float64(col[k])
 }
 
 // flushBlock applies the density cap to the current block and appends the

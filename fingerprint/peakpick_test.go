@@ -222,3 +222,62 @@ func BenchmarkColumn(b *testing.B) {
 		frame++
 	}
 }
+
+// TestAddFramesMatchesAdd: the batched kernel whitens and picks exactly
+// as one add per column, with the slots, picks and neighbour lists the
+// extractor used to give it, and hands over the values the interpolation
+// reads from the ring: across batches longer than the C side takes at
+// once, for rings of 3 and 9 columns and bands at the edges of the
+// envelope.
+func TestAddFramesMatchesAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, pf := range []int{1, 4} {
+		for _, n := range []int{1, 19, 86, 422} {
+			const h, frames = 9, 53
+			rows := 2*pf + 1
+			spectra := make([]float32, frames*n)
+			for i := range spectra {
+				if rng.IntN(5) == 0 {
+					spectra[i] = float32(rng.IntN(3)) // ties
+				} else {
+					spectra[i] = float32(rng.NormFloat64() * 3)
+				}
+			}
+			one := newColumnRing(n, 2*h, h, rows, 0.5)
+			var want []columnPeak
+			for t := range frames {
+				c := t - pf
+				pick := -1
+				var others []int32
+				if c >= 0 {
+					pick = c % rows
+					for u := max(0, c-pf); u <= t; u++ {
+						if u != c {
+							others = append(others, int32(u%rows))
+						}
+					}
+				}
+				for _, k := range one.add(spectra[t*n:(t+1)*n], t%rows, pick, others) {
+					k := int(k)
+					col := one.row(pick)
+					want = append(want, columnPeak{frame: c, bin: k,
+						left: col[max(0, k-1)], mid: col[k], right: col[min(n-1, k+1)],
+						prev: one.row(((c-1)%rows + rows) % rows)[k], next: one.row((c + 1) % rows)[k]})
+				}
+			}
+			batched := newColumnRing(n, 2*h, h, rows, 0.5)
+			var got []columnPeak
+			// Batches of uneven sizes, one longer than the C side's limit.
+			for first := 0; first < frames; {
+				size := min(frames-first, []int{1, 7, 40}[rng.IntN(3)])
+				got = batched.addFrames(got, spectra[first*n:(first+size)*n], size, first, pf)
+				first += size
+			}
+			if n > 1 { // one bin is its own envelope: never prominent
+				require.NotEmpty(t, want, "pf=%d n=%d", pf, n)
+			}
+			require.Equal(t, want, got, "pf=%d n=%d", pf, n)
+			require.Equal(t, one.cols, batched.cols)
+		}
+	}
+}
