@@ -176,7 +176,7 @@ func New(n int) (*Analyzer, error) {
 	var cerr C.int
 	c := C.cp_spectrum_new(C.int(n), (*C.float)(unsafe.Pointer(&win[0])), (*C.float)(unsafe.Pointer(&wr[0])), (*C.float)(unsafe.Pointer(&wi[0])), &cerr)
 	if c == nil {
-		return nil, fmt.Errorf("spectrum: FFmpeg real FFT of length %d: error %d", n, int(cerr))
+		return nil, fmt.Errorf("spectrum: FFmpeg complex FFT of %d points for frames of %d: error %d", n/2, n, int(cerr))
 	}
 	a := &Analyzer{c: c, n: n}
 	a.cleanup = runtime.AddCleanup(a, func(c *C.cp_spectrum) { C.cp_spectrum_free(c) }, c)
