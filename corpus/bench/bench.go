@@ -265,6 +265,54 @@ type Results struct {
 	Scale []ScaleStep `json:"scale,omitempty"`
 	// ScaleWorkSeconds is the length of a synthetic work.
 	ScaleWorkSeconds float64 `json:"scale_work_seconds,omitempty"`
+	// Failures lists every positive query that was not answered right
+	// and every negative one that was answered, to study a cell.
+	Failures []Failure `json:"failures,omitempty"`
+}
+
+// Failure is a query the benchmark counted against cueprint: enough to
+// render it again (package degrade, with the seed) and what came back.
+type Failure struct {
+	Condition string  `json:"condition"`
+	Kind      string  `json:"kind"`
+	WorkID    string  `json:"work_id,omitempty"`
+	Path      string  `json:"path"`
+	StartS    float64 `json:"start_s"`
+	LengthS   float64 `json:"length_s"`
+	MixPath   string  `json:"mix_path,omitempty"`
+	MixStartS float64 `json:"mix_start_s,omitempty"`
+	Seed      uint64  `json:"seed"`
+	// Answer is the best segment, absent when nothing matched.
+	Answer *Answer `json:"answer,omitempty"`
+}
+
+// Answer is the part of a segment a failure report needs.
+type Answer struct {
+	WorkID     string  `json:"work_id"`
+	QueryStart float64 `json:"query_start_s"`
+	RefStart   float64 `json:"ref_start_s"`
+	Score      int     `json:"score"`
+	Confidence float64 `json:"confidence"`
+	Speed      float64 `json:"speed"`
+}
+
+// failure reports o, or returns false when it is not one.
+func failure(o eval.Outcome) (Failure, bool) {
+	q := o.Query
+	if (q.WorkID != "" && o.Correct) || (q.WorkID == "" && !o.Matched) {
+		return Failure{}, false
+	}
+	f := Failure{Condition: q.Cond.Name, Kind: q.Kind, WorkID: q.WorkID, Path: q.Excerpt.Path, StartS: q.Excerpt.StartS,
+		LengthS: q.Excerpt.LengthS, Seed: q.Seed}
+	if q.Mix != nil {
+		f.MixPath, f.MixStartS = q.Mix.Path, q.Mix.StartS
+	}
+	if len(o.Segments) > 0 {
+		best := slices.MaxFunc(o.Segments, func(a, b match.Segment) int { return a.Score - b.Score })
+		f.Answer = &Answer{WorkID: best.Work.ID, QueryStart: best.QueryStart, RefStart: best.RefStart, Score: best.Score,
+			Confidence: best.Confidence, Speed: best.Speed}
+	}
+	return f, true
 }
 
 // Run runs the benchmark.
@@ -440,6 +488,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	var pos, neg []eval.Outcome
 	var lat, lat10, q10 []float64
 	for _, o := range outs {
+		if f, ok := failure(o); ok {
+			res.Failures = append(res.Failures, f)
+		}
 		lat = append(lat, o.LatencyMatch.Seconds()*1000)
 		if o.Query.WorkID == "" {
 			neg = append(neg, o)

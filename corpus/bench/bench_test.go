@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,6 +51,18 @@ func TestQuickBench(t *testing.T) {
 	}
 	for _, s := range res.Negatives {
 		assert.Zero(t, s.FalsePositiveRate, "negatives %s", s.Group)
+	}
+	// Every positive query not counted correct is listed, and only those
+	// (the negatives answered none).
+	missed := 0
+	for _, s := range res.Positives {
+		missed += int(math.Round(float64(s.Queries) * (1 - s.Recall)))
+	}
+	assert.Len(t, res.Failures, missed)
+	for _, f := range res.Failures {
+		assert.Equal(t, "positive", f.Kind)
+		assert.NotEmpty(t, f.WorkID)
+		assert.NotEmpty(t, f.Path)
 	}
 	// The quick scale step: references plus synthetic works, bulk-built.
 	require.Len(t, res.Scale, 1)

@@ -125,6 +125,9 @@ func (r *Results) Markdown() string {
 			fmt.Fprintf(&b, "- %s\n", s)
 		}
 	}
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(&b, "\n%d queries counted against cueprint (missed or wrong positives, answered negatives) are listed in `results.json` (`failures`), with what came back.\n", len(r.Failures))
+	}
 	b.WriteString("\nCharts: `recall_snr.svg` (recall against SNR per noise kind and length), `recall_speed.svg` (against speed, tempo-only and pitch-only ratio)")
 	if len(r.Scale) > 0 {
 		b.WriteString(", `scale.svg` (match latency and recall against catalogue size)")
