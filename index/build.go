@@ -292,7 +292,7 @@ func (w *hashWorker) hashRange(ctx context.Context, first, end int) error {
 		}
 		fwd := fingerprint.AppendPeaks(nil, peaks)
 		w.records = binary.AppendUvarint(w.records, uint64(num))
-		for _, chunk := range [][]byte{fwd, []byte(work.ID), rec} {
+		for _, chunk := range [][]byte{fwd, workName(work.Tenant, work.ID), rec} {
 			w.records = binary.AppendUvarint(w.records, uint64(len(chunk)))
 			w.records = append(w.records, chunk...)
 		}
@@ -500,7 +500,7 @@ func (b *builder) load(ctx context.Context, dir string, o Options) error {
 		if err != nil {
 			return err
 		}
-		if err := wb.Set(workKey(string(id)), rec); err != nil {
+		if err := wb.Set(append([]byte{prefixWork}, id...), rec); err != nil {
 			return err
 		}
 	}

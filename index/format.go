@@ -34,8 +34,14 @@ const (
 	// store is a V4 store once its meta record says so (done when it is
 	// opened), so that no older binary refuses a print that has one.
 	FormatV4 uint32 = 4
+	// FormatV5 scopes work IDs by tenant (FORMAT.md#work): the work key of
+	// a work registered into a tenant holds the tenant's name and a zero
+	// byte before the ID, so tenants have separate namespaces. A V4 store
+	// is migrated in place when it is opened read-write: each tenant's
+	// work keys and `n` values are rewritten, then the meta record.
+	FormatV5 uint32 = 5
 	// FormatCurrent is what this binary writes.
-	FormatCurrent = FormatV4
+	FormatCurrent = FormatV5
 )
 
 // magic opens the meta record.
@@ -66,8 +72,30 @@ func metaRecord(audioHash, videoHash uint64) []byte {
 	return v
 }
 func counterKey() []byte { return []byte{prefixCounter} }
-func workKey(id string) []byte {
-	return append([]byte{prefixWork}, id...)
+
+// workName is what names a work in its `w` key and `n` value: the ID for
+// a work of no tenant, else tenant, a zero byte, ID (FORMAT.md#work). IDs
+// and tenant names hold no zero byte, so names never collide.
+func workName(tenant, id string) []byte {
+	if tenant == "" {
+		return []byte(id)
+	}
+	b := make([]byte, 0, len(tenant)+1+len(id))
+	return append(append(append(b, tenant...), 0), id...)
+}
+
+// splitWorkName is workName's inverse.
+func splitWorkName(name []byte) (tenant, id string) {
+	for i, c := range name {
+		if c == 0 {
+			return string(name[:i]), string(name[i+1:])
+		}
+	}
+	return "", string(name)
+}
+
+func workKey(tenant, id string) []byte {
+	return append([]byte{prefixWork}, workName(tenant, id)...)
 }
 func numKey(prefix byte, num uint32) []byte {
 	k := make([]byte, 5)

@@ -158,7 +158,7 @@ func TestRecoverInterrupted(t *testing.T) {
 				require.NoError(t, err)
 				num = w.Num
 				require.NoError(t, s.db.Update(func(txn *badger.Txn) error {
-					require.NoError(t, txn.Delete(workKey("D")))
+					require.NoError(t, txn.Delete(workKey("", "D")))
 					require.NoError(t, txn.Delete(numKey(prefixNum, num)))
 					return txn.Set(numKey(prefixPending, num), []byte{pendingDelete})
 				}))
@@ -288,6 +288,7 @@ func TestFormatUpgrade(t *testing.T) {
 		{"version 1", func(uint64) []byte { return oldMeta(FormatV1, p.Hash(), 0)[:16] }, nil},
 		{"version 2", func(video uint64) []byte { return oldMeta(FormatV2, p.Hash(), video) }, nil},
 		{"version 3", func(video uint64) []byte { return oldMeta(FormatV3, p.Hash(), video) }, nil},
+		{"version 4", func(video uint64) []byte { return oldMeta(FormatV4, p.Hash(), video) }, nil},
 		{"version 99", func(video uint64) []byte { return oldMeta(99, p.Hash(), video) }, ErrUnsupportedFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -410,4 +411,84 @@ func TestCompact(t *testing.T) {
 	assert.Equal(t, uint64(30), s.Live())
 	require.NoError(t, s.Close())
 	assert.ErrorIs(t, s.Compact(ctx), ErrClosed)
+}
+
+// TestTenantNamespaces: tenants register the same ID independently, and
+// one tenant's work is not found, listed or deleted under another.
+func TestTenantNamespaces(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	for _, w := range []Work{{ID: "A-1", Tenant: "acme"}, {ID: "A-1", Tenant: "beta"}, {ID: "A-1"}, {ID: "A-2", Tenant: "acme"}} {
+		_, err := s.Register(ctx, w, fakePeaks(uint64(len(w.Tenant)), 300), false)
+		require.NoError(t, err, "%+v", w)
+	}
+	_, err := s.Register(ctx, Work{ID: "A-1", Tenant: "acme"}, fakePeaks(9, 300), false)
+	require.ErrorIs(t, err, ErrExists)
+	a, err := s.GetIn("acme", "A-1")
+	require.NoError(t, err)
+	b, err := s.GetIn("beta", "A-1")
+	require.NoError(t, err)
+	assert.NotEqual(t, a.Num, b.Num)
+	_, err = s.GetIn("beta", "A-2")
+	require.ErrorIs(t, err, ErrNotFound)
+	got, err := s.GetNum(b.Num)
+	require.NoError(t, err)
+	assert.Equal(t, "beta", got.Tenant)
+
+	var ids []string
+	require.NoError(t, s.ListTenant("acme", "", func(w Work) bool { ids = append(ids, w.Tenant+"/"+w.ID); return true }))
+	assert.Equal(t, []string{"acme/A-1", "acme/A-2"}, ids)
+	ids = nil
+	require.NoError(t, s.ListTenant("", "", func(w Work) bool { ids = append(ids, w.Tenant+"/"+w.ID); return true }))
+	assert.Equal(t, []string{"/A-1"}, ids)
+	ids = nil
+	require.NoError(t, s.List("", func(w Work) bool { ids = append(ids, Cursor(w)); return len(ids) < 2 }))
+	require.Len(t, ids, 2)
+	require.NoError(t, s.List(ids[1], func(w Work) bool { ids = append(ids, Cursor(w)); return true }))
+	assert.ElementsMatch(t, []string{"/A-1", "acme/A-1", "acme/A-2", "beta/A-1"}, ids)
+
+	require.ErrorIs(t, s.DeleteChecked(ctx, "beta", "A-2", nil), ErrNotFound)
+	require.NoError(t, s.DeleteChecked(ctx, "beta", "A-1", nil))
+	_, err = s.GetIn("acme", "A-1")
+	require.NoError(t, err)
+}
+
+// TestScopeWorkKeysUpgrade: a version 4 store, whose tenants' works are
+// keyed by ID alone, is moved to tenant-scoped keys when opened.
+func TestScopeWorkKeysUpgrade(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := fingerprint.DefaultAudioParams()
+	s := openTest(t, dir)
+	w, err := s.Register(ctx, Work{ID: "T-1", Tenant: "acme"}, fakePeaks(1, 300), false)
+	require.NoError(t, err)
+	_, err = s.Register(ctx, Work{ID: "C-1"}, fakePeaks(2, 300), false)
+	require.NoError(t, err)
+	video := s.video.Hash()
+	// Rewrite as version 4 wrote it.
+	require.NoError(t, s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(workKey("acme", "T-1"))
+		require.NoError(t, err)
+		rec, err := item.ValueCopy(nil)
+		require.NoError(t, err)
+		require.NoError(t, txn.Delete(workKey("acme", "T-1")))
+		require.NoError(t, txn.Set(workKey("", "T-1"), rec))
+		require.NoError(t, txn.Set(numKey(prefixNum, w.Num), []byte("T-1")))
+		return txn.Set(metaKey(), oldMeta(FormatV4, p.Hash(), video))
+	}))
+	require.NoError(t, s.Close())
+
+	s = openTest(t, dir)
+	defer s.Close()
+	got, err := s.GetIn("acme", "T-1")
+	require.NoError(t, err)
+	assert.Equal(t, w.Num, got.Num)
+	_, err = s.Get("T-1")
+	require.ErrorIs(t, err, ErrNotFound)
+	got, err = s.GetNum(w.Num)
+	require.NoError(t, err)
+	assert.Equal(t, "T-1", got.ID)
+	_, err = s.Get("C-1")
+	require.NoError(t, err, "works of no tenant stay where they are")
 }

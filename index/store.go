@@ -64,6 +64,38 @@ type Options struct {
 	// queries. The default value is 1 GiB, enough for the whole index of
 	// some 100 hours of audio; a negative value disables the cache.
 	PostingsCacheBytes int64
+	// MinFreeBytes is the free space the store's disk must keep: a write
+	// that would leave less is refused with ErrInsufficientStorage, and a
+	// store whose disk is already below it when opened is opened
+	// read-only (matching works, writes are refused). The default value
+	// is DefaultMinFreeBytes (256 MiB), the smallest MinMinFreeBytes (144
+	// MiB); why is said at DefaultMinFreeBytes. A negative value turns
+	// the guard off (a disk that is known to be large and private).
+	MinFreeBytes int64
+	// ReadOnly opens the store without writing to it: no recovery of
+	// interrupted operations, no format upgrade, writes refused with
+	// ErrReadOnly. Badger then shares the directory with other readers.
+	// A store that was not closed cleanly cannot be opened read-only.
+	ReadOnly bool
+	// FreeSpace reports the free bytes of the filesystem holding a
+	// directory. The default is statfs; tests replace it.
+	FreeSpace func(dir string) (int64, error)
+}
+
+// Validate reports every invalid option at once.
+func (o Options) Validate() error {
+	var errs []error
+	if err := o.Params.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.videoParams().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.MinFreeBytes > 0 && o.MinFreeBytes < MinMinFreeBytes {
+		errs = append(errs, fmt.Errorf("index options: MinFreeBytes %d: want at least %d (%s), or negative to disable the guard",
+			o.MinFreeBytes, MinMinFreeBytes, formatBytes(MinMinFreeBytes)))
+	}
+	return errors.Join(errs...)
 }
 
 // videoParams returns o.Video, or the defaults for the zero value.
@@ -81,6 +113,15 @@ type Store struct {
 	video  fingerprint.VideoParams
 	log    *slog.Logger
 	dir    string
+
+	// readOnly: opened without a memtable of its own (Options.ReadOnly,
+	// or a disk below the reserve at open, when lowSpaceAtOpen holds the
+	// free bytes then; -1 otherwise).
+	readOnly       bool
+	lowSpaceAtOpen int64
+	minFree        int64
+	freeSpace      func(string) (int64, error)
+	refusedWrites  atomic.Int64
 
 	writeMu sync.Mutex // serialises register and delete
 
@@ -137,55 +178,102 @@ const tableBlockBytes = 16 << 10
 const zstdLevel = 6
 
 // Open opens (creating if needed) the store in dir.
+//
+// When the disk holding an existing store has less free space than
+// Options.MinFreeBytes, the store is opened read-only (Writable reports
+// false; writes fail with ErrInsufficientStorage) rather than risking a
+// crash: a read-write open flushes and compacts. A new store is not
+// created on such a disk.
 func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
-	if err := o.Params.Validate(); err != nil {
-		return nil, err
-	}
-	if err := o.videoParams().Validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	minFree := o.MinFreeBytes
+	if minFree == 0 {
+		minFree = DefaultMinFreeBytes
+	}
+	freeSpace := o.FreeSpace
+	if freeSpace == nil {
+		freeSpace = diskFree
+	}
 	bo := tableOptions(dir, logger).
 		WithSyncWrites(true). // an acknowledged write survives kill -9 and power loss
-		WithMemTableSize(16 << 20).
+		WithMemTableSize(memTableBytes).
 		WithNumMemtables(2).
 		WithBlockCacheSize(64 << 20)
 	if o.CacheBytes > 0 {
 		bo = bo.WithBlockCacheSize(o.CacheBytes)
 	}
+	readOnly, lowSpace := o.ReadOnly, int64(-1)
 	if o.InMemory {
 		bo = bo.WithInMemory(true).WithDir("").WithValueDir("")
+		readOnly, minFree = false, 0
 	} else {
 		if _, err := os.Stat(filepath.Join(dir, buildMarker)); err == nil {
 			return nil, fmt.Errorf("open index %s: %w: remove the directory and build again", dir, ErrIncompleteBuild)
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("open index %s: %w", dir, err)
+		if !readOnly && minFree > 0 {
+			if free, err := freeSpace(existingDir(dir)); err == nil && free < minFree {
+				if !storeExists(dir) {
+					return nil, fmt.Errorf("open index %s: %w", dir, &SpaceError{Dir: dir, FreeBytes: free, NeedBytes: minFree})
+				}
+				logger.Warn("disk below the free-space reserve: store opened read-only", "path", dir,
+					"free_bytes", free, "reserve_bytes", minFree)
+				readOnly, lowSpace = true, free
+			}
 		}
+		if !readOnly {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("open index %s: %w", dir, err)
+			}
+		} else if !storeExists(dir) {
+			return nil, fmt.Errorf("open index %s: %w: no store there to open read-only", dir, os.ErrNotExist)
+		}
+		bo = bo.WithReadOnly(readOnly)
 	}
 	db, err := badger.Open(bo)
+	if errors.Is(err, badger.ErrTruncateNeeded) {
+		return nil, fmt.Errorf("open index %s: the store was not closed cleanly and must be opened read-write once to recover (free disk space first if it is full): %w", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	if !readOnly && !o.InMemory {
+		if err := restrictPermissions(dir); err != nil {
+			return nil, errors.Join(fmt.Errorf("open index %s: permissions: %w", dir, err), db.Close())
+		}
 	}
 	cacheBytes := o.PostingsCacheBytes
 	if cacheBytes == 0 {
 		cacheBytes = 1 << 30
 	}
-	s = &Store{db: db, params: o.Params, video: o.videoParams(), log: logger, dir: dir, live: roaring.New(), cache: newPostingsCache(max(cacheBytes, 0))}
+	s = &Store{db: db, params: o.Params, video: o.videoParams(), log: logger, dir: dir, live: roaring.New(),
+		cache: newPostingsCache(max(cacheBytes, 0)), readOnly: readOnly, lowSpaceAtOpen: lowSpace, minFree: minFree, freeSpace: freeSpace}
+	if o.InMemory {
+		s.dir = ""
+	}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, db.Close())
 			s = nil
 		}
 	}()
+	if !readOnly {
+		if err := s.scopeWorkKeys(ctx); err != nil {
+			return nil, fmt.Errorf("open index %s: upgrade to format %d: %w", dir, FormatV5, err)
+		}
+	}
 	if err := s.checkMeta(); err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)
 	}
-	if err := s.recover(ctx); err != nil {
-		return nil, fmt.Errorf("open index %s: recover: %w", dir, err)
+	if !readOnly {
+		if err := s.recover(ctx); err != nil {
+			return nil, fmt.Errorf("open index %s: recover: %w", dir, err)
+		}
 	}
 	if err := s.loadLive(); err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)
@@ -213,9 +301,16 @@ func (s *Store) Params() fingerprint.AudioParams { return s.params }
 func (s *Store) VideoParams() fingerprint.VideoParams { return s.video }
 
 func (s *Store) checkMeta() error {
-	return s.db.Update(func(txn *badger.Txn) error {
+	update := s.db.Update
+	if s.readOnly {
+		update = s.db.View
+	}
+	return update(func(txn *badger.Txn) error {
 		item, err := txn.Get(metaKey())
 		if errors.Is(err, badger.ErrKeyNotFound) {
+			if s.readOnly {
+				return fmt.Errorf("%w: no meta record", ErrCorrupt)
+			}
 			return txn.Set(metaKey(), metaRecord(s.params.Hash(), s.video.Hash()))
 		}
 		if err != nil {
@@ -231,11 +326,11 @@ func (s *Store) checkMeta() error {
 		ver := binary.BigEndian.Uint32(v[4:])
 		switch {
 		case ver == FormatV1 && len(v) == 16:
-		case (ver == FormatV2 || ver == FormatV3 || ver == FormatV4) && len(v) == 24:
+		case (ver == FormatV2 || ver == FormatV3 || ver == FormatV4 || ver == FormatV5) && len(v) == 24:
 			if h := binary.BigEndian.Uint64(v[16:]); h != s.video.Hash() && holdsVideo(txn) {
 				return fmt.Errorf("%w: video: store %016x, requested %016x", ErrParamsMismatch, h, s.video.Hash())
 			}
-		case ver == FormatV1 || ver == FormatV2 || ver == FormatV3 || ver == FormatV4:
+		case ver >= FormatV1 && ver <= FormatV5:
 			return fmt.Errorf("%w: meta record of version %d has %d bytes", ErrCorrupt, ver, len(v))
 		default:
 			return fmt.Errorf("%w: store has version %d, this binary reads %d to %d", ErrUnsupportedFormat, ver, FormatV1, FormatCurrent)
@@ -252,7 +347,7 @@ func (s *Store) checkMeta() error {
 		// postings list and a V3 store no motion section, so each is a V4
 		// store as it is, once its meta record says so; a store holding no video print takes new video
 		// parameters, since no print was made with the old ones.
-		if want := metaRecord(s.params.Hash(), s.video.Hash()); !bytes.Equal(v, want) {
+		if want := metaRecord(s.params.Hash(), s.video.Hash()); !bytes.Equal(v, want) && !s.readOnly {
 			return txn.Set(metaKey(), want)
 		}
 		return nil
@@ -426,7 +521,16 @@ func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace b
 	if err := s.checkOpen(); err != nil {
 		return Work{}, err
 	}
-	old, err := s.Get(w.ID)
+	groups := s.groups(peaks, pr.Video)
+	fwd := fingerprint.AppendPeaks(nil, peaks)
+	var vid []byte
+	if len(pr.Video) > 0 {
+		vid = fingerprint.AppendVideoPrint(nil, pr.Video)
+	}
+	if err := s.checkSpace(writeEstimate(len(groups), len(fwd)+len(vid))); err != nil {
+		return Work{}, fmt.Errorf("register %q: %w", w.ID, err)
+	}
+	old, err := s.GetIn(w.Tenant, w.ID)
 	switch {
 	case err == nil && !replace:
 		return Work{}, fmt.Errorf("register %q: %w (registered %s; use replace)", w.ID, ErrExists, old.RegisteredAt.Format(time.RFC3339))
@@ -442,7 +546,6 @@ func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace b
 
 	// Step 1: allocate the number, mark it pending, store the forward print.
 	var num uint32
-	fwd := fingerprint.AppendPeaks(nil, peaks)
 	err = s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(counterKey())
 		switch {
@@ -472,8 +575,8 @@ func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace b
 		if err := txn.Set(numKey(prefixPending, num), []byte{pendingRegister}); err != nil {
 			return err
 		}
-		if len(pr.Video) > 0 {
-			if err := txn.Set(numKey(prefixVideo, num), fingerprint.AppendVideoPrint(nil, pr.Video)); err != nil {
+		if len(vid) > 0 {
+			if err := txn.Set(numKey(prefixVideo, num), vid); err != nil {
 				return err
 			}
 		}
@@ -484,7 +587,6 @@ func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace b
 	}
 
 	// Step 2: postings.
-	groups := s.groups(peaks, pr.Video)
 	if err := s.updatePostings(ctx, num, groups); err != nil {
 		return Work{}, errors.Join(fmt.Errorf("register %q: %w", w.ID, err), s.purge(context.WithoutCancel(ctx), num))
 	}
@@ -500,10 +602,10 @@ func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace b
 		return Work{}, fmt.Errorf("register %q: %w", w.ID, err)
 	}
 	err = s.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Set(workKey(w.ID), rec); err != nil {
+		if err := txn.Set(workKey(w.Tenant, w.ID), rec); err != nil {
 			return err
 		}
-		if err := txn.Set(numKey(prefixNum, num), []byte(w.ID)); err != nil {
+		if err := txn.Set(numKey(prefixNum, num), workName(w.Tenant, w.ID)); err != nil {
 			return err
 		}
 		if err := txn.Delete(numKey(prefixPending, num)); err != nil {
@@ -537,21 +639,22 @@ func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace b
 	return w, nil
 }
 
-// Delete removes the work with the given ID from every later result.
+// Delete removes the work with the given ID (of no tenant) from every
+// later result.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	return s.DeleteChecked(ctx, id, nil)
+	return s.DeleteChecked(ctx, "", id, nil)
 }
 
-// DeleteChecked is Delete with a precondition: check (if not nil) is
-// called with the work under the store's write lock, and an error it
-// returns refuses the deletion.
-func (s *Store) DeleteChecked(ctx context.Context, id string, check func(Work) error) error {
+// DeleteChecked removes tenant's work id, with a precondition: check (if
+// not nil) is called with the work under the store's write lock, and an
+// error it returns refuses the deletion.
+func (s *Store) DeleteChecked(ctx context.Context, tenant, id string, check func(Work) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	w, err := s.Get(id)
+	w, err := s.GetIn(tenant, id)
 	if err != nil {
 		return fmt.Errorf("delete %q: %w", id, err)
 	}
@@ -560,8 +663,13 @@ func (s *Store) DeleteChecked(ctx context.Context, id string, check func(Work) e
 			return err
 		}
 	}
+	// Removing a work rewrites every postings list it is in, as
+	// registering it did.
+	if err := s.checkSpace(writeEstimate(w.Hashes, 0)); err != nil {
+		return fmt.Errorf("delete %q: %w", id, err)
+	}
 	err = s.db.Update(func(txn *badger.Txn) error {
-		if err := txn.Delete(workKey(id)); err != nil {
+		if err := txn.Delete(workKey(tenant, id)); err != nil {
 			return err
 		}
 		if err := txn.Delete(numKey(prefixNum, w.Num)); err != nil {
@@ -715,6 +823,14 @@ func (s *Store) updatePostings(ctx context.Context, num uint32, groups []hashTim
 	return nil
 }
 
+// writeEstimate is the bytes a write of n postings lists and extra bytes
+// of prints adds to the store before compaction: each rewritten list is
+// written whole to the write-ahead log and again to an L0 table; 64 bytes
+// is well above a list's mean size in a catalogue of a few thousand hours.
+func writeEstimate(lists, extra int) int64 {
+	return 2 * (64*int64(lists) + int64(extra))
+}
+
 func (s *Store) checkOpen() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -743,6 +859,10 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Flatten writes the whole store again before it drops the old tables.
+	if err := s.checkSpace(s.SizeBytes()); err != nil {
+		return fmt.Errorf("compact index %s: %w", s.dir, err)
+	}
 	// One worker: a second one finds nothing to do on most levels and
 	// logs a warning saying so.
 	if err := s.db.Flatten(1); err != nil {
@@ -767,6 +887,17 @@ type Stats struct {
 	PostingsCacheHits, PostingsCacheMisses int64
 	// Closed is set once Close has been called.
 	Closed bool
+	// Writable is false for a store opened read-only (on request, or
+	// because its disk was below the reserve when it was opened).
+	Writable bool
+	// DiskFreeBytes is the free space on the store's disk (-1: unknown or
+	// in memory); DiskReserveBytes is what writes must leave free (0: no
+	// guard). LowDisk is set when the free space is below the reserve:
+	// writes are refused until it is not.
+	DiskFreeBytes, DiskReserveBytes int64
+	LowDisk                         bool
+	// WritesRefused counts writes refused for lack of space since Open.
+	WritesRefused int64
 }
 
 // Stats returns a snapshot of the store's state.
@@ -781,8 +912,16 @@ func (s *Store) Stats() Stats {
 	st.PostingsCacheBytes = s.cache.bytes()
 	st.PostingsCacheHits, st.PostingsCacheMisses = s.cache.hits.Load(), s.cache.misses.Load()
 	st.Closed = closed
+	st.Writable = !s.readOnly
+	st.DiskFreeBytes, st.DiskReserveBytes = s.freeBytes(), max(s.minFree, 0)
+	st.LowDisk = s.lowSpaceAtOpen >= 0 || (st.DiskReserveBytes > 0 && st.DiskFreeBytes >= 0 && st.DiskFreeBytes < st.DiskReserveBytes)
+	st.WritesRefused = s.refusedWrites.Load()
 	return st
 }
+
+// Writable reports whether the store accepts writes (it was not opened
+// read-only); writes may still be refused for lack of space.
+func (s *Store) Writable() bool { return !s.readOnly }
 
 // SizeBytes returns the bytes the store's files take on disk.
 func (s *Store) SizeBytes() int64 {

@@ -1,6 +1,9 @@
 package index
 
 import (
+	"bytes"
+	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,6 +106,15 @@ func (w Work) Validate() error {
 		bad("id %q is not valid UTF-8", w.ID)
 	case strings.IndexFunc(w.ID, unicode.IsControl) >= 0:
 		bad("id %q has control characters", w.ID)
+	case strings.IndexFunc(w.ID, isBidiControl) >= 0:
+		// An override or isolate makes an ID display as another one.
+		bad("id %q has bidirectional control characters", w.ID)
+	case w.ID == "." || w.ID == "..":
+		// Unreachable in a URL path (/v1/works/..): clients normalise it.
+		bad("id %q is reserved", w.ID)
+	}
+	if strings.IndexFunc(w.Title, isBidiControl) >= 0 {
+		bad("title %q has bidirectional control characters", w.Title)
 	}
 	if len(w.Title) > 1024 {
 		bad("title is %d bytes, at most 1024", len(w.Title))
@@ -139,6 +151,10 @@ func (w Work) Validate() error {
 	return errors.Join(errs...)
 }
 
+// isBidiControl reports the characters that reorder displayed text
+// (U+061C, U+200E-F, U+202A-E, U+2066-9).
+func isBidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
+
 // iswcCheck verifies the ISWC check digit: 1 + sum(i * d_i) mod 10, then
 // (10 - r) mod 10.
 func iswcCheck(s string) bool {
@@ -149,12 +165,23 @@ func iswcCheck(s string) bool {
 	return (10-sum%10)%10 == int(s[10]-'0')
 }
 
-// Get returns the registered work with the given ID.
-func (s *Store) Get(id string) (Work, error) {
+// Get returns the registered work with the given ID and no tenant (as
+// the command line registers).
+func (s *Store) Get(id string) (Work, error) { return s.GetIn("", id) }
+
+// GetIn returns tenant's registered work with the given ID. Tenants have
+// separate namespaces: another tenant's work of the same ID is not found.
+func (s *Store) GetIn(tenant, id string) (Work, error) {
+	return s.getByName(workName(tenant, id))
+}
+
+// getByName returns the work whose key holds name (workName).
+func (s *Store) getByName(name []byte) (Work, error) {
 	var w Work
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(workKey(id))
+		item, err := txn.Get(append([]byte{prefixWork}, name...))
 		if errors.Is(err, badger.ErrKeyNotFound) {
+			_, id := splitWorkName(name)
 			return fmt.Errorf("%w: %q", ErrNotFound, id)
 		}
 		if err != nil {
@@ -167,7 +194,7 @@ func (s *Store) Get(id string) (Work, error) {
 
 // GetNum returns the registered work with internal number num.
 func (s *Store) GetNum(num uint32) (Work, error) {
-	var id string
+	var name []byte
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(numKey(prefixNum, num))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -176,26 +203,68 @@ func (s *Store) GetNum(num uint32) (Work, error) {
 		if err != nil {
 			return err
 		}
-		v, err := item.ValueCopy(nil)
-		id = string(v)
+		name, err = item.ValueCopy(nil)
 		return err
 	})
 	if err != nil {
 		return Work{}, err
 	}
-	return s.Get(id)
+	return s.getByName(name)
 }
 
-// List calls fn for registered works in ID order, starting after the ID
-// `after` ("" for the first), until fn returns false.
+// Cursor returns the position of work w in List's order, to continue a
+// listing after it: "tenant/id", or "/id" for a work of no tenant (tenant
+// names hold no slash).
+func Cursor(w Work) string { return w.Tenant + "/" + w.ID }
+
+// List calls fn for registered works of every tenant, in key order (works
+// of no tenant and tenants interleaved by name), starting after the
+// position `after` (a Cursor; "" for the first), until fn returns false.
 func (s *Store) List(after string, fn func(Work) bool) error {
+	var start []byte
+	if after != "" {
+		tenant, id, ok := strings.Cut(after, "/")
+		if !ok {
+			tenant, id = "", after // a bare ID: a work of no tenant
+		}
+		start = workName(tenant, id)
+	}
+	return s.list(nil, start, fn)
+}
+
+// ListTenant calls fn for tenant's registered works in ID order, starting
+// after the ID `after` ("" for the first), until fn returns false.
+func (s *Store) ListTenant(tenant, after string, fn func(Work) bool) error {
+	prefix := []byte{}
+	if tenant != "" {
+		prefix = workName(tenant, "")
+	}
+	var start []byte
+	if after != "" {
+		start = workName(tenant, after)
+	}
+	return s.list(prefix, start, func(w Work) bool {
+		if w.Tenant != tenant {
+			return true // a work of no tenant among tenant ""'s keys
+		}
+		return fn(w)
+	})
+}
+
+// list iterates the work keys under prefix (a workName prefix), from the
+// first after start (a workName; nil for the first).
+func (s *Store) list(prefix, start []byte, fn func(Work) bool) error {
 	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixWork}, PrefetchValues: true, PrefetchSize: 64})
+		p := append([]byte{prefixWork}, prefix...)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
-		start := workKey(after)
-		for it.Seek(start); it.Valid(); it.Next() {
+		seek := p
+		if start != nil {
+			seek = append([]byte{prefixWork}, start...)
+		}
+		for it.Seek(seek); it.Valid(); it.Next() {
 			item := it.Item()
-			if after != "" && string(item.Key()[1:]) == after {
+			if start != nil && bytes.Equal(item.Key()[1:], start) {
 				continue
 			}
 			var w Work
@@ -208,6 +277,89 @@ func (s *Store) List(after string, fn func(Work) bool) error {
 		}
 		return nil
 	})
+}
+
+// scopeWorkKeys moves the works of a store older than FormatV5 that
+// belong to a tenant under their tenant-scoped keys (FORMAT.md#work). It
+// is idempotent (a crash mid-way is finished at the next open) and does
+// nothing on a V5 store.
+func (s *Store) scopeWorkKeys(ctx context.Context) error {
+	var ver uint32
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(metaKey())
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) >= 8 {
+				ver = binary.BigEndian.Uint32(v[4:])
+			}
+			return nil
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) || (err == nil && ver >= FormatV5) {
+		return nil // a new store, or already scoped
+	}
+	if err != nil {
+		return err
+	}
+	type move struct {
+		oldName []byte
+		w       Work
+	}
+	var moves []move
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixWork}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			name := it.Item().KeyCopy(nil)[1:]
+			if bytes.IndexByte(name, 0) >= 0 {
+				continue
+			}
+			var w Work
+			if err := it.Item().Value(func(v []byte) error { return unmarshalWork(v, &w) }); err != nil {
+				return err
+			}
+			if w.Tenant != "" {
+				moves = append(moves, move{name, w})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	const batch = 1000
+	for start := 0; start < len(moves); start += batch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for _, m := range moves[start:min(len(moves), start+batch)] {
+				rec, err := json.Marshal(m.w)
+				if err != nil {
+					return err
+				}
+				if err := txn.Set(workKey(m.w.Tenant, m.w.ID), rec); err != nil {
+					return err
+				}
+				if err := txn.Set(numKey(prefixNum, m.w.Num), workName(m.w.Tenant, m.w.ID)); err != nil {
+					return err
+				}
+				if err := txn.Delete(append([]byte{prefixWork}, m.oldName...)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(moves) > 0 {
+		s.log.Info("work keys scoped by tenant", "works", len(moves))
+	}
+	return nil
 }
 
 func unmarshalWork(v []byte, w *Work) error {

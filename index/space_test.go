@@ -1,0 +1,203 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/cueprint/cueprint/fingerprint"
+)
+
+// TestSpaceGuard drives the guard with a reported free space: writes are
+// refused below the reserve, reads go on, and a store reopened while the
+// disk is low is read-only.
+func TestSpaceGuard(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var free atomic.Int64
+	free.Store(10 << 30)
+	opts := Options{Params: fingerprint.DefaultAudioParams(), MinFreeBytes: DefaultMinFreeBytes,
+		FreeSpace: func(string) (int64, error) { return free.Load(), nil }}
+	s, err := Open(ctx, dir, opts)
+	require.NoError(t, err)
+	_, err = s.Register(ctx, Work{ID: "a"}, fakePeaks(1, 2000), false)
+	require.NoError(t, err)
+
+	free.Store(DefaultMinFreeBytes + 1000) // above the reserve, not by a work's size
+	_, err = s.Register(ctx, Work{ID: "b"}, fakePeaks(2, 2000), false)
+	require.ErrorIs(t, err, ErrInsufficientStorage)
+	var se *SpaceError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, int64(DefaultMinFreeBytes+1000), se.FreeBytes)
+	require.ErrorIs(t, s.Delete(ctx, "a"), ErrInsufficientStorage, "a delete rewrites postings too")
+	_, err = s.Get("a")
+	require.NoError(t, err, "reads go on")
+	_, err = s.Get("b")
+	require.ErrorIs(t, err, ErrNotFound, "a refused write leaves nothing")
+	st := s.Stats()
+	assert.True(t, st.Writable)
+	assert.False(t, st.LowDisk)
+	assert.Equal(t, int64(2), st.WritesRefused)
+
+	free.Store(1 << 20)
+	assert.True(t, s.Stats().LowDisk)
+	require.NoError(t, s.Close())
+
+	// Reopened on a low disk: read-only, still answering.
+	s, err = Open(ctx, dir, opts)
+	require.NoError(t, err)
+	assert.False(t, s.Writable())
+	w, err := s.Get("a")
+	require.NoError(t, err)
+	assert.Equal(t, "a", w.ID)
+	assert.Equal(t, []uint32{w.Num}, postingsOf(t, s, firstHash(s, fakePeaks(1, 2000))))
+	_, err = s.Register(ctx, Work{ID: "c"}, fakePeaks(3, 100), false)
+	require.ErrorAs(t, err, &se)
+	assert.True(t, se.OpenedReadOnly)
+	require.NoError(t, s.Close())
+
+	// A new store is not created on a low disk.
+	_, err = Open(ctx, filepath.Join(dir, "new"), opts)
+	require.ErrorIs(t, err, ErrInsufficientStorage)
+
+	// Space freed: read-write again.
+	free.Store(10 << 30)
+	s, err = Open(ctx, dir, opts)
+	require.NoError(t, err)
+	assert.True(t, s.Writable())
+	_, err = s.Register(ctx, Work{ID: "c"}, fakePeaks(3, 100), false)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+}
+
+func firstHash(s *Store, peaks []fingerprint.Peak) uint32 {
+	return s.params.Landmarks(peaks)[0].Hash
+}
+
+func TestOptionsValidateReserve(t *testing.T) {
+	for _, tc := range []struct {
+		reserve int64
+		ok      bool
+	}{{0, true}, {-1, true}, {MinMinFreeBytes, true}, {MinMinFreeBytes - 1, false}, {1 << 20, false}} {
+		err := Options{Params: fingerprint.DefaultAudioParams(), MinFreeBytes: tc.reserve}.Validate()
+		assert.Equal(t, tc.ok, err == nil, "MinFreeBytes %d: %v", tc.reserve, err)
+	}
+}
+
+// TestStorePermissions: a store holds rights data, so it is 0700 and its
+// files 0600, whatever they were (files Badger makes later take the
+// process's umask, which the command line sets to 077).
+func TestStorePermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	s := openTest(t, dir)
+	_, err := s.Register(context.Background(), Work{ID: "a"}, fakePeaks(1, 500), false)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "stray"), nil, 0o644))
+	s = openTest(t, dir)
+	defer s.Close()
+	fi, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		info, err := e.Info()
+		require.NoError(t, err)
+		assert.Zero(t, info.Mode().Perm()&0o077, "%s is %v", e.Name(), info.Mode().Perm())
+	}
+}
+
+// TestFullFilesystem fills a real small filesystem (a tmpfs, mounted when
+// the test runs as root): registration is refused before the disk is
+// full, never by a crash; the store reopens read-only on the full disk,
+// even once another program has taken the last byte.
+func TestFullFilesystem(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a filesystem")
+	}
+	mnt := mountTmpfs(t, MinMinFreeBytes+24<<20)
+	ctx := context.Background()
+	dir := filepath.Join(mnt, "db")
+	opts := Options{Params: fingerprint.DefaultAudioParams(), MinFreeBytes: MinMinFreeBytes}
+	s, err := Open(ctx, dir, opts)
+	require.NoError(t, err)
+	registered := 0
+	for i := range 10_000 {
+		_, err = s.Register(ctx, Work{ID: fmt.Sprintf("w%05d", i)}, fakePeaks(uint64(i), 6000), false)
+		if err != nil {
+			break
+		}
+		registered++
+	}
+	require.ErrorIs(t, err, ErrInsufficientStorage, "after %d works", registered)
+	require.Greater(t, registered, 10)
+	t.Logf("%d works registered before the guard refused: %v", registered, err)
+	// Refused again, still answering reads.
+	_, err = s.Register(ctx, Work{ID: "again"}, fakePeaks(99_999, 6000), false)
+	require.ErrorIs(t, err, ErrInsufficientStorage)
+	w, err := s.Get("w00000")
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	// Another program takes what is left.
+	ballast, err := os.Create(filepath.Join(mnt, "ballast"))
+	require.NoError(t, err)
+	buf := make([]byte, 1<<20)
+	for {
+		if _, err := ballast.Write(buf); err != nil {
+			break
+		}
+	}
+	require.NoError(t, ballast.Close())
+
+	s, err = Open(ctx, dir, opts)
+	require.NoError(t, err, "a full disk opens read-only")
+	assert.False(t, s.Writable())
+	got, err := s.Get("w00000")
+	require.NoError(t, err)
+	assert.Equal(t, w.Num, got.Num)
+	n := 0
+	require.NoError(t, s.List("", func(Work) bool { n++; return true }))
+	assert.Equal(t, registered, n, "every acknowledged registration kept")
+	_, err = s.Register(ctx, Work{ID: "x"}, fakePeaks(7, 100), false)
+	require.ErrorIs(t, err, ErrInsufficientStorage)
+	require.NoError(t, s.Close())
+
+	// Space back: writable again, nothing lost.
+	require.NoError(t, os.Remove(filepath.Join(mnt, "ballast")))
+	s, err = Open(ctx, dir, opts)
+	require.NoError(t, err)
+	assert.True(t, s.Writable())
+	assert.Equal(t, uint64(registered), s.Live())
+	require.NoError(t, s.Close())
+}
+
+// mountTmpfs mounts a tmpfs of size bytes on a temporary directory, or
+// skips the test when it cannot (not root, no mount).
+func mountTmpfs(t *testing.T, size int64) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small filesystem needs root")
+	}
+	mnt := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", mnt).CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("umount %s: %v: %s", mnt, err, out)
+		}
+	})
+	return mnt
+}
