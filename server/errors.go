@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"syscall"
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/fingerprint/media"
@@ -58,6 +59,8 @@ const (
 	codeInternal        = "internal"
 	codeMethod          = "method_not_allowed"
 	codeUnsupportedType = "unsupported_media_type"
+	codeNoSpace         = "insufficient_storage"
+	codeReadOnly        = "read_only"
 )
 
 // decodeReason maps a media error to the reason label of
@@ -111,6 +114,14 @@ func errorOf(err error) *Error {
 		return &Error{Status: http.StatusTooManyRequests, Code: codeBusy, Message: "server at capacity; retry later", RetryAfter: 1}
 	case errors.Is(err, errShuttingDown):
 		return &Error{Status: http.StatusServiceUnavailable, Code: codeShuttingDown, Message: "server shutting down", RetryAfter: 5}
+	case errors.Is(err, index.ErrInsufficientStorage), errors.Is(err, syscall.ENOSPC):
+		// Matching goes on; writes wait for space. A client may retry
+		// later, so say when to look again.
+		// The message names no path: the store's place is the operator's.
+		return &Error{Status: http.StatusInsufficientStorage, Code: codeNoSpace, RetryAfter: 60,
+			Message: "the server's disk is below its free-space reserve: registrations and deletions are refused until space is freed (matching goes on)"}
+	case errors.Is(err, index.ErrReadOnly):
+		return &Error{Status: http.StatusServiceUnavailable, Code: codeReadOnly, Message: "the store is open read-only: registrations and deletions are refused"}
 	case errors.Is(err, index.ErrNotFound):
 		return apiErr(http.StatusNotFound, codeWorkNotFound, "%v", err)
 	case errors.Is(err, index.ErrExists):

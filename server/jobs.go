@@ -88,6 +88,9 @@ func (s *Server) postBulk(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
+	if err := s.store.CheckWritable(); err != nil {
+		return err
+	}
 	rows, err := manifest.Parse(http.MaxBytesReader(w, r.Body, maxManifestBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -208,7 +211,7 @@ func (s *Server) registerRow(ctx context.Context, row manifest.Row, replace bool
 		return err
 	}
 	work.DurationS = mp.Duration().Seconds()
-	_, _, err = s.register(ctx, c, work, mp, replace)
+	_, _, err = s.register(ctx, work, mp, replace)
 	return err
 }
 

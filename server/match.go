@@ -40,6 +40,7 @@ func (s *Server) segmentJSON(seg match.Segment, c *call) api.Segment {
 	// own tenant; another rights holder learns only what identifies the
 	// work.
 	if c.key.Role == "matcher" || c.owns(seg.Work.Tenant) {
+		out.Tenant = seg.Work.Tenant
 		for _, o := range seg.Work.Owners {
 			out.Owners = append(out.Owners, api.Owner{Name: o.Name, Role: o.Role, Share: o.Share})
 		}

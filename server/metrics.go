@@ -109,6 +109,16 @@ func newMetrics(reg prometheus.Registerer, store *index.Store, version string) *
 			func() float64 { return float64(store.Stats().PostingsCacheHits) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cueprint_postings_cache_misses_total", Help: "Postings lookups read from Badger."},
 			func() float64 { return float64(store.Stats().PostingsCacheMisses) }),
+		stat("cueprint_store_disk_free_bytes", "Free space on the store's disk (-1: unknown).", func(s index.Stats) float64 { return float64(s.DiskFreeBytes) }),
+		stat("cueprint_store_disk_reserve_bytes", "Free space writes must leave on the store's disk (0: no guard).", func(s index.Stats) float64 { return float64(s.DiskReserveBytes) }),
+		stat("cueprint_store_writable", "1 when the store accepts writes: opened read-write and its disk above the reserve.", func(s index.Stats) float64 {
+			if s.Writable && !s.LowDisk {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cueprint_store_writes_refused_total", Help: "Writes the store refused for lack of disk space."},
+			func() float64 { return float64(store.Stats().WritesRefused) }),
 		badgerCollector{},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -152,15 +152,20 @@ func TestRegisterMatchDeleteFlow(t *testing.T) {
 	register(t, a, "A-2", "Second", trs[1].Path)
 	register(t, b, "B-1", "Other label", trs[2].Path)
 
-	// Same ID again: 409; another tenant's ID with replace: 409 too.
+	// Same ID again: 409. Another tenant's ID is not taken: work IDs are
+	// per tenant, so B's "A-1" is B's own work and A's is untouched.
 	f, _ := os.Open(trs[0].Path)
 	_, err := a.Register(ctx, api.WorkMetadata{ID: "A-1", Title: "again"}, f, "x.ogg", false)
 	f.Close()
 	assertAPIError(t, err, http.StatusConflict, "work_exists")
 	f, _ = os.Open(trs[0].Path)
-	_, err = b.Register(ctx, api.WorkMetadata{ID: "A-1", Title: "hijack"}, f, "x.ogg", true)
+	bw, err := b.Register(ctx, api.WorkMetadata{ID: "A-1", Title: "B's own"}, f, "x.ogg", true)
 	f.Close()
-	assertAPIError(t, err, http.StatusConflict, "work_exists")
+	require.NoError(t, err)
+	assert.Equal(t, "label-b", bw.Tenant)
+	aw, err := a.Work(ctx, "A-1")
+	require.NoError(t, err)
+	assert.Equal(t, "First", aw.Title)
 
 	// A 10 s MP3 excerpt from 40 s into A-2.
 	q := clip(t, trs[1].Path, 40, 10)
@@ -184,9 +189,15 @@ func TestRegisterMatchDeleteFlow(t *testing.T) {
 	assert.Empty(t, res.Matches[0].Owners)
 	assert.Equal(t, "USRC17607839", res.Matches[0].ISRC)
 
-	// Tenants see only their own works.
-	_, err = b.Work(ctx, "A-1")
+	// Tenants see only their own works: another tenant's ID answers as
+	// an absent one does, word for word.
+	_, err = b.Work(ctx, "A-2")
 	assertAPIError(t, err, http.StatusNotFound, "work_not_found")
+	_, errAbsent := b.Work(ctx, "A-9")
+	var e1, e2 *client.Error
+	require.ErrorAs(t, err, &e1)
+	require.ErrorAs(t, errAbsent, &e2)
+	assert.Equal(t, strings.ReplaceAll(e1.Message, "A-2", "X"), strings.ReplaceAll(e2.Message, "A-9", "X"))
 	la, err := a.Works(ctx, client.ListOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"A-1", "A-2"}, ids(la.Works))
@@ -195,7 +206,8 @@ func TestRegisterMatchDeleteFlow(t *testing.T) {
 	assert.Equal(t, []string{"A-1", "A-2"}, ids(all.Works))
 	next, err := admin.Works(ctx, client.ListOptions{After: all.Next})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"B-1"}, ids(next.Works), "second page")
+	assert.Equal(t, []string{"A-1", "B-1"}, ids(next.Works), "second page: label-b's works")
+	assert.Equal(t, "label-b", next.Works[0].Tenant)
 	filtered, err := admin.Works(ctx, client.ListOptions{Title: "other"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"B-1"}, ids(filtered.Works))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -100,7 +101,7 @@ func (s *stallReader) Close() error { return s.r.Close() }
 func uploadErr(err error) error {
 	var e *Error
 	var ne interface{ Timeout() bool }
-	if _, _, media := decodeReason(err); media || errors.As(err, &e) {
+	if _, _, media := decodeReason(err); media || errors.As(err, &e) || errors.Is(err, syscall.ENOSPC) {
 		return err
 	}
 	switch {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,15 +28,23 @@ func (s *Server) getHealth(w http.ResponseWriter, _ *http.Request, _ *call) erro
 
 func (s *Server) getReady(w http.ResponseWriter, _ *http.Request, _ *call) error {
 	st := s.store.Stats()
+	storage := &api.Storage{Writable: st.Writable && !st.LowDisk, FreeBytes: st.DiskFreeBytes, ReserveBytes: st.DiskReserveBytes}
+	switch {
+	case st.LowDisk:
+		storage.Reason = "insufficient_storage"
+	case !st.Writable:
+		storage.Reason = "read_only"
+	}
 	switch {
 	case st.Closed || s.root.Err() != nil:
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "closed"})
 	case s.limit.overloaded():
 		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "overloaded", Works: st.Works})
+		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "overloaded", Works: st.Works, Storage: storage})
 	default:
-		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Works: st.Works})
+		// Ready even when writes are refused: matching goes on.
+		writeJSON(w, http.StatusOK, api.Health{Status: "ok", Works: st.Works, Storage: storage})
 	}
 	return nil
 }
@@ -73,6 +82,9 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 			s.metrics.registrations.WithLabelValues("error").Inc()
 		}
 	}()
+	if err := s.store.CheckWritable(); err != nil {
+		return err // before reading a byte of the upload
+	}
 	ctx, done, err := s.admit(w, r)
 	if err != nil {
 		return err
@@ -147,7 +159,7 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 		return err
 	}
 	work.DurationS = mp.Duration().Seconds()
-	stored, existed, err := s.register(ctx, c, work, mp, replace)
+	stored, existed, err := s.register(ctx, work, mp, replace)
 	if err != nil {
 		return err
 	}
@@ -156,15 +168,19 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 		status, result = http.StatusOK, "replaced"
 	}
 	c.log.Info("work registered", "item_id", stored.ID, "result", result, "duration", mp.Duration())
-	w.Header().Set("Location", "/v1/works/"+stored.ID)
+	loc := "/v1/works/" + url.PathEscape(stored.ID)
+	if stored.Tenant != c.key.Tenant {
+		loc += "?tenant=" + url.QueryEscape(stored.Tenant)
+	}
+	w.Header().Set("Location", loc)
 	writeJSON(w, status, workJSON(stored))
 	return nil
 }
 
-// register stores a work for caller c: a work of the same ID may be
-// replaced only if it is c's own. existed says whether one was replaced.
-// It counts successes; callers count failures, wherever they happen.
-func (s *Server) register(ctx context.Context, c *call, work index.Work, mp *fingerprint.MediaPrint, replace bool) (stored index.Work, existed bool, err error) {
+// register stores a work in its tenant (work.Tenant). existed says
+// whether one of the same ID was replaced. It counts successes; callers
+// count failures, wherever they happen.
+func (s *Server) register(ctx context.Context, work index.Work, mp *fingerprint.MediaPrint, replace bool) (stored index.Work, existed bool, err error) {
 	var pr index.Prints
 	if mp.Audio != nil {
 		pr.Audio = mp.Audio.Peaks
@@ -172,11 +188,8 @@ func (s *Server) register(ctx context.Context, c *call, work index.Work, mp *fin
 	if mp.Video != nil {
 		pr.Video = mp.Video.Frames
 	}
-	stored, err = s.store.RegisterPrints(ctx, work, pr, replace, func(old index.Work) error {
+	stored, err = s.store.RegisterPrints(ctx, work, pr, replace, func(index.Work) error {
 		existed = true
-		if !c.owns(old.Tenant) {
-			return apiErr(http.StatusConflict, codeWorkExists, "work %q is registered by another tenant", old.ID)
-		}
 		return nil
 	})
 	switch {
@@ -252,32 +265,55 @@ func (s *Server) extract(ctx context.Context, sp *spooled, registration bool) (*
 	return mp, nil
 }
 
+// tenantOf returns the tenant whose works a request acts on: the caller's
+// own, or for an admin the one named by ?tenant= (default its own).
+// Tenants have separate namespaces of work IDs (index FORMAT.md#work).
+func tenantOf(r *http.Request, c *call) (string, error) {
+	t := r.URL.Query().Get("tenant")
+	switch {
+	case t == "" || t == c.key.Tenant:
+		return c.key.Tenant, nil
+	case !c.admin():
+		return "", apiErr(http.StatusForbidden, codeForbidden, "a %s key acts on its own tenant only", c.key.Role)
+	case !auth.ValidTenant(t):
+		return "", apiErr(http.StatusBadRequest, codeBadRequest, "tenant %q is not a valid name", t)
+	}
+	return t, nil
+}
+
 func (s *Server) getWork(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
-	work, err := s.store.Get(id)
+	tenant, err := tenantOf(r, c)
 	if err != nil {
 		return err
 	}
-	if !c.owns(work.Tenant) {
+	work, err := s.store.GetIn(tenant, id)
+	if errors.Is(err, index.ErrNotFound) {
 		return notFound(id)
+	}
+	if err != nil {
+		return err
 	}
 	writeJSON(w, http.StatusOK, workJSON(work))
 	return nil
 }
 
-// notFound is the answer for a work that is absent or not the caller's.
+// notFound is the answer for a work that is absent from the caller's
+// tenant: the same whether or not another tenant has a work of that ID.
 func notFound(id string) *Error {
 	return apiErr(http.StatusNotFound, codeWorkNotFound, "work %q not found", id)
 }
 
 func (s *Server) deleteWork(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
-	err := s.store.DeleteChecked(r.Context(), id, func(work index.Work) error {
-		if !c.owns(work.Tenant) {
-			return notFound(id)
-		}
-		return nil
-	})
+	tenant, err := tenantOf(r, c)
+	if err != nil {
+		return err
+	}
+	err = s.store.DeleteChecked(r.Context(), tenant, id, nil)
+	if errors.Is(err, index.ErrNotFound) {
+		return notFound(id)
+	}
 	if err != nil {
 		return err
 	}
@@ -306,35 +342,42 @@ func (s *Server) listWorks(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		limit = n
 	}
-	tenant := q.Get("tenant")
-	if !c.admin() {
-		if tenant != "" && tenant != c.key.Tenant {
-			return apiErr(http.StatusForbidden, codeForbidden, "a %s key lists its own tenant only", c.key.Role)
-		}
-		tenant = c.key.Tenant
+	// A registrar lists its own tenant; an admin one tenant (?tenant=) or
+	// all of them, when next is a cursor (tenant/id) rather than an ID.
+	all := c.admin() && q.Get("tenant") == ""
+	tenant, err := tenantOf(r, c)
+	if err != nil {
+		return err
 	}
 	filter := index.Work{ISRC: q.Get("isrc"), ISWC: q.Get("iswc"), ISAN: q.Get("isan"), EIDR: q.Get("eidr")}
 	filter.Normalize()
 	title := strings.ToLower(q.Get("title"))
 	out := api.WorkList{Works: []api.Work{}}
 	scanned := 0
-	err := s.store.List(q.Get("after"), func(wk index.Work) bool {
+	visit := func(wk index.Work) bool {
 		if r.Context().Err() != nil {
 			return false
 		}
 		scanned++
-		if (tenant == "" || wk.Tenant == tenant) &&
-			(filter.ISRC == "" || wk.ISRC == filter.ISRC) && (filter.ISWC == "" || wk.ISWC == filter.ISWC) &&
+		if (filter.ISRC == "" || wk.ISRC == filter.ISRC) && (filter.ISWC == "" || wk.ISWC == filter.ISWC) &&
 			(filter.ISAN == "" || wk.ISAN == filter.ISAN) && (filter.EIDR == "" || wk.EIDR == filter.EIDR) &&
 			(title == "" || strings.Contains(strings.ToLower(wk.Title), title)) {
 			out.Works = append(out.Works, workJSON(wk))
 		}
 		if len(out.Works) == limit || scanned == maxScan {
 			out.Next = wk.ID
+			if all {
+				out.Next = index.Cursor(wk)
+			}
 			return false
 		}
 		return true
-	})
+	}
+	if all {
+		err = s.store.List(q.Get("after"), visit)
+	} else {
+		err = s.store.ListTenant(tenant, q.Get("after"), visit)
+	}
 	if err != nil {
 		return err
 	}

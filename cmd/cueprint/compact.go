@@ -10,7 +10,7 @@ import (
 // of postings that registering works one by one leaves behind.
 func runCompact(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "compact", "compact --db DIR")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -18,7 +18,7 @@ func runCompact(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 0 {
 		return fmt.Errorf("%w: compact takes no arguments", errUsage)
 	}
-	st, err := openStore(ctx, e, *db)
+	st, err := openStore(ctx, e, sf)
 	if err != nil {
 		return err
 	}
@@ -28,7 +28,7 @@ func runCompact(ctx context.Context, e *env, args []string) error {
 	if err := st.Compact(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "compacted %s: %.1f MB -> %.1f MB in %v\n", *db,
+	fmt.Fprintf(e.stderr, "compacted %s: %.1f MB -> %.1f MB in %v\n", sf.db,
 		float64(before)/1e6, float64(st.SizeBytes())/1e6, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -57,7 +57,7 @@ func millis(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 func runMatch(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "match", "match --db DIR [--json] FILE   (FILE may be - for standard input)\n       cueprint match --server URL [--key-file F] [--json] FILE")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	serverURL := fs.String("server", "", "match on a cueprint daemon at this `URL` instead of a local store (key: $CUEPRINT_KEY or --key-file)")
 	keyFile := fs.String("key-file", "", "`file` holding the API key for --server")
@@ -75,7 +75,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		}
 		return printMatches(e, out, pitch, *asJSON)
 	}
-	st, err := openStore(ctx, e, *db)
+	st, err := openStore(ctx, e, sf)
 	if err != nil {
 		return err
 	}

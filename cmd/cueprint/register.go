@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,7 +30,7 @@ func (o *ownersFlag) Set(v string) error {
 
 func runRegister(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "register", "register --db DIR --id ID [--title T] [--isrc X] [--iswc X] [--replace] FILE\n       cueprint register --db DIR --manifest works.csv [--replace]")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	var w index.Work
 	var owners ownersFlag
 	fs.StringVar(&w.ID, "id", "", "the work's stable `ID` (required for one file)")
@@ -64,7 +65,7 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	st, err := openStore(ctx, e, *db)
+	st, err := openStore(ctx, e, sf)
 	if err != nil {
 		return err
 	}
@@ -141,6 +142,8 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	type result struct {
 		i   int
 		mp  *fingerprint.MediaPrint
@@ -175,7 +178,7 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 		}
 	}()
 	start := time.Now()
-	var ok, failed int
+	var ok, failed, notTried int
 	var audio time.Duration
 	for i, row := range rows {
 		res := <-results[i]
@@ -191,6 +194,12 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 		if err != nil {
 			failed++
 			fmt.Fprintf(e.stderr, "%s FAILED line %d %s: %v\n", prefix, row.Line, row.Work.ID, err)
+			if errors.Is(err, index.ErrInsufficientStorage) || errors.Is(err, index.ErrReadOnly) {
+				// Every later row would fail alike: stop fingerprinting.
+				notTried = len(rows) - i - 1
+				cancel()
+				break
+			}
 			continue
 		}
 		ok++
@@ -203,6 +212,9 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 		ok, failed, audio.Hours(), el.Round(time.Millisecond), audio.Seconds()/max(el.Seconds(), 1e-9))
 	if ok > 1 {
 		fmt.Fprintf(e.stderr, "the store holds superseded postings until Badger compacts it; 'cueprint compact --db %s' drops them now\n", st.Dir())
+	}
+	if notTried > 0 {
+		return fmt.Errorf("stopped: the store refuses writes; %d of %d manifest rows not tried (re-run the manifest once space is freed)", notTried, len(rows))
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d manifest rows failed", failed, len(rows))

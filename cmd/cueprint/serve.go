@@ -17,7 +17,7 @@ import (
 
 func runServe(ctx context.Context, e *env, args []string) (err error) {
 	fs := newFlagSet(e, "serve", "serve [--db DIR] [--listen ADDR] [flags]")
-	db := dbFlag(fs)
+	sf := addStoreFlags(fs)
 	var cfg server.Config
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "`address` to serve HTTP on (host:port; port 0 picks one)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "requests decoding or matching at once")
@@ -51,17 +51,17 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 		return nil
 	}
 
-	st, err := openStore(ctx, e, *db)
+	st, err := openStore(ctx, e, sf)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, st.Close()) }()
-	keys, err := auth.Open(*db)
+	keys, err := auth.Open(sf.db)
 	if err != nil {
 		return err
 	}
 	if ks, err := keys.List(); err == nil && len(ks) == 0 {
-		fmt.Fprintf(e.stderr, "cueprint serve: no API keys yet; create the first with: cueprint keys create --db %s --role admin --tenant NAME\n", *db)
+		fmt.Fprintf(e.stderr, "cueprint serve: no API keys yet; create the first with: cueprint keys create --db %s --role admin --tenant NAME\n", sf.db)
 	}
 	reg := prometheus.NewRegistry()
 	srv, err := server.New(cfg, st, keys, reg, e.log)
@@ -83,7 +83,7 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 		}
 		e.log.Info("postings warmed", "lists", n, "duration", time.Since(start))
 	}()
-	fmt.Fprintf(e.stderr, "cueprint serve: listening on http://%s (store %s, %d works)\n", ln.Addr(), *db, st.Live())
+	fmt.Fprintf(e.stderr, "cueprint serve: listening on http://%s (store %s, %d works)\n", ln.Addr(), sf.db, st.Live())
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"syscall"
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/index"
@@ -11,11 +13,33 @@ import (
 // defaultDB is the store directory when --db is not given.
 const defaultDB = "./cueprint-data"
 
+// storeFlags are the flags of every command that opens a store.
+type storeFlags struct {
+	db      string
+	minFree byteSize
+}
+
+// dbFlag is the --db flag of commands that do not open the index (keys).
 func dbFlag(fs *flag.FlagSet) *string {
 	return fs.String("db", defaultDB, "store `directory` (created if missing)")
 }
 
-// openStore opens the store with the default fingerprint parameters.
-func openStore(ctx context.Context, e *env, dir string) (*index.Store, error) {
-	return index.Open(ctx, dir, index.Options{Params: fingerprint.DefaultAudioParams(), Logger: e.log})
+func addStoreFlags(fs *flag.FlagSet) *storeFlags {
+	sf := &storeFlags{minFree: index.DefaultMinFreeBytes}
+	fs.StringVar(&sf.db, "db", defaultDB, "store `directory` (created if missing)")
+	fs.Var(&sf.minFree, "min-free", fmt.Sprintf("free disk `space` writes must leave on the store's disk (at least %s; -1 disables the guard);\n"+
+		"below it writes are refused and a store is opened read-only", formatByteSize(index.MinMinFreeBytes)))
+	return sf
+}
+
+// openStore opens the store with the default fingerprint parameters. The
+// files it creates are the owner's alone: a store holds rights data, and
+// Badger creates its files through the process's umask.
+func openStore(ctx context.Context, e *env, sf *storeFlags) (*index.Store, error) {
+	syscall.Umask(0o077)
+	o := index.Options{Params: fingerprint.DefaultAudioParams(), Logger: e.log, MinFreeBytes: int64(sf.minFree)}
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: --min-free: %v", errUsage, err)
+	}
+	return index.Open(ctx, sf.db, o)
 }

@@ -15,8 +15,9 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: want list, show ID or delete ID", errUsage)
 	}
 	sub := args[0]
-	fs := newFlagSet(e, "works "+sub, "works list|show ID|delete ID --db DIR [--json]")
-	db := dbFlag(fs)
+	fs := newFlagSet(e, "works "+sub, "works list|show ID|delete ID --db DIR [--tenant NAME] [--json]")
+	sf := addStoreFlags(fs)
+	tenant := fs.String("tenant", "", "the `tenant` of the work (show, delete; work IDs are per tenant; default: works registered on the command line)")
 	asJSON := fs.Bool("json", false, "print JSON (list, show)")
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
@@ -34,7 +35,7 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 	default:
 		return fmt.Errorf("%w: unknown works command %q (want list, show or delete)", errUsage, sub)
 	}
-	st, err := openStore(ctx, e, *db)
+	st, err := openStore(ctx, e, sf)
 	if err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 
 	switch sub {
 	case "show":
-		w, err := st.Get(pos[0])
+		w, err := st.GetIn(*tenant, pos[0])
 		if err != nil {
 			return err
 		}
@@ -50,7 +51,7 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(w)
 	case "delete":
-		if err := st.Delete(ctx, pos[0]); err != nil {
+		if err := st.DeleteChecked(ctx, *tenant, pos[0], nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "deleted %s\n", pos[0])
@@ -64,11 +65,11 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 		return json.NewEncoder(e.stdout).Encode(works)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTITLE\tDURATION\tISRC\tISWC\tREGISTERED")
+	fmt.Fprintln(tw, "ID\tTENANT\tTITLE\tDURATION\tISRC\tISWC\tREGISTERED")
 	n := 0
 	err = st.List("", func(w index.Work) bool {
 		n++
-		fmt.Fprintf(tw, "%s\t%s\t%.1f s\t%s\t%s\t%s\n", w.ID, w.Title, w.DurationS, w.ISRC, w.ISWC, w.RegisteredAt.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f s\t%s\t%s\t%s\n", w.ID, w.Tenant, w.Title, w.DurationS, w.ISRC, w.ISWC, w.RegisteredAt.Format(time.RFC3339))
 		return true
 	})
 	if err != nil {

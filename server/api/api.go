@@ -29,7 +29,10 @@ type Segment struct {
 	ISWC                string  `json:"iswc,omitempty"`
 	ISAN                string  `json:"isan,omitempty"`
 	EIDR                string  `json:"eidr,omitempty"`
-	Owners              []Owner `json:"owners,omitempty"`
+	// Tenant is the account the work is registered in (work IDs are
+	// per tenant), shown with the owners to those who may see them.
+	Tenant string  `json:"tenant,omitempty"`
+	Owners []Owner `json:"owners,omitempty"`
 }
 
 // Query describes a matched query.
@@ -168,4 +171,22 @@ type ErrorResponse struct {
 type Health struct {
 	Status string `json:"status"` // "ok", "overloaded", "closed"
 	Works  uint64 `json:"works,omitempty"`
+	// Storage is reported by /readyz: whether writes are accepted.
+	Storage *Storage `json:"storage,omitempty"`
+}
+
+// Storage is the state of the store's disk in /readyz. A daemon whose
+// disk is below the reserve stays ready (it matches) but refuses writes
+// with 507 insufficient_storage.
+type Storage struct {
+	// Writable is false when registrations and deletions are refused:
+	// the disk is below the reserve, or the store was opened read-only.
+	Writable bool `json:"writable"`
+	// Reason says why writes are refused: "insufficient_storage" or
+	// "read_only"; empty when writable.
+	Reason string `json:"reason,omitempty"`
+	// FreeBytes is the free space on the store's disk (-1: unknown);
+	// ReserveBytes what writes must leave free (0: no guard).
+	FreeBytes    int64 `json:"free_bytes"`
+	ReserveBytes int64 `json:"reserve_bytes"`
 }
