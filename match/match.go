@@ -539,7 +539,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 	for _, c := range ranked {
 		wc := byNum[c.num]
 		if wc == nil {
-			if len(cands) == m.p.MaxCandidates {
+			if len(cands) == maxCandidatesExtended(m.p.MaxCandidates) {
 				continue
 			}
 			wc = &workCand{num: c.num, best: c.score}
@@ -561,7 +561,7 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		// A work number's low bits rule out most works before the map
 		// lookup, which was a tenth of a clean query's search.
 		var maybe [16]uint64
-		for _, c := range cands {
+		for _, c := range cands[:min(len(cands), m.p.MaxCandidates)] {
 			partial[c.num] = &refPrint{}
 			maybe[c.num>>6&15] |= 1 << (c.num & 63)
 		}
@@ -600,24 +600,38 @@ func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames i
 		byVariant[e.variant] = append(byVariant[e.variant], e)
 	}
 
+	// Candidates are aligned MaxCandidates at a time. When every one of a
+	// batch aligns, the next batch is aligned too: the batch may have been
+	// filled by copies of one recording (registered again and again, by
+	// one tenant or several), and a work ranked below them that truly
+	// matches must not be crowded out. A batch with an unaligned work
+	// means the vote has reached works that do not match.
 	var out []windowHit
-	for _, c := range cands {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	for start := 0; start < len(cands); start += m.p.MaxCandidates {
+		aligned := 0
+		batch := cands[start:min(len(cands), start+m.p.MaxCandidates)]
+		for _, c := range batch {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			ref := partial[c.num]
+			var err error
+			if ref == nil {
+				ref, err = m.refLandmarks(c.num)
+			}
+			if err != nil {
+				// Deleted between the vote and now: skip it.
+				m.log.Debug("candidate vanished", "work_num", c.num, "err", err)
+				continue
+			}
+			h, ok := m.align(c.num, ref, byVariant, c.variants, variants, &sc.align)
+			if ok {
+				out = append(out, h)
+				aligned++
+			}
 		}
-		ref := partial[c.num]
-		var err error
-		if ref == nil {
-			ref, err = m.refLandmarks(c.num)
-		}
-		if err != nil {
-			// Deleted between the vote and now: skip it.
-			m.log.Debug("candidate vanished", "work_num", c.num, "err", err)
-			continue
-		}
-		h, ok := m.align(c.num, ref, byVariant, c.variants, variants, &sc.align)
-		if ok {
-			out = append(out, h)
+		if aligned < len(batch) {
+			break
 		}
 	}
 	// Decision (package doc, step 4): each work's alignment against its
@@ -676,6 +690,12 @@ const voteBinFrames = 16
 // its fitted speed is within 1 % of 1; beyond, the identity's drift over a
 // long window may have aligned only part of the query.
 const fastPathMaxSpeedDev = 0.01
+
+// maxCandidatesExtended bounds the candidates aligned when batch after
+// batch of MaxCandidates aligns (see search): 16 batches, so a query
+// costs at most 16 times the alignment of a normal one, whatever a
+// catalogue's duplicates.
+func maxCandidatesExtended(maxCandidates int) int { return 16 * maxCandidates }
 
 // maxVariantsPerCandidate bounds how many variants are aligned per work.
 const maxVariantsPerCandidate = 4

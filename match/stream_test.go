@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -122,4 +123,46 @@ func TestMatchPostingsOverflow(t *testing.T) {
 	require.InEpsilon(t, want[0].Score, got[0].Score, 0.05)
 	require.InDelta(t, want[0].RefStart, got[0].RefStart, 0.02)
 	require.InDelta(t, want[0].Speed, got[0].Speed, 0.001)
+}
+
+// TestMatchNotCrowdedOut: copies of an excerpt registered again and again
+// (by another tenant, say) fill more than MaxCandidates places at the
+// top of the vote; the work they were copied from, ranked below them,
+// must still be found, as must every copy.
+func TestMatchNotCrowdedOut(t *testing.T) {
+	ctx := context.Background()
+	p := fingerprint.DefaultAudioParams()
+	rng := rand.New(rand.NewPCG(5, 6))
+	st, err := index.Open(ctx, t.TempDir(), index.Options{Params: p})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	ref := randomPeaks(rng, p, 120)
+	const startFrame, lenFrames = 1000, 625
+	var excerpt []fingerprint.Peak
+	for _, pk := range ref {
+		if pk.Time >= startFrame && pk.Time < startFrame+lenFrames {
+			pk.Time -= startFrame
+			excerpt = append(excerpt, pk)
+		}
+	}
+	params := DefaultParams()
+	copies := 2*params.MaxCandidates + 3
+	for i := range copies {
+		_, err := st.Register(ctx, index.Work{ID: fmt.Sprintf("copy-%02d", i), Tenant: "a", DurationS: 20}, excerpt, false)
+		require.NoError(t, err)
+	}
+	// Registered last: its number is the highest, so it ranks below
+	// every copy at an equal vote.
+	_, err = st.Register(ctx, index.Work{ID: "w", Tenant: "b", DurationS: 120}, ref, false)
+	require.NoError(t, err)
+	m, err := New(st, params, nil)
+	require.NoError(t, err)
+	segs, err := m.Match(ctx, &fingerprint.AudioPrint{Peaks: excerpt, Frames: lenFrames})
+	require.NoError(t, err)
+	found := map[string]bool{}
+	for _, s := range segs {
+		found[s.Work.Tenant+"/"+s.Work.ID] = true
+	}
+	require.True(t, found["b/w"], "the original is found among %d segments", len(segs))
+	require.Len(t, found, copies+1, "every copy is found too")
 }
