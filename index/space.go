@@ -110,9 +110,27 @@ func (s *Store) checkSpace(need int64) error {
 	}
 	if free < s.minFree+need {
 		s.refusedWrites.Add(1)
+		s.refusedNeed.Store(s.minFree + need)
 		return &SpaceError{Dir: s.dir, FreeBytes: free, NeedBytes: s.minFree + need}
 	}
+	if need > 0 {
+		s.refusedNeed.Store(0)
+	}
 	return nil
+}
+
+// lowDisk reports whether writes are being refused for space: the disk is
+// below the reserve, or the last write was refused and the space it
+// needed has not appeared since. free is the current free space (-1:
+// unknown).
+func (s *Store) lowDisk(free int64) bool {
+	if s.lowSpaceAtOpen >= 0 {
+		return true
+	}
+	if s.minFree <= 0 || free < 0 {
+		return false
+	}
+	return free < s.minFree || free < s.refusedNeed.Load()
 }
 
 // CheckWritable reports whether a write would be accepted now: nil, or the

@@ -2,10 +2,8 @@ package index
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/index/spacetest"
 )
 
 // TestSpaceGuard drives the guard with a reported free space: writes are
@@ -44,8 +43,10 @@ func TestSpaceGuard(t *testing.T) {
 	require.ErrorIs(t, err, ErrNotFound, "a refused write leaves nothing")
 	st := s.Stats()
 	assert.True(t, st.Writable)
-	assert.False(t, st.LowDisk)
+	assert.True(t, st.LowDisk, "the last write was refused and no space came")
 	assert.Equal(t, int64(2), st.WritesRefused)
+	free.Store(10 << 30)
+	assert.False(t, s.Stats().LowDisk, "space came back")
 
 	free.Store(1 << 20)
 	assert.True(t, s.Stats().LowDisk)
@@ -125,7 +126,7 @@ func TestFullFilesystem(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a filesystem")
 	}
-	mnt := mountTmpfs(t, MinMinFreeBytes+24<<20)
+	mnt := spacetest.MountTmpfs(t, MinMinFreeBytes+24<<20)
 	ctx := context.Background()
 	dir := filepath.Join(mnt, "db")
 	opts := Options{Params: fingerprint.DefaultAudioParams(), MinFreeBytes: MinMinFreeBytes}
@@ -150,15 +151,7 @@ func TestFullFilesystem(t *testing.T) {
 	require.NoError(t, s.Close())
 
 	// Another program takes what is left.
-	ballast, err := os.Create(filepath.Join(mnt, "ballast"))
-	require.NoError(t, err)
-	buf := make([]byte, 1<<20)
-	for {
-		if _, err := ballast.Write(buf); err != nil {
-			break
-		}
-	}
-	require.NoError(t, ballast.Close())
+	ballast := spacetest.Fill(t, mnt)
 
 	s, err = Open(ctx, dir, opts)
 	require.NoError(t, err, "a full disk opens read-only")
@@ -174,30 +167,10 @@ func TestFullFilesystem(t *testing.T) {
 	require.NoError(t, s.Close())
 
 	// Space back: writable again, nothing lost.
-	require.NoError(t, os.Remove(filepath.Join(mnt, "ballast")))
+	require.NoError(t, os.Remove(ballast))
 	s, err = Open(ctx, dir, opts)
 	require.NoError(t, err)
 	assert.True(t, s.Writable())
 	assert.Equal(t, uint64(registered), s.Live())
 	require.NoError(t, s.Close())
-}
-
-// mountTmpfs mounts a tmpfs of size bytes on a temporary directory, or
-// skips the test when it cannot (not root, no mount).
-func mountTmpfs(t *testing.T, size int64) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small filesystem needs root")
-	}
-	mnt := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", mnt).CombinedOutput()
-	if err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil && !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("umount %s: %v: %s", mnt, err, out)
-		}
-	})
-	return mnt
 }

@@ -122,6 +122,7 @@ type Store struct {
 	minFree        int64
 	freeSpace      func(string) (int64, error)
 	refusedWrites  atomic.Int64
+	refusedNeed    atomic.Int64 // bytes the last refused write needed; 0 after one is accepted
 
 	writeMu sync.Mutex // serialises register and delete
 
@@ -892,8 +893,9 @@ type Stats struct {
 	Writable bool
 	// DiskFreeBytes is the free space on the store's disk (-1: unknown or
 	// in memory); DiskReserveBytes is what writes must leave free (0: no
-	// guard). LowDisk is set when the free space is below the reserve:
-	// writes are refused until it is not.
+	// guard). LowDisk is set while writes are refused for space: the
+	// disk is below the reserve, or the last write needed more than is
+	// free and no space has appeared since.
 	DiskFreeBytes, DiskReserveBytes int64
 	LowDisk                         bool
 	// WritesRefused counts writes refused for lack of space since Open.
@@ -914,7 +916,7 @@ func (s *Store) Stats() Stats {
 	st.Closed = closed
 	st.Writable = !s.readOnly
 	st.DiskFreeBytes, st.DiskReserveBytes = s.freeBytes(), max(s.minFree, 0)
-	st.LowDisk = s.lowSpaceAtOpen >= 0 || (st.DiskReserveBytes > 0 && st.DiskFreeBytes >= 0 && st.DiskFreeBytes < st.DiskReserveBytes)
+	st.LowDisk = s.lowDisk(st.DiskFreeBytes)
 	st.WritesRefused = s.refusedWrites.Load()
 	return st
 }

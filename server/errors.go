@@ -60,6 +60,7 @@ const (
 	codeMethod          = "method_not_allowed"
 	codeUnsupportedType = "unsupported_media_type"
 	codeNoSpace         = "insufficient_storage"
+	codeStreamTooLarge  = "stream_too_large"
 	codeReadOnly        = "read_only"
 )
 
@@ -110,6 +111,8 @@ func errorOf(err error) *Error {
 		return de
 	}
 	switch {
+	case errors.Is(err, errKeyBusy):
+		return &Error{Status: http.StatusTooManyRequests, Code: codeBusy, Message: err.Error() + "; retry later", RetryAfter: 1}
 	case errors.Is(err, errBusy):
 		return &Error{Status: http.StatusTooManyRequests, Code: codeBusy, Message: "server at capacity; retry later", RetryAfter: 1}
 	case errors.Is(err, errShuttingDown):
@@ -119,7 +122,7 @@ func errorOf(err error) *Error {
 		// later, so say when to look again.
 		// The message names no path: the store's place is the operator's.
 		return &Error{Status: http.StatusInsufficientStorage, Code: codeNoSpace, RetryAfter: 60,
-			Message: "the server's disk is below its free-space reserve: registrations and deletions are refused until space is freed (matching goes on)"}
+			Message: "the server's disk is at its free-space reserve: registrations and deletions are refused until space is freed (matching goes on)"}
 	case errors.Is(err, index.ErrReadOnly):
 		return &Error{Status: http.StatusServiceUnavailable, Code: codeReadOnly, Message: "the store is open read-only: registrations and deletions are refused"}
 	case errors.Is(err, index.ErrNotFound):

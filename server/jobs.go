@@ -91,8 +91,17 @@ func (s *Server) postBulk(w http.ResponseWriter, r *http.Request, c *call) error
 	if err := s.store.CheckWritable(); err != nil {
 		return err
 	}
-	rows, err := manifest.Parse(http.MaxBytesReader(w, r.Body, maxManifestBytes))
+	release, err := s.receive(c)
 	if err != nil {
+		return err
+	}
+	s.limitBody(w, r, maxManifestBytes)
+	rows, err := manifest.Parse(r.Body)
+	release()
+	if err != nil {
+		if errors.Is(err, errUploadTooSlow) {
+			return uploadErr(err)
+		}
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return err

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cueprint/cueprint/fingerprint"
@@ -49,19 +51,26 @@ func (s *Server) segmentJSON(seg match.Segment, c *call) api.Segment {
 }
 
 // postMatch matches an upload: the request body itself, or the "media"
-// part of a multipart form.
+// part of a multipart form. The body is received and spooled before the
+// request is admitted (see Load in the package doc).
 func (s *Server) postMatch(w http.ResponseWriter, r *http.Request, c *call) error {
-	ctx, done, err := s.admit(w, r)
+	release, err := s.receive(c)
 	if err != nil {
 		return err
 	}
-	defer done()
+	s.limitBody(w, r, s.cfg.MaxUploadBytes)
 	sp, err := s.spoolQuery(r)
+	release()
 	if err != nil {
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
 		return err
 	}
 	defer sp.Close()
+	ctx, done, err := s.admit(r)
+	if err != nil {
+		return err
+	}
+	defer done()
 	return s.matchSpooled(ctx, w, c, sp, sp.name)
 }
 
@@ -69,7 +78,7 @@ func (s *Server) postMatch(w http.ResponseWriter, r *http.Request, c *call) erro
 func (s *Server) spoolQuery(r *http.Request) (*spooled, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "multipart/form-data" {
-		sp, err := spool(r.Body, "", s.cfg.MaxUploadBytes)
+		sp, err := spool(r.Body, "", s.cfg.MaxUploadBytes, &s.spoolMem)
 		if err != nil {
 			return nil, uploadErr(err)
 		}
@@ -91,7 +100,7 @@ func (s *Server) spoolQuery(r *http.Request) (*spooled, error) {
 			part.Close()
 			continue
 		}
-		sp, err := spool(part, part.FileName(), s.cfg.MaxUploadBytes)
+		sp, err := spool(part, part.FileName(), s.cfg.MaxUploadBytes, &s.spoolMem)
 		if err != nil {
 			return nil, uploadErr(err)
 		}
@@ -119,7 +128,7 @@ func (s *Server) matchSpooled(ctx context.Context, w http.ResponseWriter, c *cal
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
 		return err
 	default:
-		err = s.limit.do(ctx, true, func() error {
+		err = s.limit.do(ctx, func() error {
 			segs, err = s.matcher.MatchMedia(ctx, mp)
 			return err
 		})
@@ -147,13 +156,28 @@ func (s *Server) matchSpooled(ctx context.Context, w http.ResponseWriter, c *cal
 // FLAC, MPEG-TS, Matroska/WebM, fragmented MP4) and answers NDJSON: one
 // "segment" event per segment as soon as it is final, then "end".
 func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call) error {
-	leave, err := s.limit.stream()
+	// The opening bytes are read in a receiving slot, before the stream
+	// takes one of MaxStreams: a client that connects and trickles holds
+	// no stream slot (see Load in the package doc).
+	release, err := s.receive(c)
+	if err != nil {
+		return err
+	}
+	br := s.limitBody(w, r, s.cfg.MaxStreamBytes)
+	prefix := make([]byte, streamPrefixBytes)
+	n, err := io.ReadFull(r.Body, prefix)
+	release()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return uploadErr(err)
+	}
+	body := io.MultiReader(bytes.NewReader(prefix[:n]), r.Body)
+	leave, err := s.limit.stream(c.key.ID)
 	if err != nil {
 		return err
 	}
 	defer leave()
 	ctx := r.Context()
-	s.limitBody(w, r)
+	pace := newPacer(s.cfg.StreamSpeed, s.cfg.StreamBurst)
 	rc := http.NewResponseController(w)
 	// HTTP/1.1 answers while the request body is still being read.
 	if err := rc.EnableFullDuplex(); err != nil {
@@ -205,7 +229,7 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 		}
 		var err error
 		if search {
-			err = s.limit.do(ctx, false, run)
+			err = s.limit.do(ctx, run)
 		} else {
 			err = run()
 		}
@@ -235,6 +259,9 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 		vp, err := fingerprint.StreamVideoReader(ctx, pr, "stream", s.store.VideoParams(),
 			fingerprint.VideoOptions{MaxDuration: s.cfg.MaxStreamDuration},
 			func(frames []fingerprint.VideoFrameHashes, horizon uint32) error {
+				if err := pace.wait(ctx, float64(horizon)/float64(s.store.VideoParams().FPS)); err != nil {
+					return err
+				}
 				return feed(vst.Due(horizon), func() ([]match.Segment, error) { return vst.Add(ctx, frames, horizon) }, fuse)
 			})
 		if err == nil || fingerprint.IsNoMediaContent(err) {
@@ -254,9 +281,13 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 	st := s.matcher.NewStream()
 	fuse := func(segs []match.Segment) []match.Segment { return fuser.Audio(segs, st.Final(), st.OpenFrom()) }
 	start := time.Now()
-	ap, aerr := fingerprint.StreamReader(ctx, io.TeeReader(r.Body, pw), "stream", s.store.Params(),
+	frameSecs := s.store.Params().FrameDuration()
+	ap, aerr := fingerprint.StreamReader(ctx, io.TeeReader(body, pw), "stream", s.store.Params(),
 		fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxStreamDuration, MaxPeaksPerSecond: fingerprint.QueryPeaksPerSecond},
 		func(peaks []fingerprint.Peak, horizon float32) error {
+			if err := pace.wait(ctx, float64(horizon)*frameSecs); err != nil {
+				return err
+			}
 			return feed(st.Due(horizon), func() ([]match.Segment, error) { return st.Add(ctx, peaks, horizon) }, fuse)
 		})
 	if aerr == nil || fingerprint.IsNoContent(aerr) {
@@ -279,7 +310,7 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 	} else {
 		// The rest of the body goes to the picture (the sound may have
 		// stopped early: no audio stream).
-		_, cerr := io.Copy(pw, r.Body)
+		_, cerr := io.Copy(pw, body)
 		pw.CloseWithError(cerr) // nil: EOF
 	}
 	vr := <-videoDone
@@ -293,12 +324,22 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 		dur = max(dur, vr.print.Duration)
 	}
 	err = streamError(ctx, aerr, vr.err)
+	if lerr := br.limitErr(); lerr != nil {
+		// The body hit a limit. The decoder may have taken the read error
+		// for the end of the stream; the client must hear that matching
+		// stopped, and why.
+		err = lerr
+	}
 	if err != nil && !fingerprint.IsNoMediaContent(err) {
 		if reason, _, ok := decodeReason(err); ok {
 			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
 		}
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
 		e := errorOf(uploadErr(err))
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			e = apiErr(http.StatusRequestEntityTooLarge, codeStreamTooLarge, "stream reached the daemon's cap of %d bytes (serve --max-stream-bytes): matching stopped there", mbe.Limit)
+		}
 		_ = emit(api.StreamEvent{Type: "error", Error: &api.Error{Code: e.Code, Message: e.Message}})
 		return e // logged and counted; the 200 is already sent
 	}
@@ -340,22 +381,28 @@ func streamError(ctx context.Context, aerr, verr error) error {
 // URLs (if Config.AllowRemoteURLs) and files under Config.MediaRoot.
 func (s *Server) postMatchURL(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req api.MatchURLRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := decodeJSONBody(io.LimitReader(r.Body, 64<<10), &req); err != nil {
 		return apiErr(http.StatusBadRequest, codeBadRequest, "body: want {\"url\": \"...\"}: %v", err)
 	}
-	ctx, done, err := s.admit(w, r)
+	// Fetching is receiving: it holds a receiving slot, not a ticket.
+	release, err := s.receive(c)
 	if err != nil {
 		return err
 	}
-	defer done()
-	sp, err := s.openMedia(ctx, req.URL)
+	fctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	sp, err := s.openMedia(fctx, req.URL)
+	cancel()
+	release()
 	if err != nil {
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
 		return err
 	}
 	defer sp.Close()
+	ctx, done, err := s.admit(r)
+	if err != nil {
+		return err
+	}
+	defer done()
 	return s.matchSpooled(ctx, w, c, sp, req.URL)
 }
 
@@ -411,14 +458,22 @@ func (s *Server) openLocal(p string) (*spooled, error) {
 	if !within(root, real) {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "media file %q is outside the media root", p)
 	}
-	f, err := os.Open(real)
+	// Only regular files: opening a FIFO blocks until a writer comes,
+	// uncancellably, and a device may never end. Checked before the open,
+	// then opened without blocking and checked again on the open file (the
+	// path may have been swapped in between).
+	notRegular := apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q is not a regular file", p)
+	if fi, err := os.Stat(real); err != nil || !fi.Mode().IsRegular() {
+		return nil, notRegular
+	}
+	f, err := os.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q: %v", p, err)
 	}
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q is not a regular file", p)
+		return nil, notRegular
 	}
 	if fi.Size() > s.cfg.MaxUploadBytes {
 		f.Close()
@@ -447,7 +502,7 @@ func (s *Server) fetch(ctx context.Context, u *url.URL) (*spooled, error) {
 	if resp.ContentLength > s.cfg.MaxUploadBytes {
 		return nil, &http.MaxBytesError{Limit: s.cfg.MaxUploadBytes}
 	}
-	sp, err := spool(resp.Body, filepath.Base(u.Path), s.cfg.MaxUploadBytes)
+	sp, err := spool(resp.Body, filepath.Base(u.Path), s.cfg.MaxUploadBytes, &s.spoolMem)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) || ctx.Err() != nil {

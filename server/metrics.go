@@ -25,6 +25,7 @@ type metrics struct {
 	inflight       prometheus.Gauge
 	queued         prometheus.Gauge
 	streams        prometheus.Gauge
+	receiving      prometheus.Gauge
 	rejected       *prometheus.CounterVec // reason
 	panics         prometheus.Counter
 	authFailures   *prometheus.CounterVec // reason
@@ -67,13 +68,16 @@ func newMetrics(reg prometheus.Registerer, store *index.Store, version string) *
 			Name: "cueprint_work_inflight", Help: "Requests holding a worker slot (decoding or matching).",
 		}),
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cueprint_work_queued", Help: "Admitted requests waiting for a worker slot or still uploading.",
+			Name: "cueprint_work_queued", Help: "Admitted requests (their bodies received) waiting for a worker slot.",
 		}),
 		streams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cueprint_match_streams_active", Help: "Streaming matches in progress.",
 		}),
+		receiving: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cueprint_uploads_receiving", Help: "Request bodies being received (uploads, URL fetches, streams' first bytes), before admission.",
+		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cueprint_rejected_total", Help: "Requests refused for load (queue_full, streams_full, shutting_down).",
+			Name: "cueprint_rejected_total", Help: "Requests refused for load (queue_full, streams_full, uploads_full, key_streams_full, key_uploads_full).",
 		}, []string{"reason"}),
 		panics: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "cueprint_panics_total", Help: "Panics recovered in request handlers.",
@@ -90,7 +94,7 @@ func newMetrics(reg prometheus.Registerer, store *index.Store, version string) *
 		return m
 	}
 	reg.MustRegister(m.requests, m.latency, m.matchOutcomes, m.decodeErrors, m.registrations, m.audioSeconds,
-		m.extractSeconds, m.inflight, m.queued, m.streams, m.rejected, m.panics, m.authFailures, m.matchQuerySecs)
+		m.extractSeconds, m.inflight, m.queued, m.streams, m.receiving, m.rejected, m.panics, m.authFailures, m.matchQuerySecs)
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "cueprint_build_info", Help: "Build information.",
 		ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()},

@@ -26,15 +26,22 @@
 // # Load
 //
 // CPU work (decode, fingerprint, match) runs in a pool of Config.Workers
-// slots. A request is admitted only if fewer than Workers+QueueDepth
-// requests are in the system; past that it gets 429 with Retry-After
-// instead of queueing without bound. An admitted upload is spooled
-// (memory up to spoolMemoryBytes, then a temporary file) before it waits
-// for a slot, so a slow client holds no CPU slot. Streaming matches
-// (POST /v1/match/stream) are limited to Config.MaxStreams at once and
-// take a slot only while a window is searched. Uploads are capped at
-// Config.MaxUploadBytes (413) and media at Config.MaxMediaDuration (413).
-// A request's work runs under its context: a client that disconnects
+// slots. A request body is received first, in one of Config.MaxUploads
+// receiving slots (Config.MaxUploadsPerKey per API key), and must arrive
+// at Config.MinUploadRate or faster over each Config.BodyStallTimeout;
+// it is spooled (memory up to spoolMemoryBytes, then a temporary file).
+// Only then is the request admitted: if Workers+QueueDepth requests are
+// already in the system it gets 429 with Retry-After instead of queueing
+// without bound. So a slow client holds a connection and a receiving
+// slot, never a worker or a place in the queue. Streaming matches (POST
+// /v1/match/stream) are limited to Config.MaxStreams at once
+// (Config.MaxStreamsPerKey per key), take their slot once their first
+// bytes are in, take a worker only while a window is searched, and are
+// paced to Config.StreamSpeed times real time after Config.StreamBurst.
+// Uploads are capped at Config.MaxUploadBytes (413) and media at
+// Config.MaxMediaDuration (413); streams at Config.MaxStreamBytes and
+// Config.MaxStreamDuration (an error event), by default not at all. A
+// request's work runs under its context: a client that disconnects
 // stops its decode. Shutdown stops accepting, lets in-flight requests
 // finish within Config.ShutdownTimeout, then cancels them.
 package server
@@ -73,13 +80,51 @@ type Config struct {
 	// MaxStreams is how many streaming matches may run at once. The default
 	// value is 16.
 	MaxStreams int
+	// MaxStreamsPerKey is how many of them one API key may run. The
+	// default value is half of MaxStreams (at least 1), so that one
+	// client cannot take every stream.
+	MaxStreamsPerKey int
+	// MaxUploads is how many request bodies may be received at once:
+	// uploads being spooled, media fetched from URLs, the first bytes of
+	// streams. A body takes no admission ticket until it is in, so slow
+	// clients hold these instead of places in the queue. The default
+	// value is 256.
+	MaxUploads int
+	// MaxUploadsPerKey is how many of them one API key may hold. The
+	// default value is 32.
+	MaxUploadsPerKey int
+	// MinUploadRate is the slowest a request body may arrive, in bytes a
+	// second, measured over each BodyStallTimeout: slower, and the request
+	// fails with 408 upload_stalled. The default value is 1024 (a byte
+	// trickled every few seconds holds a connection for one window, not
+	// for ever; the leanest live audio, 8 kb/s, sends 1000 bytes a second
+	// and a stream's first window is spent on its opening bytes, so the
+	// default is not lower). A negative value keeps only the stall check:
+	// one byte per window.
+	MinUploadRate int64
 	// MaxUploadBytes caps a request body. The default value is 1 GiB.
 	MaxUploadBytes int64
 	// MaxMediaDuration caps the audio of one upload or URL. The default
 	// value is 4 hours (a long DJ set or broadcast recording).
 	MaxMediaDuration time.Duration
-	// MaxStreamDuration caps a streaming match. The default value is 24 h.
+	// MaxStreamBytes and MaxStreamDuration cap one streaming match, in
+	// bytes received and in media decoded; past either the stream ends
+	// with an error event (stream_too_large, media_too_long). The default
+	// for both is no cap: a station is watched for days. What bounds a
+	// stream's cost is its pace (StreamSpeed).
+	MaxStreamBytes    int64
 	MaxStreamDuration time.Duration
+	// StreamSpeed is how much faster than real time a streaming match is
+	// decoded once its first StreamBurst of media is through: a live
+	// stream arrives in real time, and a long file pushed through the
+	// stream endpoint (or a small file that decodes to hours, such as a
+	// FLAC of silence) is slowed to this pace, the client held back by
+	// TCP flow control, instead of taking a core from everyone else. The
+	// default value is 8.
+	StreamSpeed float64
+	// StreamBurst is the media a stream may decode at full speed before
+	// StreamSpeed applies. The default value is 10 minutes.
+	StreamBurst time.Duration
 	// RequestTimeout bounds one request's work. The default value is 15
 	// minutes (a 4-hour upload decodes in a few).
 	RequestTimeout time.Duration
@@ -122,11 +167,26 @@ func (c Config) withDefaults() Config {
 	if c.MaxStreams == 0 {
 		c.MaxStreams = 16
 	}
+	if c.MaxStreamsPerKey == 0 {
+		c.MaxStreamsPerKey = max(1, c.MaxStreams/2)
+	}
+	if c.MaxUploads == 0 {
+		c.MaxUploads = 256
+	}
+	if c.MaxUploadsPerKey == 0 {
+		c.MaxUploadsPerKey = 32
+	}
+	if c.MinUploadRate == 0 {
+		c.MinUploadRate = 1024
+	}
 	if c.MaxUploadBytes == 0 {
 		c.MaxUploadBytes = 1 << 30
 	}
+	if c.StreamSpeed == 0 {
+		c.StreamSpeed = 8
+	}
+	def(&c.StreamBurst, 10*time.Minute)
 	def(&c.MaxMediaDuration, 4*time.Hour)
-	def(&c.MaxStreamDuration, 24*time.Hour)
 	def(&c.RequestTimeout, 15*time.Minute)
 	def(&c.ReadHeaderTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 120*time.Second)
@@ -147,12 +207,17 @@ func (c Config) Validate() error {
 	bad(c.Workers < 1, "workers %d: want at least 1", c.Workers)
 	bad(c.QueueDepth < 0, "queue depth %d: want 0 or more", c.QueueDepth)
 	bad(c.MaxStreams < 1, "max streams %d: want at least 1", c.MaxStreams)
+	bad(c.MaxStreamsPerKey < 1, "max streams per key %d: want at least 1", c.MaxStreamsPerKey)
+	bad(c.MaxUploads < 1, "max uploads %d: want at least 1", c.MaxUploads)
+	bad(c.MaxUploadsPerKey < 1, "max uploads per key %d: want at least 1", c.MaxUploadsPerKey)
 	bad(c.MaxUploadBytes < 1, "max upload bytes %d: want at least 1", c.MaxUploadBytes)
+	bad(c.MaxStreamBytes < 0, "max stream bytes %d: want 0 (no cap) or more", c.MaxStreamBytes)
+	bad(!(c.StreamSpeed >= 1), "stream speed %g: want at least 1 (real time)", c.StreamSpeed)
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"max media duration", c.MaxMediaDuration}, {"max stream duration", c.MaxStreamDuration},
-		{"request timeout", c.RequestTimeout}, {"read header timeout", c.ReadHeaderTimeout},
+		{"stream burst", c.StreamBurst}, {"request timeout", c.RequestTimeout}, {"read header timeout", c.ReadHeaderTimeout},
 		{"idle timeout", c.IdleTimeout}, {"body stall timeout", c.BodyStallTimeout}, {"shutdown timeout", c.ShutdownTimeout}} {
 		bad(d.v < 0, "%s %v: want positive", d.name, d.v)
 	}
@@ -167,15 +232,16 @@ func (c Config) Validate() error {
 
 // Server is the daemon. Create it with New, run it with Serve.
 type Server struct {
-	cfg     Config
-	store   *index.Store
-	matcher *match.Matcher
-	keys    *auth.Ring
-	log     *slog.Logger
-	metrics *metrics
-	limit   *limiter
-	jobs    *jobs
-	handler http.Handler
+	cfg      Config
+	store    *index.Store
+	matcher  *match.Matcher
+	keys     *auth.Ring
+	log      *slog.Logger
+	metrics  *metrics
+	limit    *limiter
+	spoolMem memBudget // memory of uploads being spooled
+	jobs     *jobs
+	handler  http.Handler
 
 	// root is cancelled when shutdown gives up waiting: every request's
 	// work derives from it.
@@ -205,7 +271,7 @@ func New(cfg Config, store *index.Store, keys *auth.Ring, reg *prometheus.Regist
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(reg, store, cfg.Version)
-	s.limit = newLimiter(cfg.Workers, cfg.QueueDepth, cfg.MaxStreams, s.metrics)
+	s.limit = newLimiter(cfg, s.metrics)
 	s.jobs = newJobs(s)
 	s.handler = s.routes(reg)
 	return s, nil

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,70 +84,22 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 	if err := s.store.CheckWritable(); err != nil {
 		return err // before reading a byte of the upload
 	}
-	ctx, done, err := s.admit(w, r)
+	release, err := s.receive(c)
+	if err != nil {
+		return err
+	}
+	s.limitBody(w, r, s.cfg.MaxUploadBytes)
+	meta, sp, err := s.readRegistration(r, pathID)
+	release()
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
+	ctx, done, err := s.admit(r)
 	if err != nil {
 		return err
 	}
 	defer done()
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return apiErr(http.StatusUnsupportedMediaType, codeUnsupportedType, "want multipart/form-data with a metadata part and a media part: %v", err)
-	}
-	var meta *api.WorkMetadata
-	var sp *spooled
-	defer func() {
-		if sp != nil {
-			sp.Close()
-		}
-	}()
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return uploadErr(err)
-		}
-		switch part.FormName() {
-		case "metadata":
-			if meta != nil {
-				return apiErr(http.StatusBadRequest, codeBadRequest, "two metadata parts")
-			}
-			meta = new(api.WorkMetadata)
-			dec := json.NewDecoder(io.LimitReader(part, maxMetadataBytes))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(meta); err != nil {
-				return apiErr(http.StatusBadRequest, codeBadRequest, "metadata part: %v", err)
-			}
-		case "media":
-			if sp != nil {
-				return apiErr(http.StatusBadRequest, codeBadRequest, "two media parts")
-			}
-			name := part.FileName()
-			if name == "" {
-				name = "media"
-			}
-			if sp, err = spool(part, name, s.cfg.MaxUploadBytes); err != nil {
-				return uploadErr(err)
-			}
-		default:
-			return apiErr(http.StatusBadRequest, codeBadRequest, "unknown part %q (want metadata and media)", part.FormName())
-		}
-		part.Close()
-	}
-	switch {
-	case meta == nil:
-		return apiErr(http.StatusBadRequest, codeBadRequest, "no metadata part")
-	case sp == nil:
-		return apiErr(http.StatusBadRequest, codeBadRequest, "no media part")
-	case pathID != "" && meta.ID != "" && meta.ID != pathID:
-		return apiErr(http.StatusBadRequest, codeBadRequest, "metadata id %q differs from the URL's %q", meta.ID, pathID)
-	case pathID != "":
-		meta.ID = pathID
-	}
-	if meta.ID == "" || strings.TrimSpace(meta.Title) == "" {
-		return apiErr(http.StatusBadRequest, codeInvalidWork, "metadata needs an id and a title")
-	}
 	work, err := s.workFromMeta(*meta, c)
 	if err != nil {
 		return err
@@ -175,6 +126,69 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 	w.Header().Set("Location", loc)
 	writeJSON(w, status, workJSON(stored))
 	return nil
+}
+
+// readRegistration reads a registration's multipart body: a "metadata"
+// part (JSON, api.WorkMetadata, strictly decoded) and a "media" part,
+// spooled. pathID is the ID in the URL (PUT), "" for POST.
+func (s *Server) readRegistration(r *http.Request, pathID string) (meta *api.WorkMetadata, sp *spooled, err error) {
+	defer func() {
+		if err != nil && sp != nil {
+			sp.Close()
+			sp = nil
+		}
+	}()
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, nil, apiErr(http.StatusUnsupportedMediaType, codeUnsupportedType, "want multipart/form-data with a metadata part and a media part: %v", err)
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, sp, uploadErr(err)
+		}
+		switch part.FormName() {
+		case "metadata":
+			if meta != nil {
+				return nil, sp, apiErr(http.StatusBadRequest, codeBadRequest, "two metadata parts")
+			}
+			meta = new(api.WorkMetadata)
+			if err := decodeJSONBody(io.LimitReader(part, maxMetadataBytes), meta); err != nil {
+				return nil, sp, apiErr(http.StatusBadRequest, codeBadRequest, "metadata part: %v", err)
+			}
+		case "media":
+			if sp != nil {
+				return nil, sp, apiErr(http.StatusBadRequest, codeBadRequest, "two media parts")
+			}
+			name := part.FileName()
+			if name == "" {
+				name = "media"
+			}
+			if sp, err = spool(part, name, s.cfg.MaxUploadBytes, &s.spoolMem); err != nil {
+				return nil, nil, uploadErr(err)
+			}
+		default:
+			return nil, sp, apiErr(http.StatusBadRequest, codeBadRequest, "unknown part %q (want metadata and media)", part.FormName())
+		}
+		part.Close()
+	}
+	switch {
+	case meta == nil:
+		return nil, sp, apiErr(http.StatusBadRequest, codeBadRequest, "no metadata part")
+	case sp == nil:
+		return nil, sp, apiErr(http.StatusBadRequest, codeBadRequest, "no media part")
+	case pathID != "" && meta.ID != "" && meta.ID != pathID:
+		return nil, sp, apiErr(http.StatusBadRequest, codeBadRequest, "metadata id %q differs from the URL's %q", meta.ID, pathID)
+	case pathID != "":
+		meta.ID = pathID
+	}
+	if meta.ID == "" || strings.TrimSpace(meta.Title) == "" {
+		return nil, sp, apiErr(http.StatusBadRequest, codeInvalidWork, "metadata needs an id and a title")
+	}
+	return meta, sp, nil
 }
 
 // register stores a work in its tenant (work.Tenant). existed says
@@ -238,7 +252,7 @@ func (s *Server) extract(ctx context.Context, sp *spooled, registration bool) (*
 		o.Video.Query = true
 	}
 	var mp *fingerprint.MediaPrint
-	err := s.limit.do(ctx, true, func() error {
+	err := s.limit.do(ctx, func() error {
 		start := time.Now()
 		var err error
 		mp, err = fingerprint.ExtractMediaReader(ctx, sp.r, sp.name, s.store.Params(), s.store.VideoParams(), o)

@@ -23,8 +23,20 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "requests decoding or matching at once")
 	fs.IntVar(&cfg.QueueDepth, "queue", 4*runtime.NumCPU(), "admitted requests waiting for a worker; past it 429")
 	fs.IntVar(&cfg.MaxStreams, "max-streams", 16, "streaming matches at once")
-	fs.Int64Var(&cfg.MaxUploadBytes, "max-upload-bytes", 1<<30, "largest request body, in `bytes`")
+	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", 8, "streaming matches one API key may run at once")
+	fs.IntVar(&cfg.MaxUploads, "max-uploads", 256, "request bodies received at once (before admission)")
+	fs.IntVar(&cfg.MaxUploadsPerKey, "max-uploads-per-key", 32, "request bodies one API key may send at once")
+	minRate := byteSize(1024)
+	fs.Var(&minRate, "min-upload-rate", "slowest a request body may arrive, in `bytes` a second over each --body-stall-timeout (408 below)")
+	fs.DurationVar(&cfg.BodyStallTimeout, "body-stall-timeout", 60*time.Second, "the window over which --min-upload-rate is measured")
+	maxUpload := byteSize(1 << 30)
+	fs.Var(&maxUpload, "max-upload-bytes", "largest request body (`size`: bytes, or 512M, 2G)")
 	fs.DurationVar(&cfg.MaxMediaDuration, "max-duration", 4*time.Hour, "longest media of an upload or URL")
+	var maxStream byteSize
+	fs.Var(&maxStream, "max-stream-bytes", "bytes one streaming match may send (`size`; 0: no cap, a station runs for days)")
+	fs.DurationVar(&cfg.MaxStreamDuration, "max-stream-duration", 0, "media one streaming match may decode (0: no cap)")
+	fs.Float64Var(&cfg.StreamSpeed, "stream-speed", 8, "times real time a stream is decoded at once past --stream-burst")
+	fs.DurationVar(&cfg.StreamBurst, "stream-burst", 10*time.Minute, "media a stream may decode at full speed")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 15*time.Minute, "longest a request may work")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&cfg.MediaRoot, "media-root", "", "`directory` that file URLs and bulk manifest paths may read (default: none)")
@@ -42,6 +54,7 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 			return fmt.Errorf("%w: --media-root: %v", errUsage, err)
 		}
 	}
+	cfg.MinUploadRate, cfg.MaxUploadBytes, cfg.MaxStreamBytes = int64(minRate), int64(maxUpload), int64(maxStream)
 	cfg.Version = version()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
