@@ -277,3 +277,94 @@ func TestDiskFull(t *testing.T) {
 		require.NoError(t, err, id)
 	}
 }
+
+// serveDir runs a daemon over the store in dir (opened here) and returns
+// its URL and a stop that shuts it down and closes the store.
+func serveDir(t *testing.T, dir string, cfg server.Config) (string, func()) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := index.Open(ctx, dir, index.Options{Params: fingerprint.DefaultAudioParams()})
+	require.NoError(t, err)
+	ring, err := auth.Open(dir)
+	require.NoError(t, err)
+	cfg.Listen = "127.0.0.1:0"
+	srv, err := server.New(cfg, st, ring, prometheus.NewRegistry(), nil)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	sctx, cancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx, ln) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-served)
+			require.NoError(t, st.Close())
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
+}
+
+// TestBulkJobSurvivesRestart: a bulk registration cut short by a restart
+// resumes where it was, with no row done twice or skipped, and its report
+// is there after another restart.
+func TestBulkJobSurvivesRestart(t *testing.T) {
+	trs := tracks(t, 2)
+	root := t.TempDir()
+	var manifest strings.Builder
+	manifest.WriteString("id,title,path\n")
+	const rows = 6
+	for i := range rows {
+		name := fmt.Sprintf("r%d.mp3", i)
+		require.NoError(t, os.WriteFile(filepath.Join(root, name), clip(t, trs[i%2].Path, float64(10+20*(i/2)), 40), 0o644))
+		fmt.Fprintf(&manifest, "R-%d,Row %d,%s\n", i, i, name)
+	}
+	dir := t.TempDir()
+	ring, err := auth.Open(dir)
+	require.NoError(t, err)
+	_, secret, err := ring.Create(auth.Registrar, "label-a", "a")
+	require.NoError(t, err)
+	ctx := context.Background()
+	cfg := server.Config{MediaRoot: root, Workers: 1}
+
+	url, stop := serveDir(t, dir, cfg)
+	c, err := client.New(url, secret, nil)
+	require.NoError(t, err)
+	job, err := c.Bulk(ctx, strings.NewReader(manifest.String()), false)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		j, err := c.Job(ctx, job.ID)
+		return err == nil && j.Done >= 2
+	}, 60*time.Second, 20*time.Millisecond)
+	stop()
+	logged, err := os.ReadFile(filepath.Join(dir, "jobs", job.ID+".log"))
+	require.NoError(t, err)
+	require.NotContains(t, string(logged), `"state"`, "the job was cut short, not finished")
+	require.Less(t, strings.Count(string(logged), "\n"), rows)
+
+	url, stop = serveDir(t, dir, cfg)
+	c, err = client.New(url, secret, nil)
+	require.NoError(t, err)
+	var got *api.Job
+	require.Eventually(t, func() bool {
+		got, err = c.Job(ctx, job.ID)
+		return err == nil && got.State == "done"
+	}, 60*time.Second, 50*time.Millisecond, "the job resumes and finishes")
+	assert.Equal(t, rows, got.Done)
+	assert.Equal(t, rows, got.Registered, "every row registered once: %+v", got.Errors)
+	assert.Empty(t, got.Errors)
+	stop()
+
+	url, _ = serveDir(t, dir, cfg)
+	c, err = client.New(url, secret, nil)
+	require.NoError(t, err)
+	again, err := c.Job(ctx, job.ID)
+	require.NoError(t, err)
+	assert.Equal(t, got.Registered, again.Registered)
+	assert.Equal(t, "done", again.State)
+	list, err := c.Works(ctx, client.ListOptions{})
+	require.NoError(t, err)
+	assert.Len(t, list.Works, rows)
+}

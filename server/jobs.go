@@ -1,11 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -21,15 +22,20 @@ var errShuttingDown = errors.New("server: shutting down")
 // Limits of bulk registration.
 const (
 	maxManifestBytes = 64 << 20
-	// keepFinishedJobs is how many finished jobs stay queryable.
+	// keepFinishedJobs is how many finished jobs stay queryable (and on
+	// disk); the oldest go first.
 	keepFinishedJobs = 1000
+	// maxJobErrors bounds the errors a job's answer lists (its log on
+	// disk keeps every one).
+	maxJobErrors = 10_000
 )
 
-// jobs runs bulk registrations in the background. Job state lives in
-// memory: each registration is durable as it commits, and a job cut short
-// by a restart is resumed by posting the manifest again with replace.
+// jobs runs bulk registrations in the background. Each job is kept on
+// disk (jobStore) as it goes: its report survives a restart, and a job a
+// restart cut short resumes where it was, with no row done twice.
 type jobs struct {
 	s        *Server
+	store    *jobStore
 	mu       sync.Mutex
 	byID     map[string]*job
 	finished []string // IDs in finishing order, oldest first
@@ -40,11 +46,85 @@ type jobs struct {
 type job struct {
 	mu     sync.Mutex
 	api    api.Job
-	tenant string
+	header jobHeader
+	log    *jobLog
 	cancel context.CancelFunc
+	// resumed: the job was cut short by a restart, so a row's work may
+	// have been registered by it with its log line lost.
+	resumed bool
 }
 
-func newJobs(s *Server) *jobs { return &jobs{s: s, byID: map[string]*job{}} }
+func newJobs(s *Server) (*jobs, error) {
+	js, err := newJobStore(s.store.Dir())
+	if err != nil {
+		return nil, err
+	}
+	return &jobs{s: s, store: js, byID: map[string]*job{}}, nil
+}
+
+// resume loads the jobs on disk: finished ones become queryable again,
+// running ones are started where they stopped.
+func (j *jobs) resume() {
+	stored, errs := j.store.load()
+	for _, err := range errs {
+		j.s.log.Warn("job not loaded", "err", err)
+	}
+	for _, sj := range stored {
+		jb := &job{api: sj.api, header: sj.header, resumed: !sj.finished}
+		if sj.finished {
+			j.mu.Lock()
+			j.byID[jb.api.ID] = jb
+			j.finished = append(j.finished, jb.api.ID)
+			j.mu.Unlock()
+			continue
+		}
+		rows, err := manifest.Parse(bytes.NewReader(sj.manifest))
+		if err != nil {
+			j.s.log.Warn("job not resumed: manifest unreadable", "job_id", jb.api.ID, "err", err)
+			continue
+		}
+		var todo []manifest.Row
+		for _, r := range rows {
+			if !sj.done[r.Line] {
+				todo = append(todo, r)
+			}
+		}
+		if err := j.start(jb, todo, j.s.log.With("job_id", jb.api.ID)); err != nil {
+			j.s.log.Warn("job not resumed", "job_id", jb.api.ID, "err", err)
+			continue
+		}
+		j.s.log.Info("bulk registration resumed", "job_id", jb.api.ID, "done", jb.api.Done, "left", len(todo))
+	}
+	j.trim()
+}
+
+// start registers jb and runs rows in the background.
+func (j *jobs) start(jb *job, rows []manifest.Row, log *slog.Logger) error {
+	l, err := j.store.openLog(jb.api.ID)
+	if err != nil {
+		return err
+	}
+	jb.log = l
+	ctx, cancel := context.WithCancel(j.s.root)
+	jb.cancel = cancel
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		cancel()
+		l.close()
+		return errShuttingDown
+	}
+	j.byID[jb.api.ID] = jb
+	j.wg.Add(1)
+	j.mu.Unlock()
+	go func() {
+		defer j.wg.Done()
+		defer cancel()
+		defer l.close()
+		j.s.runBulk(ctx, jb, rows, log)
+	}()
+	return nil
+}
 
 func (j *jobs) stopAccepting() {
 	j.mu.Lock()
@@ -62,11 +142,24 @@ func (j *jobs) wait(ctx context.Context) {
 	}
 }
 
+// trim forgets (and deletes) the oldest finished jobs beyond
+// keepFinishedJobs.
+func (j *jobs) trim() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for len(j.finished) > keepFinishedJobs {
+		id := j.finished[0]
+		delete(j.byID, id)
+		j.store.remove(id)
+		j.finished = j.finished[1:]
+	}
+}
+
 func (j *jobs) get(id string, c *call) (*job, error) {
 	j.mu.Lock()
 	jb, ok := j.byID[id]
 	j.mu.Unlock()
-	if !ok || !c.owns(jb.tenant) {
+	if !ok || !c.owns(jb.header.Tenant) {
 		return nil, apiErr(http.StatusNotFound, codeNotFound, "job %q not found", id)
 	}
 	return jb, nil
@@ -96,16 +189,13 @@ func (s *Server) postBulk(w http.ResponseWriter, r *http.Request, c *call) error
 		return err
 	}
 	s.limitBody(w, r, maxManifestBytes)
-	rows, err := manifest.Parse(r.Body)
+	raw, err := io.ReadAll(r.Body)
 	release()
 	if err != nil {
-		if errors.Is(err, errUploadTooSlow) {
-			return uploadErr(err)
-		}
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
+		return uploadErr(err)
+	}
+	rows, err := manifest.Parse(bytes.NewReader(raw))
+	if err != nil {
 		return apiErr(http.StatusBadRequest, codeBadRequest, "%v", err)
 	}
 	if len(rows) == 0 {
@@ -115,50 +205,55 @@ func (s *Server) postBulk(w http.ResponseWriter, r *http.Request, c *call) error
 	// manifests carry no tenant column).
 	var idb [8]byte
 	_, _ = rand.Read(idb[:])
-	jb := &job{tenant: c.key.Tenant, api: api.Job{ID: hex.EncodeToString(idb[:]), Kind: "bulk_register", State: "running",
-		Total: len(rows), Errors: []api.JobError{}, CreatedAt: time.Now().UTC()}}
-	ctx, cancel := context.WithCancel(s.root)
-	jb.cancel = cancel
-	s.jobs.mu.Lock()
-	if s.jobs.closed {
-		s.jobs.mu.Unlock()
-		cancel()
-		return errShuttingDown
+	now := time.Now().UTC()
+	h := jobHeader{ID: hex.EncodeToString(idb[:]), Kind: "bulk_register", Tenant: c.key.Tenant, Replace: replace, Total: len(rows), CreatedAt: now}
+	jb := &job{header: h, api: api.Job{ID: h.ID, Kind: h.Kind, State: "running", Total: h.Total, Errors: []api.JobError{}, CreatedAt: now}}
+	if err := s.jobs.store.create(h, raw); err != nil {
+		return err // a full disk: 507
 	}
-	s.jobs.byID[jb.api.ID] = jb
-	s.jobs.wg.Add(1)
-	s.jobs.mu.Unlock()
-	log := c.log.With("job_id", jb.api.ID)
-	go func() {
-		defer s.jobs.wg.Done()
-		defer cancel()
-		s.runBulk(ctx, jb, rows, replace, c, log)
-	}()
+	log := c.log.With("job_id", h.ID)
+	if err := s.jobs.start(jb, rows, log); err != nil {
+		s.jobs.store.remove(h.ID)
+		return err
+	}
 	log.Info("bulk registration started", "rows", len(rows))
-	w.Header().Set("Location", "/v1/jobs/"+jb.api.ID)
+	w.Header().Set("Location", "/v1/jobs/"+h.ID)
 	writeJSON(w, http.StatusAccepted, jb.snapshot())
 	return nil
 }
 
 // runBulk registers the rows, Workers at a time, each in a worker slot
-// shared with interactive requests.
-func (s *Server) runBulk(ctx context.Context, jb *job, rows []manifest.Row, replace bool, c *call, log *slog.Logger) {
-	fail := func(row manifest.Row, err error) {
-		e := errorOf(err)
-		jb.mu.Lock()
-		jb.api.Done++
-		jb.api.Failed++
-		if len(jb.api.Errors) < 10_000 {
-			jb.api.Errors = append(jb.api.Errors, api.JobError{Line: row.Line, ID: row.Work.ID, Code: e.Code, Error: err.Error()})
+// shared with interactive requests, logging each outcome before it is
+// counted.
+func (s *Server) runBulk(ctx context.Context, jb *job, rows []manifest.Row, log *slog.Logger) {
+	record := func(row manifest.Row, err error) {
+		ev := jobEvent{Line: row.Line, OK: err == nil}
+		if err != nil {
+			e := errorOf(err)
+			ev.Err = &api.JobError{Line: row.Line, ID: row.Work.ID, Code: e.Code, Error: err.Error()}
+			s.metrics.registrations.WithLabelValues("error").Inc()
 		}
-		jb.mu.Unlock()
-		s.metrics.registrations.WithLabelValues("error").Inc()
+		if lerr := jb.log.add(ev); lerr != nil {
+			// Counted all the same; at a restart the row is done again.
+			log.Warn("job log not written", "err", lerr)
+		}
+		jb.mu.Lock()
+		defer jb.mu.Unlock()
+		jb.api.Done++
+		if err == nil {
+			jb.api.Registered++
+			return
+		}
+		jb.api.Failed++
+		if len(jb.api.Errors) < maxJobErrors {
+			jb.api.Errors = append(jb.api.Errors, *ev.Err)
+		}
 	}
 	sem := make(chan struct{}, s.cfg.Workers)
 	var wg sync.WaitGroup
 	for _, row := range rows {
 		if row.Err != nil {
-			fail(row, apiErr(http.StatusBadRequest, codeInvalidWork, "%v", row.Err))
+			record(row, apiErr(http.StatusBadRequest, codeInvalidWork, "%v", row.Err))
 			continue
 		}
 		select {
@@ -172,17 +267,20 @@ func (s *Server) runBulk(ctx context.Context, jb *job, rows []manifest.Row, repl
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := s.registerRow(ctx, row, replace, c); err != nil {
-				fail(row, err)
-				return
+			err := s.registerRow(ctx, row, jb.header, jb.resumed)
+			if ctx.Err() != nil && err != nil {
+				return // cut short: done again if the job resumes
 			}
-			jb.mu.Lock()
-			jb.api.Done++
-			jb.api.Registered++
-			jb.mu.Unlock()
+			record(row, err)
 		}()
 	}
 	wg.Wait()
+	if s.root.Err() != nil {
+		// The daemon is stopping: the job stays running on disk and
+		// resumes at the next start.
+		log.Info("bulk registration interrupted by shutdown")
+		return
+	}
 	now := time.Now().UTC()
 	jb.mu.Lock()
 	jb.api.State = "done"
@@ -192,35 +290,44 @@ func (s *Server) runBulk(ctx context.Context, jb *job, rows []manifest.Row, repl
 	jb.api.FinishedAt = &now
 	snap := jb.api
 	jb.mu.Unlock()
+	if err := jb.log.add(jobEvent{State: snap.State, FinishedAt: &now}); err != nil {
+		log.Warn("job log not written", "err", err)
+	}
 	log.Info("bulk registration finished", "state", snap.State, "registered", snap.Registered, "failed", snap.Failed)
 
 	s.jobs.mu.Lock()
 	s.jobs.finished = append(s.jobs.finished, snap.ID)
-	for len(s.jobs.finished) > keepFinishedJobs {
-		delete(s.jobs.byID, s.jobs.finished[0])
-		s.jobs.finished = s.jobs.finished[1:]
-	}
 	s.jobs.mu.Unlock()
+	s.jobs.trim()
 }
 
-func (s *Server) registerRow(ctx context.Context, row manifest.Row, replace bool, c *call) error {
+// registerRow registers one manifest row into the job's tenant. In a
+// resumed job, a work registered since the job began (by the job, whose
+// log line was lost to the restart) counts as registered rather than as
+// a conflict.
+func (s *Server) registerRow(ctx context.Context, row manifest.Row, h jobHeader, resumed bool) error {
 	ref := row.URL
 	if ref == "" {
 		ref = row.Path
+	}
+	work := row.Work
+	work.Tenant = h.Tenant
+	if resumed && !h.Replace {
+		if old, err := s.store.GetIn(work.Tenant, work.ID); err == nil && !old.RegisteredAt.Before(h.CreatedAt.Truncate(time.Millisecond)) {
+			return nil
+		}
 	}
 	sp, err := s.openMedia(ctx, ref)
 	if err != nil {
 		return err
 	}
 	defer sp.Close()
-	work := row.Work
-	work.Tenant = c.key.Tenant
 	mp, err := s.extract(ctx, sp, true)
 	if err != nil {
 		return err
 	}
 	work.DurationS = mp.Duration().Seconds()
-	_, _, err = s.register(ctx, work, mp, replace)
+	_, _, err = s.register(ctx, work, mp, h.Replace)
 	return err
 }
 

@@ -272,8 +272,12 @@ func New(cfg Config, store *index.Store, keys *auth.Ring, reg *prometheus.Regist
 	}
 	s.metrics = newMetrics(reg, store, cfg.Version)
 	s.limit = newLimiter(cfg, s.metrics)
-	s.jobs = newJobs(s)
+	if s.jobs, err = newJobs(s); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes(reg)
+	// Bulk jobs a restart cut short go on now.
+	s.jobs.resume()
 	return s, nil
 }
 

@@ -38,6 +38,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cueprint/cueprint/server/internal/atomicfile"
 )
 
 // Role is what a key may do.
@@ -189,7 +191,7 @@ func (r *Ring) update(fn func(keys map[string]Key) error) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(r.path, b); err != nil {
+	if err := atomicfile.WriteFile(r.path, b, 0o600); err != nil {
 		return fmt.Errorf("write key ring %s: %w", r.path, err)
 	}
 	r.stamp = fileStamp{}
@@ -202,39 +204,6 @@ func maps(m map[string]Key) map[string]Key {
 		c[k] = v
 	}
 	return c
-}
-
-func writeFileSync(path string, b []byte) (err error) {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 var tenantRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
