@@ -52,12 +52,19 @@ type SpaceError struct {
 	// its disk was already below the reserve: it stays read-only until
 	// it is opened again.
 	OpenedReadOnly bool
+	// NotCreated is set when a new store was not created for lack of
+	// space.
+	NotCreated bool
 }
 
 func (e *SpaceError) Error() string {
 	if e.OpenedReadOnly {
 		return fmt.Sprintf("%v: store %s was opened read-only with %s free on its disk, below the reserve of %s; free space and reopen it",
 			ErrInsufficientStorage, e.Dir, formatBytes(e.FreeBytes), formatBytes(e.NeedBytes))
+	}
+	if e.NotCreated {
+		return fmt.Sprintf("%v: %s free on the disk of %s, below the reserve of %s: no store created there",
+			ErrInsufficientStorage, formatBytes(e.FreeBytes), e.Dir, formatBytes(e.NeedBytes))
 	}
 	return fmt.Sprintf("%v: %s free on the disk of store %s, %s needed (the reserve and this write)",
 		ErrInsufficientStorage, formatBytes(e.FreeBytes), e.Dir, formatBytes(e.NeedBytes))

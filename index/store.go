@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,7 +221,7 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 		if !readOnly && minFree > 0 {
 			if free, err := freeSpace(existingDir(dir)); err == nil && free < minFree {
 				if !storeExists(dir) {
-					return nil, fmt.Errorf("open index %s: %w", dir, &SpaceError{Dir: dir, FreeBytes: free, NeedBytes: minFree})
+					return nil, fmt.Errorf("open index %s: %w", dir, &SpaceError{Dir: dir, FreeBytes: free, NeedBytes: minFree, NotCreated: true})
 				}
 				logger.Warn("disk below the free-space reserve: store opened read-only", "path", dir,
 					"free_bytes", free, "reserve_bytes", minFree)
@@ -237,8 +238,9 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 		bo = bo.WithReadOnly(readOnly)
 	}
 	db, err := badger.Open(bo)
-	if errors.Is(err, badger.ErrTruncateNeeded) {
-		return nil, fmt.Errorf("open index %s: the store was not closed cleanly and must be opened read-write once to recover (free disk space first if it is full): %w", dir, err)
+	// Badger formats the errors it wraps: match the sentinel's text too.
+	if err != nil && (errors.Is(err, badger.ErrTruncateNeeded) || strings.Contains(err.Error(), badger.ErrTruncateNeeded.Error())) {
+		return nil, fmt.Errorf("open index %s: %w: the store was not closed cleanly, and replaying its write-ahead log needs free space (below the reserve it is opened read-only, which cannot replay it): free disk space and open it again", dir, ErrInsufficientStorage)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)

@@ -150,6 +150,8 @@ func (s *Server) wrap(rt route) http.Handler {
 		}
 		e := errorOf(err)
 		switch {
+		case e.Status == http.StatusInsufficientStorage:
+			c.log.Warn("write refused", "status", e.Status, "err", err)
 		case e.Status >= 500:
 			c.log.Error("request failed", "status", e.Status, "err", err)
 		case e.Status == 499:
