@@ -53,8 +53,10 @@ import (
 
 const (
 	// videoCandidates is how many (work, mirror, offset) triples are
-	// verified per query.
-	videoCandidates = 24
+	// verified per query, unless every one of them yields a segment (then
+	// the next ones are, up to videoCandidateBatches times as many).
+	videoCandidates       = 24
+	videoCandidateBatches = 16
 	// videoMatchBits is the largest Hamming distance (of 64) at which two
 	// frames are taken to show the same picture.
 	videoMatchBits = 16
@@ -186,64 +188,93 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 	}
 	cands := topVideoCandidates(votes)
 
-	// Verify, best-voted first; a work's later candidates at offsets
-	// already covered are skipped.
+	// Verify, best-voted first, videoCandidates at a time. When every
+	// candidate of a batch yields a segment, the next batch is verified
+	// too: copies of one picture registered again and again must not
+	// crowd out a work ranked below them (as in search, for the sound).
 	qFlat := flatFrames(q)
 	refs := map[uint32]*videoRef{}
 	var segs []Segment
-	for _, c := range cands {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		num, mirror, off := splitVideoVoteKey(c.key)
-		ref, ok := refs[num]
-		if !ok {
-			frames, err := m.store.VideoPrint(num)
-			if errors.Is(err, index.ErrNotFound) {
-				refs[num] = nil
-				continue
+	for start := 0; start < len(cands); start += videoCandidates {
+		batch := cands[start:min(len(cands), start+videoCandidates)]
+		// The chance a frame matches by accident is counted over every
+		// candidate verified so far.
+		tries := (start + len(batch)) * len(families)
+		found := 0
+		for _, c := range batch {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
+			got, err := m.verifyVideo(c, q, qFlat, families, refs, tries)
 			if err != nil {
-				return nil, fmt.Errorf("match video: %w", err)
+				return nil, err
 			}
-			ref = newVideoRef(frames)
-			refs[num] = ref
-		}
-		if ref == nil {
-			continue
-		}
-		// Refine the offset: the most matched frames within a second either
-		// way, ties (a still shot matches at many offsets) broken by the
-		// smallest total distance at the exact frame.
-		var best []uint32
-		var bestNear map[uint32]int
-		bestOff, bestDist := off, math.MaxInt
-		for d := int64(-videoRefineFrames); d <= videoRefineFrames; d++ {
-			mt, near, dist := ref.matched(q, families, mirror, off+d)
-			if len(mt) > len(best) || (len(mt) == len(best) && len(mt) > 0 && dist < bestDist) {
-				best, bestNear, bestOff, bestDist = mt, near, off+d, dist
+			if len(got) > 0 {
+				found++
 			}
+			segs = append(segs, got...)
 		}
-		// A still shot: placed by its motion, or not at all.
-		placed := 0.0
-		if ref.placedNowhere(q, families, mirror, bestOff, len(best), bestDist) {
-			o, conf, ok := ref.placeStill(q, families, mirror, bestOff, best)
-			if !ok {
-				continue
-			}
-			best, bestNear, _ = ref.matched(q, families, mirror, o)
-			bestOff, placed = o, math.Max(conf, math.SmallestNonzeroFloat64)
-		}
-		for _, run := range videoRuns(best) {
-			run = trimWeak(run, bestNear)
-			if s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, len(cands)*len(families), placed); ok {
-				segs = append(segs, s)
-			}
+		if found < len(batch) {
+			break
 		}
 	}
 	segs = dropOverlapping(segs)
 	segs = dropShadowed(segs)
 	sortSegments(segs)
+	return segs, nil
+}
+
+// verifyVideo aligns one candidate (work, mirror, offset) with query q
+// and returns the segments it yields. refs caches the works' prints (nil
+// for a work deleted since the vote); tries is the number of
+// (candidate, region family) pairs tried, for the chance-match bound.
+func (m *Matcher) verifyVideo(c videoVote, q *fingerprint.VideoPrint, qFlat []bool, families [][]int, refs map[uint32]*videoRef, tries int) ([]Segment, error) {
+	num, mirror, off := splitVideoVoteKey(c.key)
+	ref, ok := refs[num]
+	if !ok {
+		frames, err := m.store.VideoPrint(num)
+		if errors.Is(err, index.ErrNotFound) {
+			refs[num] = nil
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("match video: %w", err)
+		}
+		ref = newVideoRef(frames)
+		refs[num] = ref
+	}
+	if ref == nil {
+		return nil, nil
+	}
+	// Refine the offset: the most matched frames within a second either
+	// way, ties (a still shot matches at many offsets) broken by the
+	// smallest total distance at the exact frame.
+	var best []uint32
+	var bestNear map[uint32]int
+	bestOff, bestDist := off, math.MaxInt
+	for d := int64(-videoRefineFrames); d <= videoRefineFrames; d++ {
+		mt, near, dist := ref.matched(q, families, mirror, off+d)
+		if len(mt) > len(best) || (len(mt) == len(best) && len(mt) > 0 && dist < bestDist) {
+			best, bestNear, bestOff, bestDist = mt, near, off+d, dist
+		}
+	}
+	// A still shot: placed by its motion, or not at all.
+	placed := 0.0
+	if ref.placedNowhere(q, families, mirror, bestOff, len(best), bestDist) {
+		o, conf, ok := ref.placeStill(q, families, mirror, bestOff, best)
+		if !ok {
+			return nil, nil
+		}
+		best, bestNear, _ = ref.matched(q, families, mirror, o)
+		bestOff, placed = o, math.Max(conf, math.SmallestNonzeroFloat64)
+	}
+	var segs []Segment
+	for _, run := range videoRuns(best) {
+		run = trimWeak(run, bestNear)
+		if s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, tries, placed); ok {
+			segs = append(segs, s)
+		}
+	}
 	return segs, nil
 }
 
@@ -275,7 +306,7 @@ func dropShadowed(segs []Segment) []Segment {
 
 // topVideoCandidates counts distinct voting query frames per (work,
 // mirror, offset), adds each offset's neighbours (frame jitter) and returns
-// the best videoCandidates with at least videoMinVotes.
+// the best videoCandidates*videoCandidateBatches with at least videoMinVotes.
 func topVideoCandidates(votes []videoVote) []videoVote {
 	slices.SortFunc(votes, func(x, y videoVote) int {
 		if x.key != y.key {
@@ -319,7 +350,7 @@ func topVideoCandidates(votes []videoVote) []videoVote {
 	// One candidate per (work, mirror) and offset neighbourhood.
 	var out []videoVote
 	for _, c := range scored {
-		if len(out) == videoCandidates {
+		if len(out) == videoCandidates*videoCandidateBatches {
 			break
 		}
 		dup := false
