@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -367,4 +368,49 @@ func TestBulkJobSurvivesRestart(t *testing.T) {
 	list, err := c.Works(ctx, client.ListOptions{})
 	require.NoError(t, err)
 	assert.Len(t, list.Works, rows)
+}
+
+// TestAdminActsOnTenants: an admin reads, replaces and deletes another
+// tenant's work by naming the tenant; without it, its own tenant is meant.
+func TestAdminActsOnTenants(t *testing.T) {
+	trs := tracks(t, 1)
+	e := newEnv(t, server.Config{})
+	ctx := context.Background()
+	register(t, e.client(t, "labelA"), "T-1", "A's", trs[0].Path)
+	do := func(method, path string, body io.Reader, contentType string) int {
+		req, err := http.NewRequest(method, e.url+path, body)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+e.keys["admin"])
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	assert.Equal(t, http.StatusNotFound, do("GET", "/v1/works/T-1", nil, ""), "the admin's own tenant has no T-1")
+	assert.Equal(t, http.StatusOK, do("GET", "/v1/works/T-1?tenant=label-a", nil, ""))
+	assert.Equal(t, http.StatusBadRequest, do("GET", "/v1/works/T-1?tenant=bad%2Fname", nil, ""))
+	media, err := os.ReadFile(trs[0].Path)
+	require.NoError(t, err)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="metadata"`)
+	pw, _ := mw.CreatePart(h)
+	pw.Write([]byte(`{"title":"replaced by ops"}`))
+	fw, _ := mw.CreateFormFile("media", "song.ogg")
+	fw.Write(media)
+	mw.Close()
+	assert.Equal(t, http.StatusOK, do("PUT", "/v1/works/T-1?tenant=label-a", &body, mw.FormDataContentType()))
+	w, err := e.client(t, "labelA").Work(ctx, "T-1")
+	require.NoError(t, err)
+	assert.Equal(t, "replaced by ops", w.Title)
+	assert.Equal(t, http.StatusNoContent, do("DELETE", "/v1/works/T-1?tenant=label-a", nil, ""))
+	_, err = e.client(t, "labelA").Work(ctx, "T-1")
+	assertAPIError(t, err, http.StatusNotFound, "work_not_found")
+	// A registrar naming another tenant is refused.
+	_, err = e.client(t, "labelB").Works(ctx, client.ListOptions{Tenant: "label-a"})
+	assertAPIError(t, err, http.StatusForbidden, "forbidden")
 }

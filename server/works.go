@@ -100,6 +100,12 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 		return err
 	}
 	defer done()
+	if meta.Tenant == "" && r.URL.Query().Get("tenant") != "" {
+		// PUT /v1/works/{id}?tenant=: the tenant as GET and DELETE name it.
+		if meta.Tenant, err = tenantOf(r, c); err != nil {
+			return err
+		}
+	}
 	work, err := s.workFromMeta(*meta, c)
 	if err != nil {
 		return err
