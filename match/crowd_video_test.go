@@ -4,21 +4,22 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/fingerprint/media"
 	"github.com/cueprint/cueprint/index"
 )
 
+// TestMain fails the package's tests when a goroutine outlives them.
 func TestMain(m *testing.M) {
 	media.RouteLogs(slog.New(slog.DiscardHandler), slog.LevelError+4)
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // TestMatchVideoNotCrowdedOut: more copies of a video excerpt than

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/cueprint/cueprint/corpus/degrade"
 	"github.com/cueprint/cueprint/corpus/publicset"
@@ -38,9 +39,11 @@ import (
 	"github.com/cueprint/cueprint/server/client"
 )
 
+// TestMain fails the package's tests when a goroutine outlives them: a
+// request, stream, job or store left running after its server stopped.
 func TestMain(m *testing.M) {
 	media.RouteLogs(slog.New(slog.DiscardHandler), slog.LevelError+4)
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // env is a real server on a loopback port with keys of every role.
