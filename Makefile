@@ -28,9 +28,7 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeAudioReader -fuzztime 60s ./fingerprint/media/
-	$(GO) test -run '^$$' -fuzz FuzzDecodePeaks -fuzztime 30s ./fingerprint/
-	$(GO) test -run '^$$' -fuzz FuzzDecodePostings -fuzztime 30s ./index/
+	sh scripts/fuzz.sh
 
 clean:
 	rm -rf bin out cueprint-data

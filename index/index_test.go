@@ -309,17 +309,23 @@ func TestFormatUpgrade(t *testing.T) {
 			defer func() { require.NoError(t, s.Close()) }()
 			_, err = s.Get("w1")
 			require.NoError(t, err)
-			var meta []byte
-			require.NoError(t, s.db.View(func(txn *badger.Txn) error {
-				item, err := txn.Get(metaKey())
-				if err == nil {
-					meta, err = item.ValueCopy(nil)
-				}
-				return err
-			}))
-			assert.Equal(t, metaRecord(p.Hash(), video), meta)
+			assert.Equal(t, metaRecord(p.Hash(), video), readMeta(t, s))
 		})
 	}
+}
+
+// readMeta returns the store's meta record.
+func readMeta(t *testing.T, s *Store) []byte {
+	t.Helper()
+	var meta []byte
+	require.NoError(t, s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(metaKey())
+		if err == nil {
+			meta, err = item.ValueCopy(nil)
+		}
+		return err
+	}))
+	return meta
 }
 
 func oldMeta(ver uint32, audio, video uint64) []byte {
