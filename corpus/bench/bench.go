@@ -151,8 +151,8 @@ func Conditions(quick bool) []Condition {
 			Condition{Condition: degrade.Pitch(1200 * math.Log2(r)), Family: "pitch", X: r},
 		)
 	}
-	// Issue 2's pitch-only target is stated at +100 cents; the ratios above
-	// give +84 and +165.
+	// Pitch-only shifts are also measured at +100 cents, a semitone: the
+	// ratios above give +84 and +165.
 	out = append(out, Condition{Condition: degrade.Pitch(100), Family: "pitch", X: math.Pow(2, 100.0/1200)})
 	return out
 }

@@ -75,7 +75,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// TestIdentifyDegradedExcerpts is issue 2's acceptance test on real music:
+// TestIdentifyDegradedExcerpts is the accuracy test on real music:
 // 5 and 10 s excerpts at random offsets of registered tracks, under each
 // degradation, must name the right work with the reference offset within
 // 0.2 s; unregistered music, speech, noise and silence must match nothing.
