@@ -1,0 +1,371 @@
+package match
+
+import (
+	"context"
+	"math"
+	"slices"
+
+	"github.com/cueprint/cueprint/fingerprint"
+)
+
+// alignCandidates aligns the candidates (step 5 of a search, package
+// doc): each one's query hashes joined with its landmarks (refs, else the
+// stored print) and aligned by align, MaxCandidates at a time.
+func (m *Matcher) alignCandidates(ctx context.Context, sc *scratch, q query, cands []*candidate, refs map[uint32]*refPrint,
+	variants []fingerprint.Variant) ([]windowHit, error) {
+	entries, partial := q.entries, refs
+	// Group entries by variant once, each list still sorted by hash.
+	byVariant := make([][]entry, len(variants))
+	for _, e := range entries {
+		byVariant[e.variant] = append(byVariant[e.variant], e)
+	}
+
+	// Candidates are aligned MaxCandidates at a time. When every one of a
+	// batch aligns, the next batch is aligned too: the batch may have been
+	// filled by copies of one recording (registered again and again, by
+	// one tenant or several), and a work ranked below them that truly
+	// matches must not be crowded out. A batch with an unaligned work
+	// means the vote has reached works that do not match.
+	var out []windowHit
+	for start := 0; start < len(cands); start += m.p.MaxCandidates {
+		aligned := 0
+		batch := cands[start:min(len(cands), start+m.p.MaxCandidates)]
+		for _, c := range batch {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			ref := partial[c.num]
+			var err error
+			if ref == nil {
+				ref, err = m.refLandmarks(c.num)
+			}
+			if err != nil {
+				// Deleted between the vote and now: skip it.
+				m.log.Debug("candidate vanished", "work_num", c.num, "err", err)
+				continue
+			}
+			h, ok := m.align(c.num, ref, byVariant, c.variants, variants, &sc.align)
+			if ok {
+				out = append(out, h)
+				aligned++
+			}
+		}
+		if aligned < len(batch) {
+			break
+		}
+	}
+	return out, nil
+}
+
+// hit is one query entry matched with one reference landmark.
+type hit struct {
+	qframe float32 // query anchor time, frames
+	sframe float32 // query anchor time scaled by the variant's time scale
+	rframe float32 // reference anchor time, frames
+	id     uint32  // the hash's number in its join (see joinHits)
+}
+
+// slopeSteps refine the variant's time scale by ±slopeStep*k.
+const (
+	slopeStep  = 0.004
+	slopeSteps = 4
+)
+
+// alignScratch holds align's buffers, reused across the candidates of a
+// search: per variant tried, its hits and their offsets at slope 1.
+type alignScratch struct {
+	hitsV     [maxVariantsPerCandidate][]hit
+	offsV     [maxVariantsPerCandidate][]offPair
+	near      []hit
+	offs, tmp []offPair
+	seen      []int32
+}
+
+func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVariants []uint16,
+	variants []fingerprint.Variant, as *alignScratch) (windowHit, bool) {
+	var bestHit windowHit
+	found := false
+	tol := float64(m.p.OffsetToleranceFrames)
+	// try scores the hits at slope f, given their offsets at f, sorted.
+	try := func(vi int, f float64, hits []hit, offs []offPair) {
+		var score int
+		var off float64
+		score, off, as.seen = densest(offs, tol, as.seen)
+		if score <= bestHit.score {
+			return
+		}
+		v := variants[vi]
+		first, last := alignedExtent(hits, f, off, tol)
+		bestHit = windowHit{
+			num: num, a: v.TimeScale * f, b: off + tol/2, pitch: -v.PitchShift,
+			first: first, last: last, score: score,
+			pairsInRange: len(hits), variant: vi, slope: f,
+		}
+		found = true
+	}
+	// Each variant at its own time scale first; then the slope is refined
+	// around the best variant only, from its own outwards (on a tie, the
+	// nearest to the variant wins). The best variant's hits, joined once,
+	// serve the refinement, the fit and the background.
+	best := -1 // slot of tryVariants holding the best variant
+	for i, vi := range tryVariants {
+		as.hitsV[i] = joinHits(as.hitsV[i][:0], byVariant[vi], ref.landmarks)
+		if len(as.hitsV[i]) >= m.p.MinAligned {
+			as.offsV[i], as.tmp = offsetsAt(as.offsV[i][:0], as.hitsV[i], 1, as.tmp)
+			if try(int(vi), 1, as.hitsV[i], as.offsV[i]); found && bestHit.variant == int(vi) {
+				best = i
+			}
+		}
+	}
+	if !found {
+		return windowHit{}, false
+	}
+	hits := as.hitsV[best]
+	vi := bestHit.variant
+	pairs := bestHit.pairsInRange
+	// Only hits whose offset lies near the best one can align there at a
+	// refined slope: a slope change of d moves an offset by d times the
+	// hit's distance from the window's first anchor. The other hits (most
+	// of them, on a long work) are left out of the refinement's sorts.
+	as.near = nearOffset(as.near[:0], hits, bestHit.b-tol/2, tol, slopeSteps*slopeStep)
+	for ki := 1; ki <= 2*slopeSteps; ki++ {
+		k := (ki + 1) / 2
+		if ki%2 == 1 {
+			k = -k
+		}
+		f := 1 + float64(k)*slopeStep
+		as.offs, as.tmp = offsetsAt(as.offs[:0], as.near, f, as.tmp)
+		try(vi, f, as.near, as.offs)
+	}
+	bestHit.pairsInRange = pairs
+	if bestHit.score < m.p.MinAligned {
+		return windowHit{}, false
+	}
+	// Refine the time scale and offset by least squares over the aligned
+	// hits of the winning variant: the grid and slope steps only bracket
+	// them, the fit measures them (speed to about 0.1 %).
+	if a, b, ok := fitAligned(hits, bestHit.slope, bestHit.b-tol/2, tol); ok {
+		bestHit.a, bestHit.b = a, b
+	}
+	// Decision statistic (package doc, step 4): every hit's offset at the
+	// winning slope (at slope 1, those the first loop sorted).
+	// The confidence is set by search, which also knows the other works.
+	offs := as.offsV[best]
+	if bestHit.slope != 1 {
+		as.offs, as.tmp = offsetsAt(as.offs[:0], hits, bestHit.slope, as.tmp)
+		offs = as.offs
+	}
+	bestHit.background = m.background(offs)
+	return bestHit, true
+}
+
+// joinHits merge-joins query entries and reference landmarks, both sorted
+// by hash. Each hit's id numbers its hash among the joined hashes, from 0
+// in hash order, so that counting distinct hashes needs no map.
+func joinHits(dst []hit, q []entry, ref []fingerprint.Landmark) []hit {
+	i, j := 0, 0
+	id := uint32(0)
+	for i < len(q) && j < len(ref) {
+		switch {
+		case q[i].hash < ref[j].Hash:
+			i++
+		case q[i].hash > ref[j].Hash:
+			j++
+		default:
+			h := q[i].hash
+			jEnd := j
+			for jEnd < len(ref) && ref[jEnd].Hash == h {
+				jEnd++
+			}
+			for ; i < len(q) && q[i].hash == h; i++ {
+				for _, r := range ref[j:jEnd] {
+					dst = append(dst, hit{qframe: q[i].qframe, sframe: q[i].frame, rframe: r.Time, id: id})
+				}
+			}
+			j = jEnd
+			id++
+		}
+	}
+	return dst
+}
+
+// offPair packs an offset and a hash id (see joinHits) for sorting as one
+// integer: the offset in fixed point (1/offsetScale frame, biased to be
+// unsigned) in the high 32 bits, the id in the low 32. Sorting []uint64 is several
+// times faster than sorting structs by a float field.
+type offPair uint64
+
+// offsetScale is the fixed-point resolution of offsets: 1/16 frame (2 ms),
+// far below the alignment tolerance; ±2^31/16 frames is over 1,000 hours.
+const offsetScale = 16
+
+func packOffset(off float64, id uint32) offPair {
+	return offPair(uint64(uint32(floor(off*offsetScale)+1<<31))<<32 | uint64(id))
+}
+
+func (o offPair) offset() float64 { return float64(int64(o>>32)-1<<31) / offsetScale }
+func (o offPair) key() uint32     { return uint32(o) }
+
+// offsetsAt appends to dst the offset (reference time minus query time
+// scaled by slope) of every hit, sorted by offset (see sortByOffset, to
+// which tmp is passed and from which it is returned).
+func offsetsAt(dst []offPair, hits []hit, slope float64, tmp []offPair) ([]offPair, []offPair) {
+	n := len(dst)
+	for _, h := range hits {
+		dst = append(dst, packOffset(float64(h.rframe)-float64(h.sframe)*slope, h.id))
+	}
+	tmp = sortByOffset(dst[n:], tmp)
+	return dst, tmp
+}
+
+// densest returns the largest number of distinct hash values whose
+// offsets (sorted) lie in a window [off, off+tol], and that window's
+// start. Counting hash values, not matches, discounts the runs of
+// identical hashes that a sustained interval produces in two unrelated
+// recordings at one offset; a true match aligns many different hashes.
+// seen is scratch space (indexed by hash id), returned for reuse, zeroed.
+func densest(offs []offPair, tol float64, seen []int32) (int, float64, []int32) {
+	n := 0
+	for _, o := range offs {
+		n = max(n, int(o.key())+1)
+	}
+	if cap(seen) < n {
+		seen = make([]int32, n)
+	}
+	seen = seen[:n]
+	best, bestOff := 0, 0.0
+	lo := 0
+	distinct := 0
+	for hi := range offs {
+		k := offs[hi].key()
+		if seen[k] == 0 {
+			distinct++
+		}
+		seen[k]++
+		for offs[hi].offset()-offs[lo].offset() > tol {
+			kl := offs[lo].key()
+			seen[kl]--
+			if seen[kl] == 0 {
+				distinct--
+			}
+			lo++
+		}
+		if distinct > best {
+			best, bestOff = distinct, offs[lo].offset()
+		}
+	}
+	for _, o := range offs[lo:] {
+		seen[o.key()] = 0
+	}
+	return best, bestOff, seen
+}
+
+// nearOffset returns the hits that can fall in the window [off, off+tol]
+// at slope 1 moved by at most dSlope. Hits on one line of slope 1+d have
+// offsets (at slope 1) that move by d per frame of query time, so a line
+// crossing the window spans at most dSlope times the hits' time span on
+// either side of it.
+func nearOffset(dst, hits []hit, off, tol, dSlope float64) []hit {
+	if len(hits) == 0 {
+		return dst
+	}
+	s0, s1 := float64(hits[0].sframe), float64(hits[0].sframe)
+	for _, h := range hits {
+		s0, s1 = min(s0, float64(h.sframe)), max(s1, float64(h.sframe))
+	}
+	reach := dSlope*(s1-s0) + 1
+	for _, h := range hits {
+		if o := float64(h.rframe) - float64(h.sframe); o >= off-reach && o <= off+tol+reach {
+			dst = append(dst, h)
+		}
+	}
+	return dst
+}
+
+// maxGapFrames is the longest gap (1.5 s) between aligned
+// anchors within one segment: peaks are dense in music, so a longer gap
+// means the work stopped.
+const maxGapFrames = 47
+
+// alignedExtent returns the query times (frames) of the first and last
+// aligned anchors of the largest run of aligned hits whose successive gaps
+// are at most maxGapFrames. A few unrelated hits fall on the aligned
+// offset by chance anywhere in the window; taking the densest run keeps
+// them from stretching the segment.
+func alignedExtent(hits []hit, slope, off, tol float64) (float64, float64) {
+	var qs []float64
+	for _, h := range hits {
+		o := float64(h.rframe) - float64(h.sframe)*slope
+		if o >= off && o <= off+tol {
+			qs = append(qs, float64(h.qframe))
+		}
+	}
+	if len(qs) == 0 {
+		return 0, 0
+	}
+	slices.Sort(qs)
+	// One time per anchor: an anchor's several matching hashes would make
+	// a stray anchor look like a dense run.
+	kept := qs[:1]
+	for _, q := range qs[1:] {
+		if q-kept[len(kept)-1] >= 0.5 {
+			kept = append(kept, q)
+		}
+	}
+	qs = kept
+	bestN, bestLo, bestHi := 0, 0, 0
+	lo := 0
+	for i := 1; i <= len(qs); i++ {
+		if i == len(qs) || qs[i]-qs[i-1] > maxGapFrames {
+			if i-lo > bestN {
+				bestN, bestLo, bestHi = i-lo, lo, i-1
+			}
+			lo = i
+		}
+	}
+	// Trim isolated hits off both ends: a stray hit just outside the work's
+	// part of the query is more than isolatedFrames from the next one, the
+	// work's own hits are not.
+	for bestHi-bestLo >= 2 && qs[bestLo+1]-qs[bestLo] > isolatedFrames {
+		bestLo++
+	}
+	for bestHi-bestLo >= 2 && qs[bestHi]-qs[bestHi-1] > isolatedFrames {
+		bestHi--
+	}
+	return qs[bestLo], qs[bestHi]
+}
+
+// isolatedFrames: an aligned hit further than this (0.5 s) from its
+// neighbour at the end of a run is not taken as the segment's edge.
+const isolatedFrames = 16
+
+// fitAligned fits rframe = a*qframe + b by least squares over the hits
+// aligned at (slope, off, tol), in query frames. ok is false when the
+// aligned hits span too little time to fit a slope (under 2 s).
+func fitAligned(hits []hit, slope, off, tol float64) (a, b float64, ok bool) {
+	var n, sx, sy, sxx, sxy float64
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, h := range hits {
+		o := float64(h.rframe) - float64(h.sframe)*slope
+		if o < off || o > off+tol {
+			continue
+		}
+		x, y := float64(h.qframe), float64(h.rframe)
+		n++
+		sx += x
+		sy += y
+		sxx += x * x
+		sxy += x * y
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	if n < 5 || hi-lo < 62 {
+		return 0, 0, false
+	}
+	den := n*sxx - sx*sx
+	if den <= 0 {
+		return 0, 0, false
+	}
+	a = (n*sxy - sx*sy) / den
+	b = (sy - a*sx) / n
+	return a, b, true
+}

@@ -1,0 +1,76 @@
+package match
+
+import (
+	"slices"
+
+	"github.com/cueprint/cueprint/fingerprint"
+)
+
+// collectLandmarks returns the first batch of candidates' landmarks that
+// share a hash with the query, from the postings the vote kept (step 4
+// of a search, package doc); nil when it kept none, and the stored prints
+// are read instead (refLandmarks).
+func (m *Matcher) collectLandmarks(q query, b ballot, cands []*candidate) map[uint32]*refPrint {
+	uniq, kept, overflow := q.uniq, b.kept, b.overflow
+	// The candidates' landmarks that share a hash with the query are what
+	// the postings just returned (hash, work, times): alignment joins the
+	// query with those, not with the whole stored print, which it would
+	// have to decode and hash again. Only when the postings were too many
+	// to keep are the stored prints read.
+	var partial map[uint32]*refPrint
+	if !overflow && len(cands) > 0 {
+		partial = make(map[uint32]*refPrint, len(cands))
+		// A work number's low bits rule out most works before the map
+		// lookup, which was a tenth of a clean query's search.
+		var maybe [16]uint64
+		for _, c := range cands[:min(len(cands), m.p.MaxCandidates)] {
+			partial[c.num] = &refPrint{}
+			maybe[c.num>>6&15] |= 1 << (c.num & 63)
+		}
+		for off := 0; off < len(kept); {
+			hash, nWorks := uniq[kept[off]], int(kept[off+1])
+			off += 2
+			for range nWorks {
+				w, n := kept[off], int(kept[off+1])
+				if maybe[w>>6&15]&(1<<(w&63)) == 0 {
+					off += 2 + n
+					continue
+				}
+				if r := partial[w]; r != nil {
+					// Postings hold anchor times truncated to whole
+					// frames: the frame's centre is the unbiased guess.
+					for _, t := range kept[off+2 : off+2+n] {
+						r.landmarks = append(r.landmarks, fingerprint.Landmark{Hash: hash, Time: float32(t) + 0.5})
+					}
+				}
+				off += 2 + n
+			}
+		}
+		for _, r := range partial {
+			// Hashes come in the order they were asked for (ascending)
+			// and times ascending within a list; sort only if a store
+			// ever reports otherwise.
+			if !slices.IsSortedFunc(r.landmarks, fingerprint.CompareLandmarks) {
+				slices.SortFunc(r.landmarks, fingerprint.CompareLandmarks)
+			}
+		}
+	}
+
+	return partial
+}
+
+// refLandmarks returns a work's landmarks sorted by hash, cached.
+func (m *Matcher) refLandmarks(num uint32) (*refPrint, error) {
+	if r := m.cache.get(num); r != nil {
+		return r, nil
+	}
+	peaks, err := m.store.Peaks(num)
+	if err != nil {
+		return nil, err
+	}
+	lms := m.fp.Landmarks(peaks)
+	slices.SortFunc(lms, fingerprint.CompareLandmarks)
+	r := &refPrint{landmarks: lms}
+	m.cache.put(num, r)
+	return r, nil
+}

@@ -1,0 +1,32 @@
+package match
+
+import (
+	"context"
+
+	"github.com/cueprint/cueprint/fingerprint"
+)
+
+// search runs one search of a window under the given variants, pairing
+// each anchor with its k strongest targets per sub-zone: the steps of the
+// package doc, each in the file named after it.
+func (m *Matcher) search(ctx context.Context, peaks []fingerprint.Peak, frames int, variants []fingerprint.Variant, k int) ([]windowHit, error) {
+	sc := m.getScratch()
+	defer m.putScratch(sc)
+	q := m.hashQuery(sc, peaks, variants, k)
+	defer q.release(sc)
+	if len(q.entries) == 0 {
+		return nil, nil
+	}
+	b, err := m.vote(ctx, sc, q, len(variants))
+	if err != nil {
+		return nil, err
+	}
+	defer b.release(sc)
+	cands := m.rank(b, len(variants))
+	refs := m.collectLandmarks(q, b, cands)
+	hits, err := m.alignCandidates(ctx, sc, q, cands, refs, variants)
+	if err != nil {
+		return nil, err
+	}
+	return m.decide(hits, b.worksSeen, variants), nil
+}
