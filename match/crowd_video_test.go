@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 }
 
 // TestMatchVideoNotCrowdedOut: more copies of a video excerpt than
-// videoCandidates, registered before the work they were cut from, must
+// VideoParams.Candidates, registered before the work they were cut from, must
 // not hide that work; every copy is found too.
 func TestMatchVideoNotCrowdedOut(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
@@ -56,7 +56,7 @@ func TestMatchVideoNotCrowdedOut(t *testing.T) {
 	st, err := index.Open(ctx, dir+"/db", index.Options{Params: fingerprint.DefaultAudioParams()})
 	require.NoError(t, err)
 	defer st.Close()
-	copies := videoCandidates + 6
+	copies := DefaultVideoParams().Candidates + 6
 	for i := range copies {
 		_, err := st.RegisterPrints(ctx, index.Work{ID: fmt.Sprintf("copy-%02d", i), Tenant: "a"}, index.Prints{Video: excerpt}, false, nil)
 		require.NoError(t, err)

@@ -51,6 +51,101 @@ type Params struct {
 	// every variant they doubled the latency of hard queries and matched
 	// an unrelated one. 1 turns the second search off.
 	TargetsPerZone int
+	// Video are the picture matcher's parameters.
+	Video VideoParams
+}
+
+// VideoParams are the parameters of matching pictures (video.go, still.go).
+// Frame counts are at fingerprint.VideoParams.FPS, 5 a second by default.
+type VideoParams struct {
+	// Candidates is how many (work, mirror, offset) triples are verified
+	// per query, best-voted first. The default value is 24: a query's own
+	// work and its near offsets, and the works it could be confused with.
+	Candidates int
+	// CandidateBatches: when every candidate of a batch yields a segment
+	// (copies of one picture registered many times), the next Candidates
+	// are verified too, up to this many batches. The default value is 16.
+	CandidateBatches int
+	// MatchBits is the largest Hamming distance (of 64) at which two frames
+	// are taken to show the same picture. The default value is 16.
+	MatchBits int
+	// GapFrames is the longest run of unmatched frames inside one segment.
+	// The default value is 25 (5 s: a fade, a caption over the whole
+	// picture).
+	GapFrames int
+	// MinFrames is the fewest matched frames a segment needs. The default
+	// value is 5 (1 s).
+	MinFrames int
+	// NullRate is the assumed rate at which an unrelated frame comes within
+	// MatchBits of some region of the reference near the aligned time. The
+	// default value is 0.02: the benchmark footage measures 0.001-0.004,
+	// and pictures more alike than those (talk shows, sports) need margin.
+	NullRate float64
+	// MinVotes is the fewest query frames that must vote for an offset
+	// before it is verified. The default value is 2.
+	MinVotes int
+	// RefineFrames is how far either way the verification searches around
+	// a voted offset. The default value is 5 (1 s).
+	RefineFrames int
+	// EdgeFrames: a match at a run's edge with no other within this many
+	// frames is trimmed. The default value is 2.
+	EdgeFrames int
+	// NewBits is how far a frame's hash must be from the last one counted
+	// to count as a new observation in the confidence. The default value
+	// is 4.
+	NewBits int
+	// MinEffective is the fewest distinct pictures a segment must match,
+	// both at MatchBits and at StrongBits. The default value is 3: a
+	// studio card or a black frame with a logo would otherwise match many
+	// works.
+	MinEffective int
+	// StrongBits: a segment needs MinEffective distinct pictures this close
+	// as well. The default value is 12: copies match most frames at 4-10
+	// bits even when cropped, scaled and re-encoded at once, while
+	// unrelated footage of one style met a few frames at 14-16 bits.
+	StrongBits int
+	// MinSpanFrames is the shortest segment reported. The default value is
+	// 10 (2 s): unrelated videos sharing a fade or a dark opening with a
+	// work align for up to 1.2 s.
+	MinSpanFrames int
+}
+
+// DefaultVideoParams returns the default picture-matching parameters (see
+// each field).
+func DefaultVideoParams() VideoParams {
+	return VideoParams{
+		Candidates: 24, CandidateBatches: 16, MatchBits: 16, GapFrames: 25, MinFrames: 5, NullRate: 0.02,
+		MinVotes: 2, RefineFrames: 5, EdgeFrames: 2, NewBits: 4, MinEffective: 3, StrongBits: 12, MinSpanFrames: 10,
+	}
+}
+
+// Validate reports every invalid field.
+func (p VideoParams) Validate() error {
+	var errs []error
+	bad := func(field string, v any, want string) {
+		errs = append(errs, fmt.Errorf("match: Video.%s = %v, want %s", field, v, want))
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+		min  int
+	}{{"Candidates", p.Candidates, 1}, {"CandidateBatches", p.CandidateBatches, 1}, {"MinFrames", p.MinFrames, 1},
+		{"MinVotes", p.MinVotes, 1}, {"MinEffective", p.MinEffective, 1}, {"MinSpanFrames", p.MinSpanFrames, 1},
+		{"GapFrames", p.GapFrames, 0}, {"RefineFrames", p.RefineFrames, 0}, {"EdgeFrames", p.EdgeFrames, 0}, {"NewBits", p.NewBits, 0}} {
+		if f.v < f.min {
+			bad(f.name, f.v, fmt.Sprintf(">= %d", f.min))
+		}
+	}
+	if p.MatchBits < 1 || p.MatchBits > 32 {
+		bad("MatchBits", p.MatchBits, "1 to 32")
+	}
+	if p.StrongBits < 0 || p.StrongBits > p.MatchBits {
+		bad("StrongBits", p.StrongBits, "0 to MatchBits")
+	}
+	if !(p.NullRate > 0 && p.NullRate < 1) {
+		bad("NullRate", p.NullRate, "between 0 and 1")
+	}
+	return errors.Join(errs...)
 }
 
 // DefaultParams returns the default parameters (see each field).
@@ -65,6 +160,7 @@ func DefaultParams() Params {
 		HopSeconds:            10,
 		FastPathScore:         40,
 		TargetsPerZone:        2,
+		Video:                 DefaultVideoParams(),
 	}
 }
 
@@ -131,6 +227,9 @@ func (p Params) Validate() error {
 	}
 	if p.HopSeconds <= 0 || p.HopSeconds > p.WindowSeconds {
 		bad("HopSeconds", p.HopSeconds, "0 < hop <= WindowSeconds")
+	}
+	if err := p.Video.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -65,16 +65,16 @@ const (
 //
 // Following the plateau costs a verification per offset, so the cheap
 // refusals come first: fewer matched frames than a segment needs
-// (videoMinSpanFrames; a wrong candidate's few chance matches are "as
+// (VideoParams.MinSpanFrames; a wrong candidate's few chance matches are "as
 // good" everywhere, and would be followed the whole stillMaxFrames), or a
 // query whose motion is unknown or does not vary.
 func (r *videoRef) placeStill(q *fingerprint.VideoPrint, families [][]int, mirror bool, off int64, mt []uint32) (int64, float64, bool) {
 	n := len(mt)
-	if r.motion == nil || n < videoMinSpanFrames {
+	if r.motion == nil || n < r.vp.MinSpanFrames {
 		return 0, 0, false
 	}
 	var run []uint32
-	for _, rn := range videoRuns(mt) {
+	for _, rn := range videoRuns(mt, r.vp) {
 		if len(rn) > len(run) {
 			run = rn
 		}

@@ -23,7 +23,7 @@ func TestPlaceStill(t *testing.T) {
 	for i := range motion {
 		motion[i] = uint8(2 + rng.IntN(40))
 	}
-	ref := &videoRef{len: 200, at: make([][]uint64, 200), motion: motion}
+	ref := &videoRef{vp: DefaultVideoParams(), len: 200, at: make([][]uint64, 200), motion: motion}
 	for i := range ref.at {
 		ref.at[i] = []uint64{still ^ 1<<rng.IntN(64)}
 	}
@@ -51,7 +51,7 @@ func TestPlaceStill(t *testing.T) {
 		{"unrelated motion", ref, clip(120, func(int, uint8) uint8 { return uint8(2 + rng.IntN(40)) }), 90, -1},
 		{"a frozen picture", ref, clip(120, func(int, uint8) uint8 { return 1 }), 90, -1},
 		{"motion unknown in the query", ref, clip(120, func(int, uint8) uint8 { return 0 }), 90, -1},
-		{"motion unknown in the work", &videoRef{len: ref.len, at: ref.at}, clip(120, noisy), 90, -1},
+		{"motion unknown in the work", &videoRef{vp: DefaultVideoParams(), len: ref.len, at: ref.at}, clip(120, noisy), 90, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mt, _, _ := tc.ref.matched(tc.q, fams, false, tc.voted)
@@ -75,7 +75,7 @@ func TestPlaceStillEmbedded(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	fams := [][]int{{0}}
 	still := rng.Uint64()
-	ref := &videoRef{len: 200, at: make([][]uint64, 200), motion: make([]uint8, 200)}
+	ref := &videoRef{vp: DefaultVideoParams(), len: 200, at: make([][]uint64, 200), motion: make([]uint8, 200)}
 	for i := range ref.at {
 		ref.at[i] = []uint64{still ^ 1<<rng.IntN(64)}
 		ref.motion[i] = uint8(2 + rng.IntN(40))
@@ -105,7 +105,7 @@ func TestPlaceStillEmbedded(t *testing.T) {
 }
 
 func TestMotionCorr(t *testing.T) {
-	ref := &videoRef{len: 40, at: make([][]uint64, 40), motion: make([]uint8, 40)}
+	ref := &videoRef{vp: DefaultVideoParams(), len: 40, at: make([][]uint64, 40), motion: make([]uint8, 40)}
 	q := &fingerprint.VideoPrint{}
 	for i := range 40 {
 		ref.motion[i] = uint8(1 + (i*7)%23)

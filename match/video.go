@@ -8,24 +8,24 @@ package match
 //     are expanded into probe keys (fingerprint.VideoProbeKeys) and looked
 //     up. A hit of query frame q on reference frame r votes for (work,
 //     mirror, r-q); a query frame votes once per triple.
-//  2. The best-voted offsets (at most videoCandidates) are verified: for
+//  2. The best-voted offsets (at most VideoParams.Candidates) are verified: for
 //     each query frame, the smallest Hamming distance between its region
 //     hashes of one family (the centred regions together, or one
 //     off-centre region: see regionFamilies) and any of the reference's at
-//     frame q+offset±1. A frame matches at videoMatchBits or less; the
+//     frame q+offset±1. A frame matches at VideoParams.MatchBits or less; the
 //     family matching the most frames is kept. On footage we measured,
 //     unrelated frames come that close about once in a thousand times,
 //     matched frames under every single transformation of the benchmark
 //     (crop 10 %, 240p, letterbox, logo, caption, flip, gamma) in 85-100 %
 //     of cases.
-//  3. Runs of matched frames (gaps up to videoGapFrames) with at least
-//     videoMinFrames matches become segments. Confidence is one minus the
+//  3. Runs of matched frames (gaps up to VideoParams.GapFrames) with at least
+//     VideoParams.MinFrames matches become segments. Confidence is one minus the
 //     binomial tail probability that an unrelated work matches as many
-//     frames of the run, at videoNullRate per frame, corrected for the
+//     frames of the run, at VideoParams.NullRate per frame, corrected for the
 //     candidates and region families tried: a run of 5 matched frames out of 5 is already
 //     beyond chance, one of 5 out of 50 is not. Frames of a still shot
 //     count as one picture, on the query's side and on the work's: a run
-//     needs videoMinEffective distinct pictures on both, and an alignment
+//     needs VideoParams.MinEffective distinct pictures on both, and an alignment
 //     that matches as well a second or more away is no placement at all
 //     (placedNowhere): such a clip of a still shot is placed by the
 //     motion of its frames, or not at all (placeStill, still.go).
@@ -49,53 +49,6 @@ import (
 
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/index"
-)
-
-const (
-	// videoCandidates is how many (work, mirror, offset) triples are
-	// verified per query, unless every one of them yields a segment (then
-	// the next ones are, up to videoCandidateBatches times as many).
-	videoCandidates       = 24
-	videoCandidateBatches = 16
-	// videoMatchBits is the largest Hamming distance (of 64) at which two
-	// frames are taken to show the same picture.
-	videoMatchBits = 16
-	// videoGapFrames is the longest run of unmatched frames (5 s at the
-	// default 5 fps: a fade, a caption over the whole picture) inside one
-	// segment.
-	videoGapFrames = 25
-	// videoMinFrames is the fewest matched frames a segment needs (1 s).
-	videoMinFrames = 5
-	// videoNullRate is the rate at which an unrelated frame comes within
-	// videoMatchBits of some region of the reference near the aligned
-	// time: measured 0.001-0.004 on the benchmark footage; 0.02 leaves a
-	// margin for pictures more alike than those (talk shows, sports).
-	videoNullRate = 0.02
-	// videoMinVotes is the fewest query frames that must vote for a
-	// candidate offset before it is verified.
-	videoMinVotes = 2
-	// videoRefineFrames is how far (frames) the verification searches
-	// around a voted offset.
-	videoRefineFrames = 5
-	// videoEdgeFrames: a match at a run's edge with no other within this
-	// many frames is trimmed.
-	videoEdgeFrames = 2
-	// videoNewBits is how far a frame's hash must be from the last one
-	// counted to count as a new observation in the confidence.
-	videoNewBits = 4
-	// videoMinEffective is the fewest distinct pictures a segment must
-	// match, both at videoMatchBits and at videoStrongBits.
-	videoMinEffective = 3
-	// videoStrongBits: a segment needs videoMinEffective distinct pictures
-	// this close as well. Copies match most frames at 4-10 bits even in
-	// the benchmark's combined condition; unrelated footage of one style
-	// (two 3-D cartoons on dark backgrounds) met 5 frames at 14-16 bits
-	// and none closer.
-	videoStrongBits = 12
-	// videoMinSpanFrames is the shortest segment reported (2 s): on the
-	// benchmark footage, unrelated videos sharing a fade or a dark
-	// opening with a work aligned for up to 1.2 s.
-	videoMinSpanFrames = 10
 )
 
 // Modalities of a segment.
@@ -186,17 +139,17 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 	if err != nil {
 		return nil, fmt.Errorf("match video: %w", err)
 	}
-	cands := topVideoCandidates(votes)
+	cands := topVideoCandidates(votes, m.p.Video)
 
-	// Verify, best-voted first, videoCandidates at a time. When every
+	// Verify, best-voted first, m.p.Video.Candidates at a time. When every
 	// candidate of a batch yields a segment, the next batch is verified
 	// too: copies of one picture registered again and again must not
 	// crowd out a work ranked below them (as in search, for the sound).
-	qFlat := flatFrames(q)
+	qFlat := flatFrames(q, m.p.Video)
 	refs := map[uint32]*videoRef{}
 	var segs []Segment
-	for start := 0; start < len(cands); start += videoCandidates {
-		batch := cands[start:min(len(cands), start+videoCandidates)]
+	for start := 0; start < len(cands); start += m.p.Video.Candidates {
+		batch := cands[start:min(len(cands), start+m.p.Video.Candidates)]
 		// The chance a frame matches by accident is counted over every
 		// candidate verified so far.
 		tries := (start + len(batch)) * len(families)
@@ -219,7 +172,7 @@ func (m *Matcher) MatchVideo(ctx context.Context, q *fingerprint.VideoPrint) ([]
 		}
 	}
 	segs = dropOverlapping(segs)
-	segs = dropShadowed(segs)
+	segs = dropShadowed(segs, m.p.Video)
 	sortSegments(segs)
 	return segs, nil
 }
@@ -240,7 +193,7 @@ func (m *Matcher) verifyVideo(c videoVote, q *fingerprint.VideoPrint, qFlat []bo
 		if err != nil {
 			return nil, fmt.Errorf("match video: %w", err)
 		}
-		ref = newVideoRef(frames)
+		ref = newVideoRef(frames, m.p.Video)
 		refs[num] = ref
 	}
 	if ref == nil {
@@ -252,7 +205,7 @@ func (m *Matcher) verifyVideo(c videoVote, q *fingerprint.VideoPrint, qFlat []bo
 	var best []uint32
 	var bestNear map[uint32]int
 	bestOff, bestDist := off, math.MaxInt
-	for d := int64(-videoRefineFrames); d <= videoRefineFrames; d++ {
+	for d := int64(-m.p.Video.RefineFrames); d <= int64(m.p.Video.RefineFrames); d++ {
 		mt, near, dist := ref.matched(q, families, mirror, off+d)
 		if len(mt) > len(best) || (len(mt) == len(best) && len(mt) > 0 && dist < bestDist) {
 			best, bestNear, bestOff, bestDist = mt, near, off+d, dist
@@ -269,8 +222,8 @@ func (m *Matcher) verifyVideo(c videoVote, q *fingerprint.VideoPrint, qFlat []bo
 		bestOff, placed = o, math.Max(conf, math.SmallestNonzeroFloat64)
 	}
 	var segs []Segment
-	for _, run := range videoRuns(best) {
-		run = trimWeak(run, bestNear)
+	for _, run := range videoRuns(best, m.p.Video) {
+		run = trimWeak(run, bestNear, m.p.Video)
 		if s, ok := m.videoSegment(num, q, qFlat, ref, run, bestNear, bestOff, tries, placed); ok {
 			segs = append(segs, s)
 		}
@@ -283,7 +236,7 @@ func (m *Matcher) verifyVideo(c videoVote, q *fingerprint.VideoPrint, qFlat []bo
 // picture shows one work at a time, so the weaker of two works claiming
 // the same seconds is the chance match (on the benchmark, a dark film
 // matched at 50 of 50 frames also met 5 of 20 frames of a cartoon).
-func dropShadowed(segs []Segment) []Segment {
+func dropShadowed(segs []Segment, vp VideoParams) []Segment {
 	out := segs[:0:0]
 	for i, s := range segs {
 		shadowed := false
@@ -306,8 +259,8 @@ func dropShadowed(segs []Segment) []Segment {
 
 // topVideoCandidates counts distinct voting query frames per (work,
 // mirror, offset), adds each offset's neighbours (frame jitter) and returns
-// the best videoCandidates*videoCandidateBatches with at least videoMinVotes.
-func topVideoCandidates(votes []videoVote) []videoVote {
+// the best vp.Candidates*vp.CandidateBatches with at least vp.MinVotes.
+func topVideoCandidates(votes []videoVote, vp VideoParams) []videoVote {
 	slices.SortFunc(votes, func(x, y videoVote) int {
 		if x.key != y.key {
 			if x.key < y.key {
@@ -342,7 +295,7 @@ func topVideoCandidates(votes []videoVote) []videoVote {
 		if i+1 < len(counts) && counts[i+1].key == c.key+1 {
 			s += counts[i+1].n
 		}
-		if c.n >= videoMinVotes || s >= 2*videoMinVotes {
+		if c.n >= vp.MinVotes || s >= 2*vp.MinVotes {
 			scored = append(scored, videoVote{key: c.key, q: uint32(s)})
 		}
 	}
@@ -350,7 +303,7 @@ func topVideoCandidates(votes []videoVote) []videoVote {
 	// One candidate per (work, mirror) and offset neighbourhood.
 	var out []videoVote
 	for _, c := range scored {
-		if len(out) == videoCandidates*videoCandidateBatches {
+		if len(out) == vp.Candidates*vp.CandidateBatches {
 			break
 		}
 		dup := false
@@ -381,10 +334,11 @@ type videoRef struct {
 	// motion[i] is frame i's Motion (0 unknown); nil when the print has
 	// none (made before motion was recorded).
 	motion []uint8
+	vp     VideoParams
 }
 
-func newVideoRef(frames []fingerprint.VideoFrameHashes) *videoRef {
-	r := &videoRef{}
+func newVideoRef(frames []fingerprint.VideoFrameHashes, vp VideoParams) *videoRef {
+	r := &videoRef{vp: vp}
 	if len(frames) == 0 {
 		return r
 	}
@@ -526,7 +480,7 @@ func (r *videoRef) matchedAlong(q *fingerprint.VideoPrint, families [][]int, mir
 					}
 				}
 			}
-			if near <= videoMatchBits {
+			if near <= r.vp.MatchBits {
 				out = append(out, f.Index)
 				outNear = append(outNear, near)
 				total += exact
@@ -547,19 +501,19 @@ func (r *videoRef) matchedAlong(q *fingerprint.VideoPrint, families [][]int, mir
 }
 
 // videoRuns splits matched query frames into runs with gaps of at most
-// videoGapFrames, then trims from each end the matches that stand alone
-// (no other match within videoEdgeFrames): a dark or blurred frame of the
+// r.vp.GapFrames, then trims from each end the matches that stand alone
+// (no other match within r.vp.EdgeFrames): a dark or blurred frame of the
 // footage around a clip can pass for one of the work's.
-func videoRuns(matched []uint32) [][]uint32 {
+func videoRuns(matched []uint32, vp VideoParams) [][]uint32 {
 	var runs [][]uint32
 	start := 0
 	for i := 1; i <= len(matched); i++ {
-		if i == len(matched) || matched[i]-matched[i-1] > videoGapFrames {
+		if i == len(matched) || matched[i]-matched[i-1] > uint32(vp.GapFrames) {
 			run := matched[start:i]
-			for len(run) >= 2 && run[1]-run[0] > videoEdgeFrames {
+			for len(run) >= 2 && run[1]-run[0] > uint32(vp.EdgeFrames) {
 				run = run[1:]
 			}
-			for n := len(run); n >= 2 && run[n-1]-run[n-2] > videoEdgeFrames; n = len(run) {
+			for n := len(run); n >= 2 && run[n-1]-run[n-2] > uint32(vp.EdgeFrames); n = len(run) {
 				run = run[:n-1]
 			}
 			runs = append(runs, run)
@@ -570,46 +524,46 @@ func videoRuns(matched []uint32) [][]uint32 {
 }
 
 // trimWeak drops from each end of a run the matches farther than
-// videoStrongBits that are cut off from the first (last) close match by
-// more than videoEdgeFrames: a frame of the footage around a clip that
+// vp.StrongBits that are cut off from the first (last) close match by
+// more than vp.EdgeFrames: a frame of the footage around a clip that
 // happens to look like one of the work's matches weakly and apart (14-16
 // bits on the benchmark, where it moved an embedded clip's start 1.8 s
 // early), while a clip's own weak frames (hard pictures, heavy
 // degradation) sit among its close ones.
-func trimWeak(run []uint32, near map[uint32]int) []uint32 {
-	first := slices.IndexFunc(run, func(f uint32) bool { return near[f] <= videoStrongBits })
+func trimWeak(run []uint32, near map[uint32]int, vp VideoParams) []uint32 {
+	first := slices.IndexFunc(run, func(f uint32) bool { return near[f] <= vp.StrongBits })
 	if first < 0 {
 		return nil
 	}
 	// Keep the weak matches before the first close one only as far as
-	// they chain to it with gaps of videoEdgeFrames at most.
+	// they chain to it with gaps of vp.EdgeFrames at most.
 	i := first
-	for i > 0 && run[i]-run[i-1] <= videoEdgeFrames {
+	for i > 0 && run[i]-run[i-1] <= uint32(vp.EdgeFrames) {
 		i--
 	}
 	run = run[i:]
 	last := len(run) - 1
-	for near[run[last]] > videoStrongBits {
+	for near[run[last]] > vp.StrongBits {
 		last--
 	}
 	j := last
-	for j < len(run)-1 && run[j+1]-run[j] <= videoEdgeFrames {
+	for j < len(run)-1 && run[j+1]-run[j] <= uint32(vp.EdgeFrames) {
 		j++
 	}
 	return run[:j+1]
 }
 
 // effectiveFrames counts the frames of fs (in time order) that show
-// something new: a hash at least videoNewBits from the last one counted.
+// something new: a hash at least vp.NewBits from the last one counted.
 // Frames of a still shot are one observation, not many.
-func effectiveFrames(fs []fingerprint.VideoFrameHashes) int {
+func effectiveFrames(fs []fingerprint.VideoFrameHashes, vp VideoParams) int {
 	n := 0
 	var last uint64
 	for i, f := range fs {
 		if len(f.Hashes) == 0 {
 			continue
 		}
-		if i == 0 || n == 0 || fingerprint.Hamming(f.Hashes[0], last) >= videoNewBits {
+		if i == 0 || n == 0 || fingerprint.Hamming(f.Hashes[0], last) >= vp.NewBits {
 			n++
 			last = f.Hashes[0]
 		}
@@ -623,11 +577,11 @@ func effectiveFrames(fs []fingerprint.VideoFrameHashes) int {
 // are one observation however many frames match, so its confidence is
 // the placement's.
 func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bool, ref *videoRef, run []uint32, near map[uint32]int, off int64, tried int, still float64) (Segment, bool) {
-	if len(run) < videoMinFrames {
+	if len(run) < m.p.Video.MinFrames {
 		return Segment{}, false
 	}
 	first, last := run[0], run[len(run)-1]
-	if last-first+1 < videoMinSpanFrames {
+	if last-first+1 < uint32(m.p.Video.MinSpanFrames) {
 		return Segment{}, false
 	}
 	// The query's frames in the run's span, and those matched, each
@@ -638,10 +592,10 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 			span = append(span, f)
 		}
 	}
-	hit, strong := hitFrames(span, run, near)
+	hit, strong := hitFrames(span, run, near, m.p.Video)
 	var conf float64
 	if still > 0 {
-		// Most frames close, as copies match (see videoStrongBits).
+		// Most frames close, as copies match (see m.p.Video.StrongBits).
 		if 2*len(strong) < len(span) {
 			return Segment{}, false
 		}
@@ -657,7 +611,7 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 		return Segment{}, false
 	}
 	fps := float64(m.store.VideoParams().FPS)
-	first, last = extendFlat(qFlat, ref, int64(math.Round(w.DurationS*fps)), first, last, off)
+	first, last = extendFlat(qFlat, ref, int64(math.Round(w.DurationS*fps)), first, last, off, m.p.Video)
 	qs, qe := float64(first)/fps, float64(last+1)/fps
 	return Segment{
 		Work:       w,
@@ -672,31 +626,31 @@ func (m *Matcher) videoSegment(num uint32, q *fingerprint.VideoPrint, qFlat []bo
 
 // pictureConfidence is the confidence of a run the pictures place: span
 // are the query's frames in the run's span, hit those matched, strong
-// those matched within videoStrongBits; 0 when the run is no evidence.
+// those matched within m.p.Video.StrongBits; 0 when the run is no evidence.
 func (m *Matcher) pictureConfidence(span, hit, strong []fingerprint.VideoFrameHashes, ref *videoRef, off int64, tried int) float64 {
-	n, k := effectiveFrames(span), effectiveFrames(hit)
-	if k < videoMinEffective || effectiveFrames(strong) < videoMinEffective {
+	n, k := effectiveFrames(span, m.p.Video), effectiveFrames(hit, m.p.Video)
+	if k < m.p.Video.MinEffective || effectiveFrames(strong, m.p.Video) < m.p.Video.MinEffective {
 		return 0
 	}
 	// The distinct pictures are counted on the reference side too: a still
 	// shot of the work matches a still query at every offset along it, so
 	// the run places the clip nowhere in particular, yet a degraded query
-	// (cropped, re-encoded) jitters by more than videoNewBits from frame
+	// (cropped, re-encoded) jitters by more than m.p.Video.NewBits from frame
 	// to frame and passes the count above. On the benchmark such runs
 	// placed a clip of a 24-second still shot up to 10 s from where it was
 	// taken, at confidence 1. The work is still found where the sound
 	// places it: see confirmPicture.
-	if effectiveFrames(ref.framesAt(hit, off)) < videoMinEffective {
+	if effectiveFrames(ref.framesAt(hit, off), m.p.Video) < m.p.Video.MinEffective {
 		return 0
 	}
-	p := binomialTail(n, k, videoNullRate) * float64(max(tried, 1))
+	p := binomialTail(n, k, m.p.Video.NullRate) * float64(max(tried, 1))
 	return math.Max(0, 1-p)
 }
 
 // hitFrames returns the frames of fs (in order) that matched (sorted
-// frame numbers), and those of them matched within videoStrongBits (near
+// frame numbers), and those of them matched within m.p.Video.StrongBits (near
 // holds each matched frame's distance).
-func hitFrames(fs []fingerprint.VideoFrameHashes, matched []uint32, near map[uint32]int) (hit, strong []fingerprint.VideoFrameHashes) {
+func hitFrames(fs []fingerprint.VideoFrameHashes, matched []uint32, near map[uint32]int, vp VideoParams) (hit, strong []fingerprint.VideoFrameHashes) {
 	j := 0
 	for _, f := range fs {
 		for j < len(matched) && matched[j] < f.Index {
@@ -704,7 +658,7 @@ func hitFrames(fs []fingerprint.VideoFrameHashes, matched []uint32, near map[uin
 		}
 		if j < len(matched) && matched[j] == f.Index {
 			hit = append(hit, f)
-			if near[f.Index] <= videoStrongBits {
+			if near[f.Index] <= vp.StrongBits {
 				strong = append(strong, f)
 			}
 		}
@@ -714,7 +668,7 @@ func hitFrames(fs []fingerprint.VideoFrameHashes, matched []uint32, near map[uin
 
 // flatFrames marks the query's sampled frames that carry no hash (flat:
 // black, a fade, one colour).
-func flatFrames(q *fingerprint.VideoPrint) []bool {
+func flatFrames(q *fingerprint.VideoPrint, vp VideoParams) []bool {
 	n := q.Sampled
 	if k := len(q.Frames); k > 0 {
 		n = max(n, int(q.Frames[k-1].Index)+1)
@@ -734,19 +688,19 @@ func flatFrames(q *fingerprint.VideoPrint) []bool {
 // a clip that opens on black or ends in a fade starts and ends where the
 // work's own black does, not at its first picture. refFrames is the
 // work's length in frames (its print ends at its last picture). The
-// extension never passes videoGapFrames: it adds no evidence, only
+// extension never passes vp.GapFrames: it adds no evidence, only
 // extent.
-func extendFlat(qFlat []bool, ref *videoRef, refFrames int64, first, last uint32, off int64) (uint32, uint32) {
+func extendFlat(qFlat []bool, ref *videoRef, refFrames int64, first, last uint32, off int64, vp VideoParams) (uint32, uint32) {
 	refFlat := func(t int64) bool {
 		if t < 0 || t >= max(refFrames, int64(ref.len)) {
 			return false
 		}
 		return t >= int64(ref.len) || ref.at[t] == nil
 	}
-	for n := 0; n < videoGapFrames && first > 0 && qFlat[first-1] && refFlat(int64(first)-1+off); n++ {
+	for n := 0; n < vp.GapFrames && first > 0 && qFlat[first-1] && refFlat(int64(first)-1+off); n++ {
 		first--
 	}
-	for n := 0; n < videoGapFrames && int(last)+1 < len(qFlat) && qFlat[last+1] && refFlat(int64(last)+1+off); n++ {
+	for n := 0; n < vp.GapFrames && int(last)+1 < len(qFlat) && qFlat[last+1] && refFlat(int64(last)+1+off); n++ {
 		last++
 	}
 	return first, last
@@ -902,7 +856,7 @@ func (m *Matcher) MatchMedia(ctx context.Context, q *fingerprint.MediaPrint) ([]
 // videoSegment). The sound can place it, and then the question is only
 // whether the picture at that place is the work's: one comparison per
 // frame, no search. An unrelated picture meets the work's at a given time
-// at videoNullRate per frame at most, so the confidence is the binomial
+// at m.p.Video.NullRate per frame at most, so the confidence is the binomial
 // tail of the distinct pictures matched, corrected only for the region
 // families and the two orientations tried.
 func (m *Matcher) confirmPicture(ctx context.Context, q *fingerprint.VideoPrint, a Segment) (Segment, bool, error) {
@@ -916,7 +870,7 @@ func (m *Matcher) confirmPicture(ctx context.Context, q *fingerprint.VideoPrint,
 	if err != nil {
 		return Segment{}, false, fmt.Errorf("match video: %w", err)
 	}
-	ref := newVideoRef(frames)
+	ref := newVideoRef(frames, m.p.Video)
 	fps := float64(m.store.VideoParams().FPS)
 	speed := a.Speed
 	if speed <= 0 {
@@ -932,7 +886,7 @@ func (m *Matcher) confirmPicture(ctx context.Context, q *fingerprint.VideoPrint,
 			inside.Frames = append(inside.Frames, f)
 		}
 	}
-	if len(inside.Frames) < videoMinFrames {
+	if len(inside.Frames) < m.p.Video.MinFrames {
 		return Segment{}, false, nil
 	}
 	families := regionFamilies(m.store.VideoParams().QueryRegions, len(inside.Frames[0].Hashes))
@@ -946,15 +900,15 @@ func (m *Matcher) confirmPicture(ctx context.Context, q *fingerprint.VideoPrint,
 	}
 	// Most of the pictures must match, not a few: the sound already named
 	// the work, the picture must show it for most of the time.
-	if len(best) < videoMinFrames || 2*len(best) < len(inside.Frames) {
+	if len(best) < m.p.Video.MinFrames || 2*len(best) < len(inside.Frames) {
 		return Segment{}, false, nil
 	}
-	hit, strong := hitFrames(inside.Frames, best, bestNear)
+	hit, strong := hitFrames(inside.Frames, best, bestNear, m.p.Video)
 	if 2*len(strong) < len(hit) {
 		return Segment{}, false, nil
 	}
-	n, k := effectiveFrames(inside.Frames), effectiveFrames(hit)
-	p := binomialTail(n, k, videoNullRate) * float64(2*len(families))
+	n, k := effectiveFrames(inside.Frames, m.p.Video), effectiveFrames(hit, m.p.Video)
+	p := binomialTail(n, k, m.p.Video.NullRate) * float64(2*len(families))
 	conf := math.Max(0, 1-p)
 	first, last := best[0], best[len(best)-1]
 	qs, qe := float64(first)/fps, float64(last+1)/fps

@@ -11,6 +11,9 @@ import (
 	"github.com/cueprint/cueprint/index"
 )
 
+// vp are the default picture-matching parameters the helpers are tested with.
+var vp = DefaultVideoParams()
+
 func TestVideoRuns(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -23,23 +26,23 @@ func TestVideoRuns(t *testing.T) {
 		{"single", []uint32{9}, [][]uint32{{9}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, videoRuns(tc.matched))
+			assert.Equal(t, tc.want, videoRuns(tc.matched, vp))
 		})
 	}
 }
 
 func TestTrimWeak(t *testing.T) {
 	near := map[uint32]int{1: 16, 3: 15, 10: 4, 11: 14, 12: 2, 14: 16, 20: 15}
-	assert.Equal(t, []uint32{10, 11, 12, 14}, trimWeak([]uint32{1, 3, 10, 11, 12, 14, 20}, near),
+	assert.Equal(t, []uint32{10, 11, 12, 14}, trimWeak([]uint32{1, 3, 10, 11, 12, 14, 20}, near, vp),
 		"weak matches apart from the close ones go, weak ones among them stay")
-	assert.Equal(t, []uint32{3, 10, 11, 12}, trimWeak([]uint32{3, 10, 11, 12}, map[uint32]int{3: 2, 10: 4, 11: 14, 12: 2}))
-	assert.Empty(t, trimWeak([]uint32{1, 3}, near), "no close match at all")
+	assert.Equal(t, []uint32{3, 10, 11, 12}, trimWeak([]uint32{3, 10, 11, 12}, map[uint32]int{3: 2, 10: 4, 11: 14, 12: 2}, vp))
+	assert.Empty(t, trimWeak([]uint32{1, 3}, near, vp), "no close match at all")
 }
 
 func TestExtendFlat(t *testing.T) {
 	// Reference: frames 0-4 flat (absent), 5-19 pictures, 20-24 flat
 	// (past the print's end, inside the work).
-	ref := &videoRef{len: 20, at: make([][]uint64, 20)}
+	ref := &videoRef{vp: DefaultVideoParams(), len: 20, at: make([][]uint64, 20)}
 	for i := 5; i < 20; i++ {
 		ref.at[i] = []uint64{uint64(i)}
 	}
@@ -65,7 +68,7 @@ func TestExtendFlat(t *testing.T) {
 		{"never before the work's start", flat(30, 0, 1, 2, 3), 4, 10, -2, 2, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f, l := extendFlat(tc.qFlat, ref, 25, tc.first, tc.last, tc.off)
+			f, l := extendFlat(tc.qFlat, ref, 25, tc.first, tc.last, tc.off, vp)
 			assert.Equal(t, tc.wantF, f, "first")
 			assert.Equal(t, tc.wantL, l, "last")
 		})
@@ -88,7 +91,7 @@ func TestDropShadowed(t *testing.T) {
 		{"same work never shadows itself", []Segment{strong, seg(1, 2, 4, 5)}, []Segment{strong, seg(1, 2, 4, 5)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, dropShadowed(tc.in))
+			assert.Equal(t, tc.want, dropShadowed(tc.in, vp))
 		})
 	}
 }
@@ -135,7 +138,7 @@ func TestBinomialTail(t *testing.T) {
 func TestFramesAt(t *testing.T) {
 	// Reference: frames 0-9 one still picture, 10-14 flat, 15-19 each a
 	// new picture (hashes 16 bits apart).
-	ref := &videoRef{len: 20, at: make([][]uint64, 20)}
+	ref := &videoRef{vp: DefaultVideoParams(), len: 20, at: make([][]uint64, 20)}
 	for i := 0; i < 10; i++ {
 		ref.at[i] = []uint64{0xffff}
 	}
@@ -155,15 +158,15 @@ func TestFramesAt(t *testing.T) {
 		idx = append(idx, f.Index)
 	}
 	assert.Equal(t, []uint32{2, 3, 4, 7}, idx, "offset applied; flat and out-of-range frames skipped")
-	assert.Equal(t, 1, effectiveFrames(ref.framesAt(query(0, 1, 2, 3, 4, 5, 6), 0)), "a still shot is one picture")
-	assert.Equal(t, 5, effectiveFrames(ref.framesAt(query(0, 1, 2, 3, 4), 15)), "a new picture each frame counts each")
+	assert.Equal(t, 1, effectiveFrames(ref.framesAt(query(0, 1, 2, 3, 4, 5, 6), 0), vp), "a still shot is one picture")
+	assert.Equal(t, 5, effectiveFrames(ref.framesAt(query(0, 1, 2, 3, 4), 15), vp), "a new picture each frame counts each")
 }
 
 func TestPlacedNowhere(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	fams := [][]int{{0}}
 	build := func(hash func(i int) uint64) *videoRef {
-		ref := &videoRef{len: 100, at: make([][]uint64, 100)}
+		ref := &videoRef{vp: DefaultVideoParams(), len: 100, at: make([][]uint64, 100)}
 		for i := range ref.at {
 			ref.at[i] = []uint64{hash(i)}
 		}
