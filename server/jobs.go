@@ -322,7 +322,7 @@ func (s *Server) registerRow(ctx context.Context, row manifest.Row, h jobHeader,
 		return err
 	}
 	defer sp.Close()
-	mp, err := s.extract(ctx, sp, true)
+	mp, err := s.extractReference(ctx, sp)
 	if err != nil {
 		return err
 	}

@@ -8,46 +8,33 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/cueprint/cueprint/fingerprint"
-	"github.com/cueprint/cueprint/fingerprint/media"
 	"github.com/cueprint/cueprint/match"
 	"github.com/cueprint/cueprint/server/api"
 )
 
 // millis rounds seconds to the millisecond, as match rounds segment times.
-func millis(x float64) float64 { return math.Round(x*1000) / 1000 }
+func millis(x float64) float64 { return api.Millis(x) }
 
-// segmentJSON is the API form of a segment, as c may see it.
+// segmentJSON is the API form of a segment, as c may see it: owners and
+// shares are for attribution (matchers) and for the work's own tenant;
+// another rights holder learns only what identifies the work.
 func (s *Server) segmentJSON(seg match.Segment, c *call) api.Segment {
-	out := api.Segment{
-		ID: seg.Work.ID, Title: seg.Work.Title,
-		QueryStartS: seg.QueryStart, QueryEndS: seg.QueryEnd, RefStartS: seg.RefStart, RefEndS: seg.RefEnd,
-		DurationS: millis(seg.Duration()), Score: seg.Score, Confidence: seg.Confidence, Speed: seg.Speed,
-		Modality:            seg.Modality,
-		PitchShiftSemitones: seg.PitchShift + 0, // no "-0"
-		ISRC:                seg.Work.ISRC, ISWC: seg.Work.ISWC, ISAN: seg.Work.ISAN, EIDR: seg.Work.EIDR,
-	}
-	// Owners and shares are for attribution (matchers) and for the work's
-	// own tenant; another rights holder learns only what identifies the
-	// work.
-	if c.key.Role == "matcher" || c.owns(seg.Work.Tenant) {
-		out.Tenant = seg.Work.Tenant
-		for _, o := range seg.Work.Owners {
-			out.Owners = append(out.Owners, api.Owner{Name: o.Name, Role: o.Role, Share: o.Share})
-		}
-	}
-	return out
+	return api.NewSegment(seg, c.key.Role == "matcher" || c.owns(seg.Work.Tenant))
+}
+
+// queryOptions are the options of a query the daemon runs: uploads' and
+// URLs' media cap, the worker pool, and the fingerprinting metrics.
+func (s *Server) queryOptions() match.QueryOptions {
+	return match.QueryOptions{MaxDuration: s.cfg.MaxMediaDuration, Work: s.limit.do}
 }
 
 // postMatch matches an upload: the request body itself, or the "media"
@@ -115,27 +102,18 @@ func (s *Server) matchSpooled(ctx context.Context, w http.ResponseWriter, c *cal
 	if name == "" {
 		name = "upload"
 	}
-	sp.name = name
-	mp, err := s.extract(ctx, sp, false)
-	var segs []match.Segment
-	switch {
-	case fingerprint.IsNoMediaContent(err):
-		// Silence, black: a valid query that matches nothing.
-		if mp == nil {
-			mp = &fingerprint.MediaPrint{}
+	start := time.Now()
+	mp, segs, err := s.matcher.Query(ctx, sp.r, name, s.queryOptions())
+	s.metrics.extractSeconds.Add(time.Since(start).Seconds())
+	if mp != nil {
+		s.metrics.audioSeconds.Add(mp.Duration().Seconds())
+	}
+	if err != nil {
+		if reason, _, ok := decodeReason(err); ok {
+			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
 		}
-	case err != nil:
 		s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
 		return err
-	default:
-		err = s.limit.do(ctx, func() error {
-			segs, err = s.matcher.MatchMedia(ctx, mp)
-			return err
-		})
-		if err != nil {
-			s.metrics.matchOutcomes.WithLabelValues(outcomeError).Inc()
-			return err
-		}
 	}
 	s.metrics.matchQuerySecs.Observe(mp.Duration().Seconds())
 	out := api.MatchResponse{Query: api.Query{Path: path, DurationS: millis(mp.Duration().Seconds())}, Matches: []api.Segment{}}
@@ -199,138 +177,22 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 		}
 		return rc.Flush()
 	}
-	// The sound is decoded from the body as it arrives, the picture from a
-	// copy of it (a pipe) in a second goroutine: two demuxers over one
-	// byte stream, each with its own decoder, so neither waits for the
-	// other beyond the pipe. A StreamFuser joins what they find.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var mu sync.Mutex // guards fuser, count and the response
-	var fuser match.StreamFuser
-	count := 0
-	send := func(segs []match.Segment) error {
-		for _, seg := range segs {
-			sj := s.segmentJSON(seg, c)
-			if err := emit(api.StreamEvent{Type: "segment", Segment: &sj}); err != nil {
-				return err
-			}
-			count++
-		}
-		return nil
-	}
-	// feed runs one step of a modality's stream matcher (in a worker slot
-	// when it searches: the CPU-heavy part) and sends what the fuser
-	// releases of its segments.
-	feed := func(search bool, step func() ([]match.Segment, error), fuse func([]match.Segment) []match.Segment) error {
-		var segs []match.Segment
-		run := func() (err error) {
-			segs, err = step()
-			return err
-		}
-		var err error
-		if search {
-			err = s.limit.do(ctx, run)
-		} else {
-			err = run()
-		}
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		return send(fuse(segs))
-	}
-	// done tells the fuser a modality has ended, so the other's segments
-	// need not wait for it.
-	done := func(fuse func() []match.Segment) error {
-		mu.Lock()
-		defer mu.Unlock()
-		return send(fuse())
-	}
-	pr, pw := io.Pipe()
-	type videoResult struct {
-		print *fingerprint.VideoPrint
-		err   error
-	}
-	videoDone := make(chan videoResult, 1)
-	go func() {
-		vst := s.matcher.NewVideoStream()
-		fuse := func(segs []match.Segment) []match.Segment { return fuser.Video(segs, vst.Final(), vst.OpenFrom()) }
-		vp, err := fingerprint.StreamVideoReader(ctx, pr, "stream", s.store.VideoParams(),
-			fingerprint.VideoOptions{MaxDuration: s.cfg.MaxStreamDuration},
-			func(frames []fingerprint.VideoFrameHashes, horizon uint32) error {
-				if err := pace.wait(ctx, float64(horizon)/float64(s.store.VideoParams().FPS)); err != nil {
-					return err
-				}
-				return feed(vst.Due(horizon), func() ([]match.Segment, error) { return vst.Add(ctx, frames, horizon) }, fuse)
-			})
-		if err == nil || fingerprint.IsNoMediaContent(err) {
-			if cerr := feed(true, func() ([]match.Segment, error) { return vst.Close(ctx) }, fuse); cerr != nil {
-				err = cerr
-			}
-		}
-		if derr := done(fuser.VideoDone); derr != nil && err == nil {
-			err = derr
-		}
-		// Whatever happened, keep reading: the sound's decoder writes
-		// into the pipe and must never wait on a picture that stopped.
-		_, _ = io.Copy(io.Discard, pr)
-		videoDone <- videoResult{vp, err}
-	}()
-
-	st := s.matcher.NewStream()
-	fuse := func(segs []match.Segment) []match.Segment { return fuser.Audio(segs, st.Final(), st.OpenFrom()) }
 	start := time.Now()
-	frameSecs := s.store.Params().FrameDuration()
-	ap, aerr := fingerprint.StreamReader(ctx, io.TeeReader(body, pw), "stream", s.store.Params(),
-		fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxStreamDuration, MaxPeaksPerSecond: fingerprint.QueryPeaksPerSecond},
-		func(peaks []fingerprint.Peak, horizon float32) error {
-			if err := pace.wait(ctx, float64(horizon)*frameSecs); err != nil {
-				return err
-			}
-			return feed(st.Due(horizon), func() ([]match.Segment, error) { return st.Add(ctx, peaks, horizon) }, fuse)
+	res, err := s.matcher.QueryStream(ctx, body, match.QueryOptions{MaxDuration: s.cfg.MaxStreamDuration, Work: s.limit.do, Pace: pace.wait},
+		func(seg match.Segment) error {
+			sj := s.segmentJSON(seg, c)
+			return emit(api.StreamEvent{Type: "segment", Segment: &sj})
 		})
-	if aerr == nil || fingerprint.IsNoContent(aerr) {
-		frames := 0
-		if ap != nil {
-			frames = ap.Frames
-		}
-		if cerr := feed(true, func() ([]match.Segment, error) { return st.Close(ctx, frames) }, fuse); cerr != nil {
-			aerr = cerr
-		}
-	}
-	if derr := done(fuser.AudioDone); derr != nil && !audioFailed(aerr) {
-		aerr = derr
-	}
-	if audioFailed(aerr) {
-		// Not media, too long, cancelled: the query ends here, picture
-		// and all, and the rest of the body is not read.
-		cancel()
-		pw.CloseWithError(aerr)
-	} else {
-		// The rest of the body goes to the picture (the sound may have
-		// stopped early: no audio stream).
-		_, cerr := io.Copy(pw, body)
-		pw.CloseWithError(cerr) // nil: EOF
-	}
-	vr := <-videoDone
 	s.metrics.extractSeconds.Add(time.Since(start).Seconds())
-	var dur time.Duration
-	if ap != nil {
-		s.metrics.audioSeconds.Add(ap.Duration.Seconds())
-		dur = ap.Duration
-	}
-	if vr.print != nil {
-		dur = max(dur, vr.print.Duration)
-	}
-	err = streamError(ctx, aerr, vr.err)
+	s.metrics.audioSeconds.Add(res.AudioDuration.Seconds())
+	dur, count := res.Duration, res.Segments
 	if lerr := br.limitErr(); lerr != nil {
 		// The body hit a limit. The decoder may have taken the read error
 		// for the end of the stream; the client must hear that matching
 		// stopped, and why.
 		err = lerr
 	}
-	if err != nil && !fingerprint.IsNoMediaContent(err) {
+	if err != nil {
 		if reason, _, ok := decodeReason(err); ok {
 			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
 		}
@@ -350,31 +212,6 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 	}
 	s.metrics.matchQuerySecs.Observe(dur.Seconds())
 	return emit(api.StreamEvent{Type: "end", Query: &api.Query{DurationS: millis(dur.Seconds())}, Matches: count})
-}
-
-// audioFailed reports whether the sound of a live query failed in a way
-// that ends the query (not media, too long, cancelled), as opposed to
-// having no sound to match.
-func audioFailed(err error) bool {
-	return err != nil && !fingerprint.IsNoContent(err) && !errors.Is(err, media.ErrNoAudio) && !errors.Is(err, media.ErrEmpty)
-}
-
-// streamError decides a live query's outcome from its sound's and its
-// picture's, by the rules ExtractMedia applies to a file: the sound's
-// error unless it only lacked sound; nothing when either printed; the
-// picture's error when there was no audio stream at all.
-func streamError(ctx context.Context, aerr, verr error) error {
-	switch {
-	case audioFailed(aerr):
-		return aerr
-	case aerr == nil || verr == nil:
-		return nil
-	case ctx.Err() != nil:
-		return verr
-	case errors.Is(aerr, media.ErrNoAudio):
-		return verr
-	}
-	return aerr
 }
 
 // postMatchURL matches media the daemon fetches itself: http and https

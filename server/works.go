@@ -111,7 +111,7 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 		return err
 	}
 
-	mp, err := s.extract(ctx, sp, true)
+	mp, err := s.extractReference(ctx, sp)
 	if err != nil {
 		return err
 	}
@@ -245,17 +245,13 @@ func (s *Server) workFromMeta(m api.WorkMetadata, c *call) (index.Work, error) {
 	return w, nil
 }
 
-// extract fingerprints spooled media, sound and picture, in a worker
-// slot. registration refuses truncated files (a reference must be whole);
-// queries accept what decodes.
-func (s *Server) extract(ctx context.Context, sp *spooled, registration bool) (*fingerprint.MediaPrint, error) {
+// extractReference fingerprints spooled media to register, sound and
+// picture, in a worker slot. A truncated file is refused: a reference
+// must be whole. (Queries go through the matcher's pipeline, Query.)
+func (s *Server) extractReference(ctx context.Context, sp *spooled) (*fingerprint.MediaPrint, error) {
 	o := fingerprint.MediaOptions{
 		Audio: fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration},
 		Video: fingerprint.VideoOptions{MaxDuration: s.cfg.MaxMediaDuration},
-	}
-	if !registration {
-		o.Audio.MaxPeaksPerSecond = fingerprint.QueryPeaksPerSecond
-		o.Video.Query = true
 	}
 	var mp *fingerprint.MediaPrint
 	err := s.limit.do(ctx, func() error {
@@ -269,15 +265,12 @@ func (s *Server) extract(ctx context.Context, sp *spooled, registration bool) (*
 		return err
 	})
 	if err != nil {
-		if fingerprint.IsNoMediaContent(err) && !registration {
-			return mp, err
-		}
 		if reason, _, ok := decodeReason(err); ok {
 			s.metrics.decodeErrors.WithLabelValues(reason).Inc()
 		}
 		return nil, err
 	}
-	if registration && mp.Truncated {
+	if mp.Truncated {
 		s.metrics.decodeErrors.WithLabelValues("truncated").Inc()
 		return nil, fmt.Errorf("decode %q: %w: %v decoded of %v declared", sp.name, errTruncated,
 			mp.Duration().Round(time.Millisecond), mp.DeclaredDuration.Round(time.Millisecond))

@@ -22,6 +22,7 @@ import (
 	"github.com/cueprint/cueprint/corpus/publicset"
 	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/cueprint/cueprint/index"
+	"github.com/cueprint/cueprint/server/api"
 )
 
 // cli runs the command in process and returns its exit code and output.
@@ -112,7 +113,14 @@ func TestRegisterMatchWorksFlow(t *testing.T) {
 	for k := range ms[0] {
 		got = append(got, k)
 	}
-	assert.ElementsMatch(t, []string{"id", "title", "query_start_s", "query_end_s", "ref_start_s", "ref_end_s", "duration_s", "score", "confidence", "speed", "modality"}, got)
+	// The API's segment: its fields, nothing else, the identifiers and
+	// owners included (the store is the caller's own).
+	assert.Subset(t, got, []string{"id", "title", "query_start_s", "query_end_s", "ref_start_s", "ref_end_s", "duration_s", "score",
+		"confidence", "speed", "modality", "pitch_shift_semitones"})
+	dec := json.NewDecoder(strings.NewReader(string(raw["matches"])))
+	dec.DisallowUnknownFields()
+	var segs []api.Segment
+	require.NoError(t, dec.Decode(&segs), "only api.Segment's fields")
 	assert.Equal(t, "audio", out.Matches[0].Modality)
 	m := out.Matches[0]
 	assert.Equal(t, "CMO-2", m.ID)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -16,44 +15,9 @@ import (
 	"github.com/cueprint/cueprint/server/client"
 )
 
-// matchOutput is the JSON shape of `cueprint match --json`.
-type matchOutput struct {
-	Query   queryOutput   `json:"query"`
-	Matches []segmentJSON `json:"matches"`
-}
-
-type queryOutput struct {
-	Path      string  `json:"path"`
-	DurationS float64 `json:"duration_s"`
-}
-
-// segmentJSON is one match, the fields shared by the CLI and the HTTP API.
-type segmentJSON struct {
-	ID          string  `json:"id"`
-	Title       string  `json:"title"`
-	QueryStartS float64 `json:"query_start_s"`
-	QueryEndS   float64 `json:"query_end_s"`
-	RefStartS   float64 `json:"ref_start_s"`
-	RefEndS     float64 `json:"ref_end_s"`
-	DurationS   float64 `json:"duration_s"`
-	Score       int     `json:"score"`
-	Confidence  float64 `json:"confidence"`
-	Speed       float64 `json:"speed"`
-	Modality    string  `json:"modality"`
-}
-
-func toJSON(s match.Segment) segmentJSON {
-	return segmentJSON{
-		ID: s.Work.ID, Title: s.Work.Title,
-		QueryStartS: s.QueryStart, QueryEndS: s.QueryEnd,
-		RefStartS: s.RefStart, RefEndS: s.RefEnd,
-		DurationS: millis(s.Duration()), Score: s.Score, Confidence: s.Confidence, Speed: s.Speed,
-		Modality: s.Modality,
-	}
-}
-
-// millis rounds seconds to the millisecond, as match rounds segment times.
-func millis(x float64) float64 { return math.Round(x*1000) / 1000 }
+// matchOutput is the JSON shape of `cueprint match --json`: the API's
+// answer to POST /v1/match, segment for segment.
+type matchOutput = api.MatchResponse
 
 func runMatch(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "match", "match --db DIR [--json] FILE   (FILE may be - for standard input)\n       cueprint match --server URL [--key-file F] [--json] FILE")
@@ -69,11 +33,11 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: want exactly one FILE", errUsage)
 	}
 	if *serverURL != "" {
-		out, pitch, err := matchRemote(ctx, e, *serverURL, *keyFile, pos[0])
+		out, err := matchRemote(ctx, e, *serverURL, *keyFile, pos[0])
 		if err != nil {
 			return err
 		}
-		return printMatches(e, out, pitch, *asJSON)
+		return printMatches(e, out, *asJSON)
 	}
 	st, err := openStore(ctx, e, sf)
 	if err != nil {
@@ -85,8 +49,8 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	path := pos[0]
-	opts := fingerprint.MediaOptions{Audio: fingerprint.QueryOptions(), Video: fingerprint.VideoOptions{Query: true}}
 	var mp *fingerprint.MediaPrint
+	var segs []match.Segment
 	if path == "-" {
 		// Standard input is held in an unlinked temporary file: sound and
 		// picture are decoded in two passes.
@@ -95,35 +59,23 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 			return terr
 		}
 		defer tmp.Close()
-		mp, err = fingerprint.ExtractMediaReader(ctx, tmp, "stdin", st.Params(), st.VideoParams(), opts)
+		mp, segs, err = m.Query(ctx, tmp, "stdin", match.QueryOptions{})
 	} else {
-		mp, err = fingerprint.ExtractMediaFile(ctx, path, st.Params(), st.VideoParams(), opts)
+		mp, segs, err = m.QueryFile(ctx, path, match.QueryOptions{})
 	}
-	var segs []match.Segment
-	switch {
-	case fingerprint.IsNoMediaContent(err):
-		// Silence, black: a valid query that matches nothing.
-		if mp == nil {
-			mp = &fingerprint.MediaPrint{}
-		}
-	case err != nil:
+	if err != nil {
 		return err
-	default:
-		if segs, err = m.MatchMedia(ctx, mp); err != nil {
-			return err
-		}
 	}
-	out := matchOutput{Query: queryOutput{Path: path, DurationS: millis(mp.Duration().Seconds())}, Matches: []segmentJSON{}}
-	var pitch []float64
+	// The store is the caller's own: every segment carries its attribution.
+	out := matchOutput{Query: api.Query{Path: path, DurationS: api.Millis(mp.Duration().Seconds())}, Matches: []api.Segment{}}
 	for _, s := range segs {
-		out.Matches = append(out.Matches, toJSON(s))
-		pitch = append(pitch, s.PitchShift)
+		out.Matches = append(out.Matches, api.NewSegment(s, true))
 	}
-	return printMatches(e, out, pitch, *asJSON)
+	return printMatches(e, out, *asJSON)
 }
 
 // printMatches prints a match result as JSON or as a table.
-func printMatches(e *env, out matchOutput, pitch []float64, asJSON bool) error {
+func printMatches(e *env, out matchOutput, asJSON bool) error {
 	path := out.Query.Path
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -136,58 +88,51 @@ func printMatches(e *env, out matchOutput, pitch []float64, asJSON bool) error {
 	fmt.Fprintf(e.stdout, "%s (%.1f s): %d match(es)\n", path, out.Query.DurationS, len(out.Matches))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTITLE\tMODALITY\tQUERY\tREFERENCE\tDURATION\tSCORE\tCONFIDENCE\tSPEED\tPITCH")
-	for i, s := range out.Matches {
+	for _, s := range out.Matches {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f-%.2f s\t%.2f-%.2f s\t%.2f s\t%d\t%.3f\t%.3f\t%+.2f st\n", s.ID, s.Title, s.Modality,
-			s.QueryStartS, s.QueryEndS, s.RefStartS, s.RefEndS, s.DurationS, s.Score, s.Confidence, s.Speed, pitch[i])
+			s.QueryStartS, s.QueryEndS, s.RefStartS, s.RefEndS, s.DurationS, s.Score, s.Confidence, s.Speed, s.PitchShiftSemitones)
 	}
 	return tw.Flush()
 }
 
 // matchRemote matches a file (or standard input, streamed) on a daemon.
-func matchRemote(ctx context.Context, e *env, serverURL, keyFile, path string) (matchOutput, []float64, error) {
+func matchRemote(ctx context.Context, e *env, serverURL, keyFile, path string) (matchOutput, error) {
 	key := os.Getenv("CUEPRINT_KEY")
 	if keyFile != "" {
 		b, err := os.ReadFile(keyFile)
 		if err != nil {
-			return matchOutput{}, nil, fmt.Errorf("%w: --key-file: %v", errUsage, err)
+			return matchOutput{}, fmt.Errorf("%w: --key-file: %v", errUsage, err)
 		}
 		key = strings.TrimSpace(string(b))
 	}
 	cl, err := client.New(serverURL, key, nil)
 	if err != nil {
-		return matchOutput{}, nil, fmt.Errorf("%w: %v", errUsage, err)
+		return matchOutput{}, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	out := matchOutput{Query: queryOutput{Path: path}, Matches: []segmentJSON{}}
-	var pitch []float64
-	add := func(s api.Segment) {
-		out.Matches = append(out.Matches, segmentJSON{ID: s.ID, Title: s.Title, QueryStartS: s.QueryStartS, QueryEndS: s.QueryEndS,
-			RefStartS: s.RefStartS, RefEndS: s.RefEndS, DurationS: s.DurationS, Score: s.Score, Confidence: s.Confidence, Speed: s.Speed,
-			Modality: s.Modality})
-		pitch = append(pitch, s.PitchShiftSemitones)
-	}
+	out := matchOutput{Query: api.Query{Path: path}, Matches: []api.Segment{}}
 	if path == "-" {
 		// Standard input may be a live stream: match it as it arrives.
-		end, err := cl.MatchStream(ctx, e.stdin, func(s api.Segment) error { add(s); return nil })
+		end, err := cl.MatchStream(ctx, e.stdin, func(s api.Segment) error { out.Matches = append(out.Matches, s); return nil })
 		if err != nil {
-			return out, nil, err
+			return out, err
 		}
 		out.Query.DurationS = end.Query.DurationS
-		return out, pitch, nil
+		return out, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return out, nil, err
+		return out, err
 	}
 	defer f.Close()
 	res, err := cl.Match(ctx, f)
 	if err != nil {
-		return out, nil, fmt.Errorf("match %q: %w", path, err)
+		return out, fmt.Errorf("match %q: %w", path, err)
 	}
-	out.Query.DurationS = res.Query.DurationS
-	for _, s := range res.Matches {
-		add(s)
+	res.Query.Path = path
+	if res.Matches == nil {
+		res.Matches = []api.Segment{}
 	}
-	return out, pitch, nil
+	return *res, nil
 }
 
 // spoolStdin copies standard input to an unlinked temporary file, rewound.
