@@ -52,12 +52,23 @@ func frozenWorks() []frozenWork {
 }
 
 // TestFrozenStores opens the store each format version wrote
-// (testdata/format_vN, see testdata/README.md), in a copy, and finds every
-// work, print and posting there; a version 4 store is moved to tenant-
-// scoped keys on the way.
+// (testdata/format_vN, see testdata/README.md), in a copy. Versions 2 and
+// 3 were written with earlier fingerprint parameters: their meta record
+// is read and the store refused with ErrParamsMismatch (its works must be
+// registered again), never taken for corrupt. In the others every work,
+// print and posting is found; a version 4 store is moved to tenant-scoped
+// keys on the way.
 func TestFrozenStores(t *testing.T) {
 	ctx := context.Background()
 	p := fingerprint.DefaultAudioParams()
+	for _, version := range []string{"format_v2", "format_v3"} {
+		t.Run(version, func(t *testing.T) {
+			dir := t.TempDir()
+			require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("testdata", version))))
+			_, err := Open(ctx, dir, Options{Params: p})
+			require.ErrorIs(t, err, ErrParamsMismatch)
+		})
+	}
 	for _, version := range []string{"format_v4", "format_v5"} {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
