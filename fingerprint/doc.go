@@ -2,8 +2,8 @@
 // landmarks (spectral peaks paired into hashes that carry a time) and video
 // frame hashes (video.go). Decoding lives in the media subpackage, the FFT
 // in spectrum; this package owns the prints and their parameters. Each
-// parameter's field in AudioParams says what it is, its default, why, and
-// what was measured against it.
+// parameter's field in AudioParams says what it is, its default and why;
+// the measurements behind them are in docs/design/tuning.md.
 //
 // # Audio: from samples to landmarks
 //
@@ -74,8 +74,8 @@
 // precise as the others' (with one 1024-sample window a reference's bass
 // held too few, and under 0 dB of white noise a bass-heavy electronic
 // track kept a third of its lowest octave's peaks and a tenth of the
-// others', too few to align; see BassSplitHz, PeakBins and
-// FreqStepSemitones for what was measured). Where this still fails: two
+// others', too few to align; docs/design/tuning.md has what was
+// measured). Where this still fails: two
 // songs mixed at equal loudness or louder (the other song's peaks take
 // most of each octave's share), pitch shifts beyond the variants' ±1.5
 // semitones, and 3 s queries under heavy noise.

@@ -38,20 +38,9 @@ type AudioParams struct {
 	// hashes that match, and the peak-density cap is shared per octave
 	// (see densityBandSemitones), so the bass never crowds out the rest.
 	// A phone chain (300-3400 Hz) loses the lowest two octaves and keeps
-	// the other four.
-	//
-	// Measured on the public set (96 ten-second excerpts per condition,
-	// 1.3 h store), 250-3500 Hz at 40 peaks a second against 55-3500 Hz at
-	// 30 (see MaxPeaksPerSecond): recall at 0 dB of white noise rose from
-	// 0.95 to 0.97 and with another song mixed in at 0 dB from 0.84 to
-	// 0.86-0.88 (0.67 both at -5 dB), clean, MP3, phone, speed, tempo and
-	// pitch stayed at 0.98-1.00; the 12-hour store fell from 2.83 to 1.94
-	// MB an hour and the 10 s match p50 from 17.8 to 14.5 ms. MinFreqHz
-	// 110, 70 and 40 (at 40 peaks a second) measured 0.97, 0.96 and 0.96
-	// at 0 dB of white noise. With this band an unrelated excerpt by the
-	// composer of a registered work aligned under a tempo variant at z
-	// 8.7, over the bar; variants now need a higher z than the identity
-	// (match.confidenceVariantZ).
+	// the other four. Against a 250-3500 Hz band the bass raises recall
+	// under noise and mixed-in songs and makes the store a third smaller
+	// (docs/design/tuning.md).
 	MinFreqHz, MaxFreqHz float64
 	// BassSplitHz and BassWindowSamples make the analysis two-resolution:
 	// below BassSplitHz peaks are picked from spectra of a window of
@@ -67,15 +56,8 @@ type AudioParams struct {
 	// bass is decimated first (by the largest power of two that keeps four
 	// times BassSplitHz, 8 at 8 kHz), so its 512-sample FFT costs half the
 	// main band's. 0 turns the split off: one window for the whole band.
-	//
-	// Measured on the public set (96 ten-second excerpts per condition,
-	// 1.3 h store), against one 1024-sample window at 30 peaks a second:
-	// with the split at 30, recall at 0 dB of white noise rose from 0.97
-	// to 0.99, at 10 dB from 0.99 to 1.00, with another song mixed in at
-	// 0 dB from 0.86 to 0.93 and at -5 dB from 0.67 to 0.69, and the store
-	// grew by 28 %; with the split at 24 peaks a second (the default, see
-	// MaxPeaksPerSecond), 0.99, 1.00, 0.92 and 0.69 for the same store
-	// size. Clean, MP3, phone, speed, tempo and pitch stayed at 0.99-1.00.
+	// The split raises recall under white noise and a mixed-in song for
+	// the same store size (docs/design/tuning.md).
 	BassSplitHz       float64
 	BassWindowSamples int
 	// PeakBins and PeakFrames are the half-sizes of the neighbourhood a
@@ -95,15 +77,9 @@ type AudioParams struct {
 	// MaxPeaksPerSecond caps the peak density; the strongest peaks of each
 	// second are kept, the cap shared equally between octave-wide bands
 	// (see densityBandSemitones). The default value is 24, four a second
-	// per octave: the index's size is proportional to it. With one window
-	// the bass octaves rarely filled their share and 30 was the default;
-	// the long bass window fills them, and at 30 the store grew by 28 %.
-	// At 24 it is as large as before (4.12 against 4.13 MB an hour on the
-	// 1.3 h store) for the recall given under BassSplitHz (0.99 at 0 dB of
-	// white noise, 0.92 with another song at 0 dB); at 30 with a fan-out
-	// of 5 it was 14 % larger for 0.99 and 0.90. Over 55-3500 Hz with one
-	// window, 36 measured 0.98 at 0 dB of white noise against 0.97 at 30,
-	// for a store of 2.26 MB an hour against 1.94.
+	// per octave: the index's size is proportional to it, and the long
+	// bass window fills the bass octaves' share, which a density of 30
+	// made 28 % larger for no gain in recall (docs/design/tuning.md).
 	MaxPeaksPerSecond int
 	// FanOut is how many later peaks each anchor peak is paired with. The
 	// default value is 6: more pairs survive noise, at the cost of index
@@ -123,12 +99,9 @@ type AudioParams struct {
 	// log-frequency and of the pair's log-frequency difference in the hash.
 	// The default value is 1/3 semitone: peak jitter under noise is about
 	// a tenth of that, and the finer the step the fewer unrelated pairs
-	// share a hash. In the bass a bin spans several semitones, so the step
-	// is far finer than the pitch's precision there; quantising the bass
-	// more coarsely (levels of 12*log2(f+f0), f0 150 or 400 Hz, instead of
-	// 12*log2(f)) measured 0.93 against 0.92 at 0 dB of white noise and
-	// 0.83-0.84 against 0.85 with another song at 0 dB (96 ten-second
-	// excerpts): the step is not what loses the bass's hashes.
+	// share a hash. In the bass a bin spans several semitones, finer than
+	// the pitch's precision there, but a coarser bass step recovered no
+	// recall (docs/design/tuning.md).
 	FreqStepSemitones float64
 }
 

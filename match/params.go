@@ -44,12 +44,11 @@ type Params struct {
 	// search, run when the first (one target, as references are hashed)
 	// found no strong match (fingerprint.QueryHashesK). The default value
 	// is 2: a reference's target is its sub-zone's strongest peak, which
-	// another song mixed in often pushes to second place in the query.
-	// Measured on the public set, another song at 0 / -5 dB: 0.77 / 0.63
-	// with 1, 0.90 / 0.75 with 2, 0.88 / 0.77 with 3, which matched two
-	// unrelated queries. Only the identity gets the extra targets: under
-	// every variant they doubled the latency of hard queries and matched
-	// an unrelated one. 1 turns the second search off.
+	// another song mixed in often pushes to second place in the query;
+	// 3 gains no more and lets unrelated queries match. Only the identity
+	// gets the extra targets: under every variant they double the latency
+	// of hard queries (docs/design/tuning.md). 1 turns the second search
+	// off.
 	TargetsPerZone int
 	// Video are the picture matcher's parameters.
 	Video VideoParams
