@@ -132,6 +132,7 @@ func TestFullFilesystem(t *testing.T) {
 	opts := Options{Params: fingerprint.DefaultAudioParams(), MinFreeBytes: MinMinFreeBytes}
 	s, err := Open(ctx, dir, opts)
 	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() }) // before the unmount, on any failure
 	registered := 0
 	for i := range 10_000 {
 		_, err = s.Register(ctx, Work{ID: fmt.Sprintf("w%05d", i)}, fakePeaks(uint64(i), 6000), false)
@@ -143,9 +144,14 @@ func TestFullFilesystem(t *testing.T) {
 	require.ErrorIs(t, err, ErrInsufficientStorage, "after %d works", registered)
 	require.Greater(t, registered, 10)
 	t.Logf("%d works registered before the guard refused: %v", registered, err)
-	// Refused again, still answering reads.
+	// Another program takes the disk below the reserve: every write is
+	// refused, reads go on. (Badger's compactions may free a little of
+	// what the refused write lacked, not half the reserve.)
+	low := spacetest.FillTo(t, mnt, MinMinFreeBytes/2)
 	_, err = s.Register(ctx, Work{ID: "again"}, fakePeaks(99_999, 6000), false)
 	require.ErrorIs(t, err, ErrInsufficientStorage)
+	require.ErrorIs(t, s.Delete(ctx, "w00000"), ErrInsufficientStorage)
+	assert.True(t, s.Stats().LowDisk)
 	w, err := s.Get("w00000")
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
@@ -168,6 +174,7 @@ func TestFullFilesystem(t *testing.T) {
 
 	// Space back: writable again, nothing lost.
 	require.NoError(t, os.Remove(ballast))
+	require.NoError(t, os.Remove(low))
 	s, err = Open(ctx, dir, opts)
 	require.NoError(t, err)
 	assert.True(t, s.Writable())

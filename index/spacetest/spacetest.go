@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // MountTmpfs mounts a tmpfs of size bytes on a temporary directory and
@@ -34,19 +36,33 @@ func MountTmpfs(t testing.TB, size int64) string {
 // the file's path: another program taking the last byte.
 func Fill(t testing.TB, dir string) string {
 	t.Helper()
-	path := dir + "/ballast"
-	f, err := os.Create(path)
+	return FillTo(t, dir, 0)
+}
+
+// FillTo writes to a new file in dir until at most leave bytes are free on
+// its filesystem (another program taking space), and returns the file's
+// path.
+func FillTo(t testing.TB, dir string, leave int64) string {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "ballast-*")
 	if err != nil {
 		t.Fatalf("fill %s: %v", dir, err)
 	}
+	defer f.Close()
 	buf := make([]byte, 1<<20)
 	for {
-		if _, err := f.Write(buf); err != nil {
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			t.Fatalf("fill %s: %v", dir, err)
+		}
+		free := int64(st.Bavail) * int64(st.Bsize)
+		if free <= leave {
 			break
 		}
+		n := min(int64(len(buf)), free-leave)
+		if _, err := f.Write(buf[:n]); err != nil {
+			break // full
+		}
 	}
-	if err := f.Close(); err != nil {
-		t.Logf("fill %s: close: %v (the disk is full)", dir, err)
-	}
-	return path
+	return f.Name()
 }
