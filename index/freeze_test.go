@@ -52,7 +52,7 @@ func frozenWorks() []frozenWork {
 }
 
 // TestFrozenStores opens the store each format version wrote
-// (testdata/format_vN, see testdata/README.md), in a copy. Versions 2 and
+// (testdata/format_vN, see testdata/README.md), in a copy. Versions 1 to
 // 3 were written with earlier fingerprint parameters: their meta record
 // is read and the store refused with ErrParamsMismatch (its works must be
 // registered again), never taken for corrupt. In the others every work,
@@ -61,7 +61,7 @@ func frozenWorks() []frozenWork {
 func TestFrozenStores(t *testing.T) {
 	ctx := context.Background()
 	p := fingerprint.DefaultAudioParams()
-	for _, version := range []string{"format_v2", "format_v3"} {
+	for _, version := range []string{"format_v1", "format_v2", "format_v3"} {
 		t.Run(version, func(t *testing.T) {
 			dir := t.TempDir()
 			require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("testdata", version))))
