@@ -18,7 +18,7 @@ func runCompact(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 0 {
 		return fmt.Errorf("%w: compact takes no arguments", errUsage)
 	}
-	st, err := openStore(ctx, e, sf)
+	st, err := openStore(ctx, e, sf, false)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ func runKeys(_ context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: want create, list or revoke ID", errUsage)
 	}
 	sub := args[0]
+	if sub == "-h" || sub == "-help" || sub == "--help" || sub == "help" {
+		sub, args = "list", []string{"list", "-h"} // the flag set's usage lists every subcommand
+	}
 	fs := newFlagSet(e, "keys "+sub, "keys create --db DIR --role admin|registrar|matcher|monitor --tenant NAME [--name LABEL]\n       cueprint keys list --db DIR [--json]\n       cueprint keys revoke --db DIR ID")
 	db := dbFlag(fs)
 	role := fs.String("role", "", "the key's `role`: admin, registrar, matcher or monitor")
@@ -26,6 +29,25 @@ func runKeys(_ context.Context, e *env, args []string) error {
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
+	}
+	// Check the arguments before touching the directory: a mistake
+	// creates nothing.
+	switch {
+	case sub == "create" && (len(pos) != 0 || *role == "" || *tenant == ""):
+		return fmt.Errorf("%w: create needs --role and --tenant and no arguments", errUsage)
+	case sub == "list" && len(pos) != 0:
+		return fmt.Errorf("%w: list takes no arguments", errUsage)
+	case sub == "revoke" && len(pos) != 1:
+		return fmt.Errorf("%w: revoke takes exactly one key ID", errUsage)
+	case sub != "create" && sub != "list" && sub != "revoke":
+		return fmt.Errorf("%w: unknown keys command %q (want create, list or revoke)", errUsage, sub)
+	}
+	// Only create makes a store directory: list and revoke on a mistyped
+	// --db say so rather than creating an empty one.
+	if sub != "create" {
+		if err := storeDirExists(*db); err != nil {
+			return err
+		}
 	}
 	ring, err := auth.Open(*db)
 	if err != nil {

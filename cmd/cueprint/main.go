@@ -79,12 +79,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	media.RouteLogs(logger, ffmpegLevel)
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: logger}
 
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout) // asked for: standard output, exit 0
 		return 0
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -103,9 +107,45 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 		}
 	}
-	fmt.Fprintf(stderr, "cueprint: unknown command %q\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(stderr, "cueprint: unknown command %q", args[0])
+	if near := nearestCommand(args[0]); near != "" {
+		fmt.Fprintf(stderr, "; did you mean %q?", near)
+	}
+	fmt.Fprintln(stderr, "\nRun 'cueprint help' for the commands.")
 	return 2
+}
+
+// nearestCommand returns the command within two edits of name (a typo),
+// or "".
+func nearestCommand(name string) string {
+	best, bestD := "", 3
+	for _, c := range commands() {
+		if d := editDistance(name, c.name); d < bestD {
+			best, bestD = c.name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func usage(w io.Writer) {
@@ -117,12 +157,16 @@ func usage(w io.Writer) {
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
+// Help asked for (-h, --help) goes to standard output; a bad flag is said
+// once, on standard error, with where to find the usage (parseFlags).
 func newFlagSet(e *env, name, usageLine string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard) // errors are returned, and printed once by run
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: cueprint %s\n\nflags:\n", usageLine)
+		fmt.Fprintf(e.stdout, "usage: cueprint %s\n\nflags:\n", usageLine)
+		fs.SetOutput(e.stdout)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
@@ -131,12 +175,18 @@ func newFlagSet(e *env, name, usageLine string) *flag.FlagSet {
 // ("cueprint match song.mp3 --json"); "--" ends the flags.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
+	// The flag package calls Usage on a bad flag too: print it only when
+	// asked for.
+	printUsage := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = printUsage }()
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				printUsage()
 				return nil, err
 			}
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
+			return nil, fmt.Errorf("%w: %v (run 'cueprint %s -h' for its flags)", errUsage, err, fs.Name())
 		}
 		args = fs.Args()
 		switch {

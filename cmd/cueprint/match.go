@@ -39,7 +39,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		}
 		return printMatches(e, out, *asJSON)
 	}
-	st, err := openStore(ctx, e, sf)
+	st, err := openStore(ctx, e, sf, false)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 		}
 	}
 
-	st, err := openStore(ctx, e, sf)
+	st, err := openStore(ctx, e, sf, true)
 	if err != nil {
 		return err
 	}

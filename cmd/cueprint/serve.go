@@ -64,7 +64,7 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 		return nil
 	}
 
-	st, err := openStore(ctx, e, sf)
+	st, err := openStore(ctx, e, sf, true)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 
 	"github.com/cueprint/cueprint/fingerprint"
@@ -32,14 +34,33 @@ func addStoreFlags(fs *flag.FlagSet) *storeFlags {
 	return sf
 }
 
-// openStore opens the store with the default fingerprint parameters. The
-// files it creates are the owner's alone: a store holds rights data, and
-// Badger creates its files through the process's umask.
-func openStore(ctx context.Context, e *env, sf *storeFlags) (*index.Store, error) {
+// openStore opens the store with the default fingerprint parameters,
+// creating it only when create is set (register, serve): a command that
+// only reads says a mistyped --db holds no store rather than answering
+// from a new empty one. The files it creates are the owner's alone: a
+// store holds rights data, and Badger creates its files through the
+// process's umask.
+func openStore(ctx context.Context, e *env, sf *storeFlags, create bool) (*index.Store, error) {
+	if !create {
+		if err := storeDirExists(sf.db); err != nil {
+			return nil, err
+		}
+	}
 	syscall.Umask(0o077)
 	o := index.Options{Params: fingerprint.DefaultAudioParams(), Logger: e.log, MinFreeBytes: int64(sf.minFree)}
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: --min-free: %v", errUsage, err)
 	}
 	return index.Open(ctx, sf.db, o)
+}
+
+// storeDirExists reports, as an error, a --db that holds no store.
+func storeDirExists(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "keys.json")); err == nil {
+		return nil
+	}
+	return fmt.Errorf("no store at %s (check --db; a store is created by cueprint register, serve or keys create)", dir)
 }

@@ -15,6 +15,9 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: want list, show ID or delete ID", errUsage)
 	}
 	sub := args[0]
+	if sub == "-h" || sub == "-help" || sub == "--help" || sub == "help" {
+		sub, args = "list", []string{"list", "-h"} // the flag set's usage lists every subcommand
+	}
 	fs := newFlagSet(e, "works "+sub, "works list|show ID|delete ID --db DIR [--tenant NAME] [--json]")
 	sf := addStoreFlags(fs)
 	tenant := fs.String("tenant", "", "the `tenant` of the work (show, delete; work IDs are per tenant; default: works registered on the command line)")
@@ -35,7 +38,7 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 	default:
 		return fmt.Errorf("%w: unknown works command %q (want list, show or delete)", errUsage, sub)
 	}
-	st, err := openStore(ctx, e, sf)
+	st, err := openStore(ctx, e, sf, false)
 	if err != nil {
 		return err
 	}
