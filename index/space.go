@@ -167,8 +167,9 @@ func existingDir(dir string) string {
 	}
 }
 
-// storeExists reports whether dir holds a Badger store (its MANIFEST).
-func storeExists(dir string) bool {
+// Exists reports whether dir holds a store (Badger's MANIFEST), without
+// opening or creating anything.
+func Exists(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "MANIFEST"))
 	return err == nil
 }

@@ -220,7 +220,7 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 		}
 		if !readOnly && minFree > 0 {
 			if free, err := freeSpace(existingDir(dir)); err == nil && free < minFree {
-				if !storeExists(dir) {
+				if !Exists(dir) {
 					return nil, fmt.Errorf("open index %s: %w", dir, &SpaceError{Dir: dir, FreeBytes: free, NeedBytes: minFree, NotCreated: true})
 				}
 				logger.Warn("disk below the free-space reserve: store opened read-only", "path", dir,
@@ -232,7 +232,7 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("open index %s: %w", dir, err)
 			}
-		} else if !storeExists(dir) {
+		} else if !Exists(dir) {
 			return nil, fmt.Errorf("open index %s: %w: no store there to open read-only", dir, os.ErrNotExist)
 		}
 		bo = bo.WithReadOnly(readOnly)

@@ -67,12 +67,7 @@ func TestMatchVideoNotCrowdedOut(t *testing.T) {
 	require.NoError(t, err)
 	segs, err := m.MatchVideo(ctx, q)
 	require.NoError(t, err)
-	found := map[string]bool{}
-	for _, s := range segs {
-		found[s.Work.Tenant+"/"+s.Work.ID] = true
-	}
-	require.True(t, found["b/w"], "the original is found among %d segments", len(segs))
-	require.Len(t, found, copies+1, "every copy is found too")
+	requireEveryCopy(t, segs, copies)
 }
 
 func ffmpeg(t *testing.T, args ...string) {

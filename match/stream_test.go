@@ -159,6 +159,13 @@ func TestMatchNotCrowdedOut(t *testing.T) {
 	require.NoError(t, err)
 	segs, err := m.Match(ctx, &fingerprint.AudioPrint{Peaks: excerpt, Frames: lenFrames})
 	require.NoError(t, err)
+	requireEveryCopy(t, segs, copies)
+}
+
+// requireEveryCopy checks that segs hold the original, work "w" of tenant
+// "b", and each of the copies (tenant "a").
+func requireEveryCopy(t *testing.T, segs []Segment, copies int) {
+	t.Helper()
 	found := map[string]bool{}
 	for _, s := range segs {
 		found[s.Work.Tenant+"/"+s.Work.ID] = true

@@ -220,25 +220,12 @@ func TestDiskFull(t *testing.T) {
 	dir := filepath.Join(mnt, "db")
 	ctx := context.Background()
 	opts := index.Options{Params: fingerprint.DefaultAudioParams(), MinFreeBytes: index.MinMinFreeBytes}
-	st, err := index.Open(ctx, dir, opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() }) // before the unmount, on any failure
-	ring, err := auth.Open(t.TempDir())
+	ring, err := auth.Open(dir)
 	require.NoError(t, err)
 	_, secret, err := ring.Create(auth.Admin, "ops", "admin")
 	require.NoError(t, err)
-	srv, err := server.New(server.Config{Listen: "127.0.0.1:0"}, st, ring, prometheus.NewRegistry(), nil)
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	sctx, stop := context.WithCancel(ctx)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sctx, ln) }()
-	var stopOnce sync.Once
-	var serveErr error
-	shutdown := func() { stopOnce.Do(func() { stop(); serveErr = <-served }) }
-	t.Cleanup(shutdown) // before the store closes, on any failure
-	c, err := client.New("http://"+ln.Addr().String(), secret, nil)
+	url, stop := serveDir(t, dir, opts, server.Config{})
+	c, err := client.New(url, secret, nil)
 	require.NoError(t, err)
 
 	var acked []string
@@ -270,14 +257,12 @@ func TestDiskFull(t *testing.T) {
 	assert.NotEmpty(t, res.Matches, "matching on a full disk")
 	assertAPIError(t, c.DeleteWork(ctx, acked[0]), http.StatusInsufficientStorage, "insufficient_storage")
 
-	shutdown()
-	require.NoError(t, serveErr)
-	require.NoError(t, st.Close())
+	stop()
 
 	// Another program takes the rest of the disk; a restart on the full
 	// disk opens the store read-only, with every acknowledged work.
 	spacetest.Fill(t, mnt)
-	st, err = index.Open(ctx, dir, opts)
+	st, err := index.Open(ctx, dir, opts)
 	require.NoError(t, err)
 	defer st.Close()
 	assert.False(t, st.Writable())
@@ -287,12 +272,14 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
-// serveDir runs a daemon over the store in dir (opened here) and returns
-// its URL and a stop that shuts it down and closes the store.
-func serveDir(t *testing.T, dir string, cfg server.Config) (string, func()) {
+// serveDir runs a daemon over the store in dir (opened here with opts,
+// its key ring beside it) and returns its URL and a stop that shuts it
+// down and closes the store; stop also runs at cleanup, before anything
+// registered earlier (an unmount).
+func serveDir(t *testing.T, dir string, opts index.Options, cfg server.Config) (string, func()) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := index.Open(ctx, dir, index.Options{Params: fingerprint.DefaultAudioParams()})
+	st, err := index.Open(ctx, dir, opts)
 	require.NoError(t, err)
 	ring, err := auth.Open(dir)
 	require.NoError(t, err)
@@ -337,8 +324,9 @@ func TestBulkJobSurvivesRestart(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	cfg := server.Config{MediaRoot: root, Workers: 1}
+	opts := index.Options{Params: fingerprint.DefaultAudioParams()}
 
-	url, stop := serveDir(t, dir, cfg)
+	url, stop := serveDir(t, dir, opts, cfg)
 	c, err := client.New(url, secret, nil)
 	require.NoError(t, err)
 	job, err := c.Bulk(ctx, strings.NewReader(manifest.String()), false)
@@ -353,7 +341,7 @@ func TestBulkJobSurvivesRestart(t *testing.T) {
 	require.NotContains(t, string(logged), `"state"`, "the job was cut short, not finished")
 	require.Less(t, strings.Count(string(logged), "\n"), rows)
 
-	url, stop = serveDir(t, dir, cfg)
+	url, stop = serveDir(t, dir, opts, cfg)
 	c, err = client.New(url, secret, nil)
 	require.NoError(t, err)
 	var got *api.Job
@@ -366,7 +354,7 @@ func TestBulkJobSurvivesRestart(t *testing.T) {
 	assert.Empty(t, got.Errors)
 	stop()
 
-	url, _ = serveDir(t, dir, cfg)
+	url, _ = serveDir(t, dir, opts, cfg)
 	c, err = client.New(url, secret, nil)
 	require.NoError(t, err)
 	again, err := c.Job(ctx, job.ID)

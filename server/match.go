@@ -21,9 +21,6 @@ import (
 	"github.com/cueprint/cueprint/server/api"
 )
 
-// millis rounds seconds to the millisecond, as match rounds segment times.
-func millis(x float64) float64 { return api.Millis(x) }
-
 // segmentJSON is the API form of a segment, as c may see it: owners and
 // shares are for attribution (matchers) and for the work's own tenant;
 // another rights holder learns only what identifies the work.
@@ -116,7 +113,7 @@ func (s *Server) matchSpooled(ctx context.Context, w http.ResponseWriter, c *cal
 		return err
 	}
 	s.metrics.matchQuerySecs.Observe(mp.Duration().Seconds())
-	out := api.MatchResponse{Query: api.Query{Path: path, DurationS: millis(mp.Duration().Seconds())}, Matches: []api.Segment{}}
+	out := api.MatchResponse{Query: api.Query{Path: path, DurationS: api.Millis(mp.Duration().Seconds())}, Matches: []api.Segment{}}
 	for _, seg := range segs {
 		out.Matches = append(out.Matches, s.segmentJSON(seg, c))
 	}
@@ -211,7 +208,7 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 		s.metrics.matchOutcomes.WithLabelValues(outcomeUnmatched).Inc()
 	}
 	s.metrics.matchQuerySecs.Observe(dur.Seconds())
-	return emit(api.StreamEvent{Type: "end", Query: &api.Query{DurationS: millis(dur.Seconds())}, Matches: count})
+	return emit(api.StreamEvent{Type: "end", Query: &api.Query{DurationS: api.Millis(dur.Seconds())}, Matches: count})
 }
 
 // postMatchURL matches media the daemon fetches itself: http and https

@@ -52,7 +52,7 @@ func (s *Server) getReady(w http.ResponseWriter, _ *http.Request, _ *call) error
 func workJSON(w index.Work) api.Work {
 	out := api.Work{
 		WorkMetadata: api.WorkMetadata{ID: w.ID, Title: w.Title, ISRC: w.ISRC, ISWC: w.ISWC, ISAN: w.ISAN, EIDR: w.EIDR, Tenant: w.Tenant},
-		DurationS:    millis(w.DurationS), RegisteredAt: w.RegisteredAt, Peaks: w.Peaks, Hashes: w.Hashes,
+		DurationS:    api.Millis(w.DurationS), RegisteredAt: w.RegisteredAt, Peaks: w.Peaks, Hashes: w.Hashes,
 		VideoFrames: w.VideoFrames,
 	}
 	for _, o := range w.Owners {

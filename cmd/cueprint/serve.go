@@ -23,7 +23,7 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "requests decoding or matching at once")
 	fs.IntVar(&cfg.QueueDepth, "queue", 4*runtime.NumCPU(), "admitted requests waiting for a worker; past it 429")
 	fs.IntVar(&cfg.MaxStreams, "max-streams", 16, "streaming matches at once")
-	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", 8, "streaming matches one API key may run at once")
+	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", 0, "streaming matches one API key may run at once (default half of --max-streams)")
 	fs.IntVar(&cfg.MaxUploads, "max-uploads", 256, "request bodies received at once (before admission)")
 	fs.IntVar(&cfg.MaxUploadsPerKey, "max-uploads-per-key", 32, "request bodies one API key may send at once")
 	minRate := byteSize(1024)

@@ -56,7 +56,7 @@ func openStore(ctx context.Context, e *env, sf *storeFlags, create bool) (*index
 
 // storeDirExists reports, as an error, a --db that holds no store.
 func storeDirExists(dir string) error {
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err == nil {
+	if index.Exists(dir) {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(dir, "keys.json")); err == nil {
