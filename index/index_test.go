@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -497,4 +499,20 @@ func TestScopeWorkKeysUpgrade(t *testing.T) {
 	assert.Equal(t, "T-1", got.ID)
 	_, err = s.Get("C-1")
 	require.NoError(t, err, "works of no tenant stay where they are")
+}
+
+// TestOpenAfterKillDuringOpen: a process killed while Badger created a
+// memtable's file leaves it empty; the store opens all the same, with
+// every work.
+func TestOpenAfterKillDuringOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	_, err := s.Register(context.Background(), Work{ID: "a"}, fakePeaks(1, 500), false)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "00099.mem"), nil, 0o600))
+	s = openTest(t, dir)
+	defer s.Close()
+	_, err = s.Get("a")
+	require.NoError(t, err)
 }

@@ -232,6 +232,9 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("open index %s: %w", dir, err)
 			}
+			if err := removeEmptyMemtables(dir); err != nil {
+				return nil, fmt.Errorf("open index %s: %w", dir, err)
+			}
 		} else if !Exists(dir) {
 			return nil, fmt.Errorf("open index %s: %w: no store there to open read-only", dir, os.ErrNotExist)
 		}
