@@ -53,6 +53,14 @@
 //     hypotheses) by re-reading its peaks, with the neighbouring
 //     quantisation level looked up for values near a boundary: the index
 //     holds one hash per pair, queries pay for robustness.
+//  7. Triplets (triplet.go): each anchor with the two strongest peaks of
+//     its target zone, hashed from quantities a change of speed, tempo or
+//     pitch leaves unchanged (the targets' pitch differences from the
+//     anchor in semitones, and where the first target falls between the
+//     anchor and the second), about 22 bits with the span's coarse length.
+//     A query looks them up once, whatever its speed or pitch; the change
+//     itself is recovered from the matched triplets' spans and anchor
+//     pitches when a candidate is aligned.
 //
 // A reference's peaks (about 3 bytes each, AppendPeaks) are stored as its
 // forward print; its landmarks are recomputed from them. Prints made with
@@ -77,6 +85,7 @@
 // others', too few to align; docs/design/tuning.md has what was
 // measured). Where this still fails: two
 // songs mixed at equal loudness or louder (the other song's peaks take
-// most of each octave's share), pitch shifts beyond the variants' ±1.5
-// semitones, and 3 s queries under heavy noise.
+// most of each octave's share), and 3 s queries under heavy noise; speed
+// and pitch changes beyond the variants' grid rest on the triplets, of
+// which fewer survive a time stretch or a transposition than pairs do.
 package fingerprint

@@ -74,27 +74,15 @@ func (p AudioParams) Pairs(peaks []Peak, fn func(i, j int)) {
 func (p AudioParams) pairs(peaks []Peak, perZone int, fn func(i, j int)) {
 	minDt, maxDt := float32(p.MinDeltaFrames), float32(p.MaxDeltaFrames)
 	width := (maxDt - minDt) / float32(p.FanOut)
-	maxDp := float32(p.MaxDeltaSemitones)
 	// best[z*perZone+r] is the index of the sub-zone z's r-th strongest
 	// peak so far, -1 when there is none.
 	best := make([]int, p.FanOut*perZone)
 	for i := range peaks {
-		a := peaks[i]
 		for z := range best {
 			best[z] = -1
 		}
-		for j := i + 1; j < len(peaks); j++ {
+		p.targetZone(peaks, i, func(j int, dt float32) {
 			b := peaks[j]
-			dt := b.Time - a.Time
-			if dt < minDt {
-				continue
-			}
-			if dt >= maxDt {
-				break
-			}
-			if dp := b.Pitch - a.Pitch; dp > maxDp || dp < -maxDp {
-				continue
-			}
 			z := min(p.FanOut-1, int((dt-minDt)/width))
 			zone := best[z*perZone : (z+1)*perZone]
 			// Insert j by strength; on a tie the earlier peak stays first.
@@ -105,12 +93,35 @@ func (p AudioParams) pairs(peaks []Peak, perZone int, fn func(i, j int)) {
 					break
 				}
 			}
-		}
+		})
 		for _, j := range best {
 			if j >= 0 {
 				fn(i, j)
 			}
 		}
+	}
+}
+
+// targetZone calls fn with every peak of anchor i's target zone, in time
+// order, and its time after the anchor: the peaks MinDeltaFrames to
+// MaxDeltaFrames later and within MaxDeltaSemitones of the anchor's pitch.
+func (p AudioParams) targetZone(peaks []Peak, i int, fn func(j int, dt float32)) {
+	minDt, maxDt := float32(p.MinDeltaFrames), float32(p.MaxDeltaFrames)
+	maxDp := float32(p.MaxDeltaSemitones)
+	a := peaks[i]
+	for j := i + 1; j < len(peaks); j++ {
+		b := peaks[j]
+		dt := b.Time - a.Time
+		if dt < minDt {
+			continue
+		}
+		if dt >= maxDt {
+			break
+		}
+		if dp := b.Pitch - a.Pitch; dp > maxDp || dp < -maxDp {
+			continue
+		}
+		fn(j, dt)
 	}
 }
 
