@@ -160,7 +160,7 @@ type builder struct {
 }
 
 // run is one worker's sorted range of works on disk. Postings file:
-// per hash, ascending: <uvarint hash delta><uvarint works>, then per work
+// per key, ascending in the dense numbering of buildKeys: <uvarint key delta><uvarint works>, then per work
 // <uvarint num delta><uvarint count><uvarint time deltas...>. Works file:
 // per work, in order: <uvarint num>, then three <uvarint len><bytes>
 // chunks: the forward print, the ID and the work record (JSON).
@@ -276,7 +276,7 @@ func (w *hashWorker) hashRange(ctx context.Context, first, end int) error {
 			peaks[k].Pitch = fingerprint.QuantizePitch(peaks[k].Pitch)
 			peaks[k].Strength = fingerprint.QuantizeStrength(peaks[k].Strength)
 		}
-		groups := groupLandmarks(b.p.Landmarks(peaks))
+		groups := groupKeys(audioKeys(b.p, peaks))
 		for _, g := range groups {
 			for _, t := range g.times {
 				w.buf = append(w.buf, posting{g.hash, num, t})
@@ -321,16 +321,37 @@ func (w *hashWorker) flushRun(first, end int) error {
 	return nil
 }
 
+// buildKeys is the size of the dense numbering of the audio keys a build
+// writes (a build holds no video): the pair hashes, then the triplet keys.
+// Runs are sorted and written in this numbering, which keeps key order.
+const buildKeys = 1<<fingerprint.HashBits + 1<<fingerprint.TripletBits
+
+// denseKey numbers an audio key densely (see buildKeys).
+func denseKey(k uint32) uint32 {
+	if fingerprint.IsTripletKey(k) {
+		return 1<<fingerprint.HashBits + k&(1<<fingerprint.TripletBits-1)
+	}
+	return k
+}
+
+// sparseKey undoes denseKey.
+func sparseKey(d uint32) uint32 {
+	if d >= 1<<fingerprint.HashBits {
+		return fingerprint.TripletKeySpace | (d - 1<<fingerprint.HashBits)
+	}
+	return d
+}
+
 // writeRun sorts the worker's postings by hash (a stable counting sort:
 // within a hash, entries keep their work and time order) and writes them
 // and the works' records as run first.
 func (w *hashWorker) writeRun(first int) (*run, error) {
 	if w.counts == nil {
-		w.counts = make([]uint32, 1<<fingerprint.HashBits+1)
+		w.counts = make([]uint32, buildKeys+1)
 	}
 	clear(w.counts)
 	for _, p := range w.buf {
-		w.counts[p.hash+1]++
+		w.counts[denseKey(p.hash)+1]++
 	}
 	for h := 1; h < len(w.counts); h++ {
 		w.counts[h] += w.counts[h-1]
@@ -340,8 +361,9 @@ func (w *hashWorker) writeRun(first int) (*run, error) {
 	}
 	w.sorted = w.sorted[:len(w.buf)]
 	for _, p := range w.buf {
-		w.sorted[w.counts[p.hash]] = p
-		w.counts[p.hash]++
+		d := denseKey(p.hash)
+		w.sorted[w.counts[d]] = p
+		w.counts[d]++
 	}
 	r := &run{first: first,
 		postings: filepath.Join(w.b.dir, fmt.Sprintf("%09d.postings", first)),
@@ -349,10 +371,11 @@ func (w *hashWorker) writeRun(first int) (*run, error) {
 	enc := w.enc[:0]
 	prevHash := uint32(0)
 	for i := 0; i < len(w.sorted); {
-		h := w.sorted[i].hash
+		key := w.sorted[i].hash
+		h := denseKey(key)
 		j := i
 		nWorks := 0
-		for j < len(w.sorted) && w.sorted[j].hash == h {
+		for j < len(w.sorted) && w.sorted[j].hash == key {
 			if j == i || w.sorted[j].num != w.sorted[j-1].num {
 				nWorks++
 			}
@@ -550,7 +573,7 @@ func (b *builder) mergePostings(ctx context.Context, out *kvWriter) error {
 	}
 	var pl postingList
 	var arena []uint32
-	for h := uint32(0); h < 1<<fingerprint.HashBits; h++ {
+	for h := uint32(0); h < buildKeys; h++ {
 		if h%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -597,7 +620,7 @@ func (b *builder) mergePostings(ctx context.Context, out *kvWriter) error {
 		for _, s := range spans {
 			pl.times = append(pl.times, arena[s[0]:s[1]])
 		}
-		out.add(streamPostings, postingsKey(h), encodePostings(&pl))
+		out.add(streamPostings, postingsKey(sparseKey(h)), encodePostings(&pl))
 		b.stats.Hashes++
 		if out.err != nil {
 			return out.err

@@ -40,8 +40,14 @@ const (
 	// is migrated in place when it is opened read-write: each tenant's
 	// work keys and `n` values are rewritten, then the meta record.
 	FormatV5 uint32 = 5
+	// FormatV6 adds the triplet keys (FORMAT.md#postings,
+	// fingerprint.RefTriplets) to the postings, by which a query whose
+	// speed, tempo or pitch was changed is found. Older stores lack them
+	// and are refused with ErrNeedsMigration until Migrate (`cueprint
+	// migrate`) has added them from the stored forward prints.
+	FormatV6 uint32 = 6
 	// FormatCurrent is what this binary writes.
-	FormatCurrent = FormatV5
+	FormatCurrent = FormatV6
 )
 
 // magic opens the meta record.

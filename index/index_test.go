@@ -144,7 +144,7 @@ func TestRecoverInterrupted(t *testing.T) {
 			dir := t.TempDir()
 			s := openTest(t, dir)
 			peaks := fakePeaks(3, 300)
-			groups := groupLandmarks(s.Params().Landmarks(peaks))
+			groups := groupKeys(audioKeys(s.Params(), peaks))
 			var num uint32 = 77
 			switch stop {
 			case "after pending", "after postings":
@@ -278,8 +278,9 @@ func TestDecodeShortRejects(t *testing.T) {
 	}
 }
 
-// TestFormatUpgrade: a store whose meta record says version 1 or 2 opens,
-// keeps its works and is marked version 4; an unknown version is refused.
+// TestFormatUpgrade: a store whose meta record says version 1 to 5 is
+// refused until migrated, then opens, keeps its works and is marked
+// current; an unknown version is refused.
 func TestFormatUpgrade(t *testing.T) {
 	p := fingerprint.DefaultAudioParams()
 	for _, tc := range []struct {
@@ -291,6 +292,7 @@ func TestFormatUpgrade(t *testing.T) {
 		{"version 2", func(video uint64) []byte { return oldMeta(FormatV2, p.Hash(), video) }, nil},
 		{"version 3", func(video uint64) []byte { return oldMeta(FormatV3, p.Hash(), video) }, nil},
 		{"version 4", func(video uint64) []byte { return oldMeta(FormatV4, p.Hash(), video) }, nil},
+		{"version 5", func(video uint64) []byte { return oldMeta(FormatV5, p.Hash(), video) }, nil},
 		{"version 99", func(video uint64) []byte { return oldMeta(99, p.Hash(), video) }, ErrUnsupportedFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -307,6 +309,10 @@ func TestFormatUpgrade(t *testing.T) {
 				require.ErrorIs(t, err, tc.err)
 				return
 			}
+			require.ErrorIs(t, err, ErrNeedsMigration)
+			_, err = Migrate(context.Background(), dir, Options{Params: p}, nil)
+			require.NoError(t, err)
+			s, err = Open(context.Background(), dir, Options{Params: p})
 			require.NoError(t, err)
 			defer func() { require.NoError(t, s.Close()) }()
 			_, err = s.Get("w1")
@@ -366,7 +372,7 @@ func TestPostingsOrderWithPartialCache(t *testing.T) {
 	peaks := fakePeaks(9, 600)
 	_, err := s.Register(ctx, Work{ID: "O"}, peaks, false)
 	require.NoError(t, err)
-	groups := groupLandmarks(s.Params().Landmarks(peaks))
+	groups := groupKeys(audioKeys(s.Params(), peaks))
 	var all []uint32
 	for _, g := range groups {
 		all = append(all, g.hash)
@@ -487,6 +493,8 @@ func TestScopeWorkKeysUpgrade(t *testing.T) {
 	}))
 	require.NoError(t, s.Close())
 
+	_, err = Migrate(ctx, dir, Options{Params: p}, nil)
+	require.NoError(t, err)
 	s = openTest(t, dir)
 	defer s.Close()
 	got, err := s.GetIn("acme", "T-1")

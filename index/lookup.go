@@ -167,11 +167,33 @@ func (s *Store) WarmPostings(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := 0
+	err := s.eachPostings(ctx, func(h uint32, v []byte) error {
+		flat, err := decodeFlat(v, nil)
+		if err != nil {
+			return fmt.Errorf("postings of hash %d: %w", h, err)
+		}
+		if !s.cache.put(h, flat) {
+			return errStopScan // budget reached
+		}
+		n++
+		return nil
+	})
+	return n, err
+}
+
+// errStopScan ends eachPostings early, without an error.
+var errStopScan = errors.New("stop")
+
+// eachPostings calls fn with every postings key and its value (valid
+// only during the call), in key order, in one read transaction, until fn
+// returns an error (errStopScan: stop without one).
+func (s *Store) eachPostings(ctx context.Context, fn func(key uint32, v []byte) error) error {
+	n := 0
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPostings}, PrefetchValues: true, PrefetchSize: 256})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			if n%checkContextEveryNLookups == 0 {
+			if n++; n%checkContextEveryNLookups == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -181,16 +203,14 @@ func (s *Store) WarmPostings(ctx context.Context) (int, error) {
 				return fmt.Errorf("%w: postings key of %d bytes", ErrCorrupt, len(k))
 			}
 			h := binary.BigEndian.Uint32(k[1:])
-			var flat []uint32
-			if err := it.Item().Value(func(v []byte) (err error) { flat, err = decodeFlat(v, nil); return err }); err != nil {
-				return fmt.Errorf("postings of hash %d: %w", h, err)
+			if err := it.Item().Value(func(v []byte) error { return fn(h, v) }); err != nil {
+				return err
 			}
-			if !s.cache.put(h, flat) {
-				return nil // budget reached
-			}
-			n++
 		}
 		return nil
 	})
-	return n, err
+	if errors.Is(err, errStopScan) {
+		return nil
+	}
+	return err
 }

@@ -10,6 +10,7 @@ package index
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -40,6 +41,10 @@ var (
 	ErrUnsupportedFormat = errors.New("index: unsupported format version")
 	ErrParamsMismatch    = errors.New("index: fingerprint parameters differ from the store's")
 	ErrClosed            = errors.New("index: store closed")
+	// ErrNeedsMigration: the store was written by an earlier format
+	// whose postings this binary cannot search; Migrate (`cueprint
+	// migrate`) converts it in place from its stored prints.
+	ErrNeedsMigration = errors.New("index: store needs migration")
 )
 
 // postingsBatch is how many postings keys one transaction updates while a
@@ -81,6 +86,9 @@ type Options struct {
 	// FreeSpace reports the free bytes of the filesystem holding a
 	// directory. The default is statfs; tests replace it.
 	FreeSpace func(dir string) (int64, error)
+
+	// migrate: opened by Migrate (see Store.migrating).
+	migrate bool
 }
 
 // Validate reports every invalid option at once.
@@ -124,6 +132,11 @@ type Store struct {
 	freeSpace      func(string) (int64, error)
 	refusedWrites  atomic.Int64
 	refusedNeed    atomic.Int64 // bytes the last refused write needed; 0 after one is accepted
+
+	// migrating: opened by Migrate, which may open a store of an
+	// earlier format (oldFormat, 0 when current).
+	migrating bool
+	oldFormat uint32
 
 	writeMu sync.Mutex // serialises register and delete
 
@@ -258,7 +271,7 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 		cacheBytes = 1 << 30
 	}
 	s = &Store{db: db, params: o.Params, video: o.videoParams(), log: logger, dir: dir, live: roaring.New(),
-		cache: newPostingsCache(max(cacheBytes, 0)), readOnly: readOnly, lowSpaceAtOpen: lowSpace, minFree: minFree, freeSpace: freeSpace}
+		cache: newPostingsCache(max(cacheBytes, 0)), readOnly: readOnly, migrating: o.migrate, lowSpaceAtOpen: lowSpace, minFree: minFree, freeSpace: freeSpace}
 	if o.InMemory {
 		s.dir = ""
 	}
@@ -332,11 +345,11 @@ func (s *Store) checkMeta() error {
 		ver := binary.BigEndian.Uint32(v[4:])
 		switch {
 		case ver == FormatV1 && len(v) == 16:
-		case (ver == FormatV2 || ver == FormatV3 || ver == FormatV4 || ver == FormatV5) && len(v) == 24:
+		case ver >= FormatV2 && ver <= FormatV6 && len(v) == 24:
 			if h := binary.BigEndian.Uint64(v[16:]); h != s.video.Hash() && holdsVideo(txn) {
 				return fmt.Errorf("%w: video: store %016x, requested %016x", ErrParamsMismatch, h, s.video.Hash())
 			}
-		case ver >= FormatV1 && ver <= FormatV5:
+		case ver >= FormatV1 && ver <= FormatV6:
 			return fmt.Errorf("%w: meta record of version %d has %d bytes", ErrCorrupt, ver, len(v))
 		default:
 			return fmt.Errorf("%w: store has version %d, this binary reads %d to %d", ErrUnsupportedFormat, ver, FormatV1, FormatCurrent)
@@ -347,6 +360,20 @@ func (s *Store) checkMeta() error {
 			// fingerprinted again from their media.
 			return fmt.Errorf("%w: store %016x, requested %016x (a store made with other audio parameters, e.g. by an older cueprint: register its works again into a new store)",
 				ErrParamsMismatch, h, s.params.Hash())
+		}
+		if ver < FormatV6 {
+			// Postings without triplet keys: only Migrate may open the
+			// store, and it writes the record when it is done.
+			if !s.migrating {
+				where := s.dir
+				if where == "" {
+					where = "DIR"
+				}
+				return fmt.Errorf("%w: format %d, without the triplet keys this binary searches by: run `cueprint migrate --db %s` (it adds them from the stored prints; no media is needed)",
+					ErrNeedsMigration, ver, where)
+			}
+			s.oldFormat = ver
+			return nil
 		}
 		// The record is rewritten when it differs from what this binary
 		// writes: a V1 store holds no video key, a V2 store no short
@@ -734,51 +761,81 @@ func (s *Store) purge(ctx context.Context, num uint32) error {
 }
 
 // groups returns the postings of a work's prints, in key order: the audio
-// landmarks' hashes, then the video keys (all above
-// fingerprint.VideoKeySpace).
+// print's pair hashes and triplet keys, and the video keys
+// (fingerprint.VideoKeySpace).
 func (s *Store) groups(peaks []fingerprint.Peak, frames []fingerprint.VideoFrameHashes) []hashTimes {
-	groups := groupLandmarks(s.params.Landmarks(peaks))
-	return append(groups, groupVideo(frames)...)
+	return groupKeys(append(audioKeys(s.params, peaks), videoKeys(frames)...))
 }
 
-// groupVideo groups a video print's keys, in key order, with sorted,
-// distinct frame indexes.
-func groupVideo(frames []fingerprint.VideoFrameHashes) []hashTimes {
-	var lms []fingerprint.Landmark
+// keyTime is one posting of a work: an index key and the time the
+// work holds it at.
+type keyTime struct {
+	key  uint32
+	time uint32
+}
+
+// audioKeys returns an audio print's postings: its pair hashes at their
+// anchor times (whole frames), and its triplet keys (tripletKeys). The
+// peaks must be quantised as the forward print stores them, so that the
+// keys recomputed from it (deletion, migration, alignment) are these.
+func audioKeys(p fingerprint.AudioParams, peaks []fingerprint.Peak) []keyTime {
+	lms := p.Landmarks(peaks)
+	out := make([]keyTime, 0, len(lms)+len(peaks))
+	for _, lm := range lms {
+		out = append(out, keyTime{lm.Hash, uint32(max(lm.Time, 0))})
+	}
+	return append(out, tripletKeys(p, peaks)...)
+}
+
+// tripletKeys returns an audio print's triplet keys at
+// fingerprint.TripletTime (anchor and span).
+func tripletKeys(p fingerprint.AudioParams, peaks []fingerprint.Peak) []keyTime {
+	tris := p.RefTriplets(peaks)
+	out := make([]keyTime, 0, len(tris))
+	for _, t := range tris {
+		out = append(out, keyTime{t.Key, fingerprint.TripletTime(t)})
+	}
+	return out
+}
+
+// videoKeys returns a video print's postings: each band key of each
+// frame's hashes at the frame's index.
+func videoKeys(frames []fingerprint.VideoFrameHashes) []keyTime {
+	var out []keyTime
 	var keys []uint32
 	for _, f := range frames {
 		for _, h := range f.Hashes {
 			keys = fingerprint.VideoKeys(h, keys[:0])
 			for _, k := range keys {
-				lms = append(lms, fingerprint.Landmark{Hash: k, Time: float32(f.Index)})
+				out = append(out, keyTime{k, uint32(f.Index)})
 			}
 		}
 	}
-	return groupLandmarks(lms)
+	return out
 }
 
-// hashTimes is one hash of a work and the anchor times (whole frames)
-// at which the work holds it.
+// hashTimes is one key of a work and the times (whole frames, or packed
+// as fingerprint.TripletTime) at which the work holds it.
 type hashTimes struct {
 	hash  uint32
 	times []uint32
 }
 
-// groupLandmarks groups landmarks by hash, in hash order, with sorted,
-// distinct times.
-func groupLandmarks(lms []fingerprint.Landmark) []hashTimes {
-	sorted := slices.Clone(lms)
-	slices.SortFunc(sorted, fingerprint.CompareLandmarks)
+// groupKeys groups postings by key, in key order, with sorted, distinct
+// times. It sorts kts.
+func groupKeys(kts []keyTime) []hashTimes {
+	slices.SortFunc(kts, func(x, y keyTime) int {
+		return cmp.Or(cmp.Compare(x.key, y.key), cmp.Compare(x.time, y.time))
+	})
 	var out []hashTimes
-	for _, lm := range sorted {
-		t := uint32(max(lm.Time, 0))
-		if n := len(out); n > 0 && out[n-1].hash == lm.Hash {
-			if ts := out[n-1].times; ts[len(ts)-1] != t {
-				out[n-1].times = append(ts, t)
+	for _, kt := range kts {
+		if n := len(out); n > 0 && out[n-1].hash == kt.key {
+			if ts := out[n-1].times; ts[len(ts)-1] != kt.time {
+				out[n-1].times = append(ts, kt.time)
 			}
 			continue
 		}
-		out = append(out, hashTimes{hash: lm.Hash, times: []uint32{t}})
+		out = append(out, hashTimes{hash: kt.key, times: []uint32{kt.time}})
 	}
 	return out
 }
