@@ -52,6 +52,7 @@ func commands() []command {
 		{"match", "find registered works in a media file", runMatch},
 		{"works", "list, show or delete registered works", runWorks},
 		{"compact", "drop superseded data from a store (after registering a catalogue)", runCompact},
+		{"migrate", "bring a store written by an earlier cueprint to the current format", runMigrate},
 		{"serve", "run the HTTP daemon (API, metrics, access control)", runServe},
 		{"keys", "create, list or revoke API keys of the daemon", runKeys},
 		{"excerpt", "render a degraded excerpt of a recording (a realistic query)", runExcerpt},

@@ -46,12 +46,21 @@ func openStore(ctx context.Context, e *env, sf *storeFlags, create bool) (*index
 			return nil, err
 		}
 	}
+	o, err := storeOptions(e, sf)
+	if err != nil {
+		return nil, err
+	}
+	return index.Open(ctx, sf.db, o)
+}
+
+// storeOptions returns the index options of the store flags.
+func storeOptions(e *env, sf *storeFlags) (index.Options, error) {
 	syscall.Umask(0o077)
 	o := index.Options{Params: fingerprint.DefaultAudioParams(), Logger: e.log, MinFreeBytes: int64(sf.minFree)}
 	if err := o.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: --min-free: %v", errUsage, err)
+		return o, fmt.Errorf("%w: --min-free: %v", errUsage, err)
 	}
-	return index.Open(ctx, sf.db, o)
+	return o, nil
 }
 
 // storeDirExists reports, as an error, a --db that holds no store.
