@@ -11,9 +11,11 @@ import (
 // MiB, some 200 three-minute works.
 const refCacheLandmarks = 4 << 20
 
-// refPrint is a work's landmarks sorted by hash.
+// refPrint is a work's landmarks sorted by hash and, once the invariant
+// search needed them, its triplets sorted by key.
 type refPrint struct {
 	landmarks []fingerprint.Landmark
+	triplets  []fingerprint.Triplet
 }
 
 // refCache is an LRU of decoded reference prints, bounded by landmarks.

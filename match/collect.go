@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"slices"
 
 	"github.com/cueprint/cueprint/fingerprint"
@@ -70,7 +71,9 @@ func (m *Matcher) refLandmarks(num uint32) (*refPrint, error) {
 	}
 	lms := m.fp.Landmarks(peaks)
 	slices.SortFunc(lms, fingerprint.CompareLandmarks)
-	r := &refPrint{landmarks: lms}
+	tris := m.fp.RefTriplets(peaks)
+	slices.SortFunc(tris, func(x, y fingerprint.Triplet) int { return cmp.Compare(x.Key, y.Key) })
+	r := &refPrint{landmarks: lms, triplets: tris}
 	m.cache.put(num, r)
 	return r, nil
 }

@@ -87,11 +87,12 @@ const (
 )
 
 // Variant correction. A window is aligned under one hypothesis, the
-// identity, and then (when that found no strong match) under every
-// variant of Params.Variants, 18 by default: the best unrelated z of the
-// variant search is the best of many more tries, so it runs higher. A
-// variant's alignment therefore needs confidenceVariantZ more than the
-// identity's. Measured with 55-3500 Hz prints on the public set, every
+// identity, and then (when that found no strong match) under the changes
+// the invariant search recovers for up to MaxCandidates works, and under
+// every variant of Params.Variants, 18 by default: the best unrelated z of
+// those searches is the best of many more tries, so it runs higher. An
+// alignment under a variant or a recovered change therefore needs
+// confidenceVariantZ more than the identity's. Measured with 55-3500 Hz prints on the public set, every
 // alignment logged, on three registered sets of 24 works with 1,220
 // queries each and on the tests' set with 380: the best unrelated
 // variant alignments reached z 8.2 and 8.7 (the latter, music by the

@@ -12,10 +12,16 @@
 // stops there (final). Otherwise the identity is searched again with each
 // anchor paired with the Params.TargetsPerZone strongest peaks of each
 // target sub-zone (a mixed-in song may have displaced the reference's
-// target), then under every variant of Params.Variants (speed, tempo-only,
-// pitch-only hypotheses): query-side variants cost extra lookups per
-// query, index-side variants would multiply the store. One search
-// (search.go) is six steps, each a function in the file named after it:
+// target). Then the invariant search (invariant.go) looks the window's
+// triplet keys up, which a change of speed, tempo or pitch leaves
+// unchanged, recovers each candidate's change from its matched triplets
+// and aligns it under that change, however far it lies from the identity
+// (within fingerprint.TripletMaxSpeed and maxPitchShift). Only when that
+// finds nothing is the window searched under every variant of
+// Params.Variants (speed, tempo-only, pitch-only hypotheses near the
+// identity), whose pairs survive where too few triplets do (short queries
+// transposed or time-stretched by a few percent). One search (search.go)
+// is six steps, each a function in the file named after it:
 //
 //  1. Hash the query (hash.go, hashQuery): every pair of the window's peaks
 //     hashed under each variant (fingerprint.QueryHashesK, with
@@ -193,7 +199,12 @@ func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, fra
 			return hits, nil
 		}
 	}
-	if len(m.p.Variants) == 0 {
+	changed, err := m.searchInvariant(ctx, peaks)
+	if err != nil {
+		return nil, err
+	}
+	hits = betterPerWork(hits, changed)
+	if len(changed) > 0 || len(m.p.Variants) == 0 {
 		return hits, nil
 	}
 	all, err := m.search(ctx, peaks, frames, append(identity, m.p.Variants...), 1)
