@@ -156,7 +156,60 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 		offs = as.offs
 	}
 	bestHit.background = m.background(offs)
+	for _, off := range alternatives(offs, tol, bestHit.score, &as.seen) {
+		bestHit.alsoAt = append(bestHit.alsoAt, bestHit.b+off)
+	}
 	return bestHit, true
+}
+
+// alsoAtFraction: another offset of the same work whose alignment reaches
+// this share of the best one's score is reported beside it (Segment.AlsoAt):
+// the passage is repeated there. A true repeat of a chorus or a loop
+// aligns 80-100 % of the best occurrence's hashes (the parts sung or
+// mixed differently are the rest); the best unrelated offsets of a work
+// stay near the background, far below any confident score.
+const alsoAtFraction = 0.8
+
+// maxAlsoAt bounds the repeats reported for one segment.
+const maxAlsoAt = 8
+
+// alternatives returns, relative to the best window of offs (sorted, at
+// the winning slope), the offsets of other windows of width tol aligning
+// at least alsoAtFraction of score distinct hashes, at least
+// mergeToleranceFrames from the best and from each other, by decreasing
+// score, at most maxAlsoAt. seen is densest's scratch.
+func alternatives(offs []offPair, tol float64, score int, seen *[]int32) []float64 {
+	need := int(math.Ceil(alsoAtFraction * float64(score)))
+	if need < 1 || len(offs) < need {
+		return nil
+	}
+	var found []float64 // absolute window starts, the best first
+	rest := offs
+	for len(found) <= maxAlsoAt {
+		n, off, s := densest(rest, tol, *seen)
+		*seen = s
+		if len(found) > 0 && n < need {
+			break
+		}
+		found = append(found, off)
+		// Drop the window's neighbourhood: what remains can only align
+		// elsewhere.
+		kept := make([]offPair, 0, len(rest))
+		for _, o := range rest {
+			if math.Abs(o.offset()-off) > mergeToleranceFrames {
+				kept = append(kept, o)
+			}
+		}
+		if len(kept) == len(rest) {
+			break
+		}
+		rest = kept
+	}
+	var out []float64
+	for _, off := range found[1:] {
+		out = append(out, off-found[0])
+	}
+	return out
 }
 
 // joinHits merge-joins query entries and reference landmarks, both sorted

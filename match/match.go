@@ -110,6 +110,12 @@ type Segment struct {
 	// Modality says what matched: ModalityAudio, ModalityVideo or
 	// ModalityAudiovisual (both, at consistent offsets; see Fuse).
 	Modality string
+	// AlsoAt lists, in ascending order, the other reference start times
+	// (seconds) at which the segment's passage aligns nearly as well
+	// (alsoAtFraction of Score): repeats of it in the work, a chorus or a
+	// loop, where the query may as well have come from. Empty for most
+	// segments.
+	AlsoAt []float64
 }
 
 // Duration is the segment's length in the query, in seconds.
@@ -157,6 +163,9 @@ type windowHit struct {
 	variant      int
 	slope        float64
 	background   float64
+	// alsoAt are the intercepts (b) of the other offsets that align
+	// nearly as well, at the same slope.
+	alsoAt []float64
 }
 
 // Match returns the registered works found in the query, in query order.

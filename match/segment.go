@@ -35,9 +35,13 @@ func (m *Matcher) merge(hits []windowHit) []windowHit {
 			at := h.first
 			if p.num == h.num && h.first <= p.last+m.p.HopSeconds/m.fp.FrameDuration()+snapFrames &&
 				math.Abs((p.a*at+p.b)-(h.a*at+h.b)) <= mergeToleranceFrames {
+				// Repeats, as intercepts of the stronger window's line.
+				alsoAt := make([]float64, 0, len(p.alsoAt)+len(h.alsoAt))
+				alsoAt = append(append(alsoAt, p.alsoAt...), h.alsoAt...)
 				if h.score > p.score {
 					p.a, p.b, p.pitch = h.a, h.b, h.pitch
 				}
+				p.alsoAt = distinctIntercepts(alsoAt, p.b)
 				p.first = min(p.first, h.first)
 				p.last = max(p.last, h.last)
 				p.score = max(p.score, h.score)
@@ -50,6 +54,20 @@ func (m *Matcher) merge(hits []windowHit) []windowHit {
 	}
 
 	return merged
+}
+
+// distinctIntercepts returns the intercepts bs without those within
+// mergeToleranceFrames of b or of an earlier one, at most maxAlsoAt.
+func distinctIntercepts(bs []float64, b float64) []float64 {
+	var out []float64
+	for _, x := range bs {
+		if math.Abs(x-b) <= mergeToleranceFrames || len(out) == maxAlsoAt ||
+			slices.ContainsFunc(out, func(y float64) bool { return math.Abs(x-y) <= mergeToleranceFrames }) {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 // segments turns merged hits into segments, in query order.
@@ -83,7 +101,16 @@ func (m *Matcher) segments(merged []windowHit, totalFrames int) ([]Segment, erro
 		if qe <= qs {
 			continue
 		}
+		var alsoAt []float64
+		for _, b := range h.alsoAt {
+			// The repeat must hold the whole segment inside the work.
+			if rs, re := h.a*qs+b, h.a*qe+b; rs >= 0 && re*frameDur <= w.DurationS+0.5 {
+				alsoAt = append(alsoAt, round3(rs*frameDur))
+			}
+		}
+		slices.Sort(alsoAt)
 		out = append(out, Segment{
+			AlsoAt:     alsoAt,
 			Work:       w,
 			QueryStart: round3(qs * frameDur),
 			QueryEnd:   round3(qe * frameDur),

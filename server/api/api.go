@@ -25,10 +25,14 @@ type Segment struct {
 	Modality string `json:"modality"`
 	// PitchShiftSemitones is the query's pitch relative to the work.
 	PitchShiftSemitones float64 `json:"pitch_shift_semitones"`
-	ISRC                string  `json:"isrc,omitempty"`
-	ISWC                string  `json:"iswc,omitempty"`
-	ISAN                string  `json:"isan,omitempty"`
-	EIDR                string  `json:"eidr,omitempty"`
+	// AlsoAtS lists the other places in the work (reference start times,
+	// seconds) where the matched passage aligns as well: a chorus or a
+	// loop the work repeats. The segment's own ref_start_s is the best.
+	AlsoAtS []float64 `json:"also_at_s,omitempty"`
+	ISRC    string    `json:"isrc,omitempty"`
+	ISWC    string    `json:"iswc,omitempty"`
+	ISAN    string    `json:"isan,omitempty"`
+	EIDR    string    `json:"eidr,omitempty"`
 	// Tenant is the account the work is registered in (work IDs are
 	// per tenant), shown with the owners to those who may see them.
 	Tenant string  `json:"tenant,omitempty"`

@@ -22,6 +22,7 @@ func NewSegment(seg match.Segment, attribution bool) Segment {
 		DurationS: Millis(seg.Duration()), Score: seg.Score, Confidence: seg.Confidence, Speed: seg.Speed,
 		Modality:            seg.Modality,
 		PitchShiftSemitones: seg.PitchShift + 0, // no "-0"
+		AlsoAtS:             seg.AlsoAt,
 		ISRC:                seg.Work.ISRC, ISWC: seg.Work.ISWC, ISAN: seg.Work.ISAN, EIDR: seg.Work.EIDR,
 	}
 	if attribution {
