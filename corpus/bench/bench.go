@@ -144,16 +144,20 @@ func Conditions(quick bool) []Condition {
 			out = append(out, cond)
 		}
 	}
-	for _, r := range []float64{0.9, 0.95, 0.98, 1.02, 1.05, 1.1} {
+	// 0.85 and 1.15 lie beyond the matcher's variant grid (0.91-1.09
+	// and ±1.5 semitones): the invariant search alone finds them.
+	for _, r := range []float64{0.85, 0.9, 0.95, 0.98, 1.02, 1.05, 1.1, 1.15} {
 		out = append(out,
 			Condition{Condition: degrade.Speed(r), Family: "speed", X: r},
 			Condition{Condition: degrade.Tempo(r), Family: "tempo", X: r},
 			Condition{Condition: degrade.Pitch(1200 * math.Log2(r)), Family: "pitch", X: r},
 		)
 	}
-	// Pitch-only shifts are also measured at +100 cents, a semitone: the
-	// ratios above give +84 and +165.
-	out = append(out, Condition{Condition: degrade.Pitch(100), Family: "pitch", X: math.Pow(2, 100.0/1200)})
+	// Pitch-only shifts are also measured at +100 cents, a semitone (the
+	// ratios above give +84 and +165), and at ±300 cents.
+	for _, cents := range []float64{100, -300, 300} {
+		out = append(out, Condition{Condition: degrade.Pitch(cents), Family: "pitch", X: math.Pow(2, cents/1200)})
+	}
 	return out
 }
 
@@ -242,6 +246,8 @@ type Cost struct {
 	RegisterSeconds        float64 `json:"register_wall_seconds"`
 	// WarmSeconds is the time to preload every postings list into memory.
 	WarmSeconds float64 `json:"postings_preload_seconds"`
+	// Keys describes how the store's audio keys spread its postings.
+	Keys index.KeyFamilies `json:"keys"`
 }
 
 // Results is what a run writes to results.json.
@@ -447,6 +453,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	res.Cost.StoreBytes = index.DirSize(cfg.Dir)
 	res.Cost.BytesPerHour = float64(res.Cost.StoreBytes) / hours
 	if st, err = index.Open(ctx, cfg.Dir, index.Options{Params: p}); err != nil {
+		return nil, err
+	}
+	if res.Cost.Keys, err = st.KeyStats(ctx); err != nil {
 		return nil, err
 	}
 

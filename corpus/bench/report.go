@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cueprint/cueprint/corpus/eval"
+	"github.com/cueprint/cueprint/index"
 )
 
 // Write writes results.json, results.md and the charts into dir.
@@ -108,6 +109,10 @@ func (r *Results) Markdown() string {
 	fmt.Fprintf(&b, "| query latency (extract + match), 10 s, p50 | %.1f ms |\n", c.Query10sP50MS)
 	fmt.Fprintf(&b, "| peak RSS while registering / matching | %.0f / %.0f MB |\n", float64(c.PeakRSSRegisterB)/1e6, float64(c.PeakRSSMatchB)/1e6)
 	fmt.Fprintf(&b, "| registration wall time | %.1f s |\n", c.RegisterSeconds)
+	if c.Keys.Pairs.Keys > 0 {
+		b.WriteString("\n## Index keys\n\nHow each family of audio keys spreads the store's postings: a lookup meets on average postings x 2^-(collision bits) of them, the key's effective selectivity; entropy cannot exceed log2(postings) on a small store.\n\n")
+		b.WriteString(keysTable([]string{"store"}, []index.KeyFamilies{c.Keys}))
+	}
 	if len(r.Scale) > 0 {
 		fmt.Fprintf(&b, "\n## Scale: the store grown with synthetic works (%g s each)\n\n", r.ScaleWorkSeconds)
 		b.WriteString("10 s queries under " + strings.Join(scaleConditions, ", ") + ", and every negative, against a store of the references plus synthetic prints with real statistics, bulk-built.\n\n")
@@ -118,6 +123,16 @@ func (r *Results) Markdown() string {
 				st.Recall, st.Positives, st.WrongWorkRate, st.FalsePositiveRate, st.Negatives, st.MatchP50MS, st.MatchP99MS,
 				float64(st.PeakRSSBuildB)/1e6, float64(st.PeakRSSMatchB)/1e6)
 		}
+	}
+	if len(r.Scale) > 0 && r.Scale[0].Keys.Pairs.Keys > 0 {
+		b.WriteString("\nIndex keys at each scale step:\n\n")
+		var names []string
+		var ks []index.KeyFamilies
+		for _, st := range r.Scale {
+			names = append(names, fmt.Sprintf("%d works", st.Works))
+			ks = append(ks, st.Keys)
+		}
+		b.WriteString(keysTable(names, ks))
 	}
 	if len(r.Skipped) > 0 {
 		b.WriteString("\nSkipped references:\n\n")
@@ -269,5 +284,21 @@ func (r *Results) scaleChart() string {
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="%s">%s</text>`, pad+float64(li)*130, h-10, l.col, l.name)
 	}
 	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+// keysTable renders key statistics, one row per store and key family.
+func keysTable(names []string, ks []index.KeyFamilies) string {
+	var b strings.Builder
+	b.WriteString("| store | keys | distinct | postings | per key mean / p99 / max | entropy | collision (effective) bits |\n|---|---|---|---|---|---|---|\n")
+	for i, k := range ks {
+		for _, f := range []struct {
+			name string
+			st   index.KeyStats
+		}{{"pair hashes", k.Pairs}, {"triplets", k.Triplets}} {
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %.1f / %d / %d | %.1f bits | %.1f bits |\n", names[i], f.name, f.st.Keys, f.st.Postings,
+				f.st.Mean, f.st.P99, f.st.Max, f.st.EntropyBits, f.st.CollisionBits)
+		}
+	}
 	return b.String()
 }

@@ -47,6 +47,8 @@ type ScaleStep struct {
 	FalseMatches  []string `json:"false_matches,omitempty"`
 	PeakRSSBuildB int64    `json:"peak_rss_build_bytes"`
 	PeakRSSMatchB int64    `json:"peak_rss_match_bytes"`
+	// Keys describes how the step's audio keys spread its postings.
+	Keys index.KeyFamilies `json:"keys"`
 }
 
 // scaleConditions are the conditions whose 10 s queries are run at every
@@ -225,6 +227,10 @@ func runScale(ctx context.Context, cfg Config, dir string, p fingerprint.AudioPa
 
 		store, err := index.Open(ctx, dir, index.Options{Params: p})
 		if err != nil {
+			return steps, err
+		}
+		if st.Keys, err = store.KeyStats(ctx); err != nil {
+			store.Close()
 			return steps, err
 		}
 		t0 = time.Now()
