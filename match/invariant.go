@@ -120,7 +120,7 @@ func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak)
 	maxNum := m.store.MaxLive()
 	minLog, maxLog := -math.Log(fingerprint.TripletMaxSpeed)-tripletSpeedBin, math.Log(fingerprint.TripletMaxSpeed)+tripletSpeedBin
 	var votes []tripletVote
-	cur := 0
+	cur, read := 0, 0
 	err := m.store.Postings(ctx, uniq, func(key uint32, it *index.PostingsIter) {
 		for cur < len(uniq) && uniq[cur] < key {
 			cur++
@@ -131,6 +131,7 @@ func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak)
 		entries := qs[uniqPos[cur]:uniqPos[cur+1]]
 		for it.Next() {
 			w, ts := it.At()
+			read += len(ts)
 			if w > maxNum {
 				continue
 			}
@@ -150,6 +151,7 @@ func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak)
 	if err != nil {
 		return nil, fmt.Errorf("match: triplet postings: %w", err)
 	}
+	countRead(ctx, len(uniq), read)
 	cands := bestTripletBlocks(votes, tripletVoteCandidates*m.p.MaxCandidates)
 	m.log.Debug("triplet vote", "keys", len(uniq), "votes", len(votes), "candidates", len(cands))
 	if len(cands) == 0 {

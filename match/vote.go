@@ -76,6 +76,7 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 	// again.
 	kept := sc.kept[:0]
 	overflow := false
+	read := 0
 	if err := readPostings(func(u int, it *index.PostingsIter) {
 		pos, end := uniqPos[u], uniqPos[u+1]
 		head := len(kept)
@@ -84,6 +85,7 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 		}
 		for it.Next() {
 			w, ts := it.At()
+			read += len(ts)
 			if w > maxNum {
 				continue // registered after the search began
 			}
@@ -105,6 +107,7 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 	}); err != nil {
 		return ballot{kept: kept}, err
 	}
+	countRead(ctx, len(uniq), read)
 	threshold, worksSeen := voteThreshold(counts, nv, m.p.MinAligned)
 	// From here on counts[w*nv+v] holds the (work, variant) pair's index
 	// plus one when it collects votes, 0 when it does not: votePairs fits

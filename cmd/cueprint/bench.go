@@ -20,13 +20,14 @@ import (
 var audioExts = map[string]bool{".ogg": true, ".mp3": true, ".flac": true, ".wav": true, ".m4a": true, ".aac": true, ".opus": true, ".mp4": true, ".mkv": true, ".webm": true}
 
 func runBench(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bench", "bench [--refs LIST|DIR] [--out DIR] [--quick] [--video] [--scale N [--scale-work-seconds S]] [--store-hours H] [--seed N]")
+	fs := newFlagSet(e, "bench", "bench [--refs LIST|DIR] [--out DIR] [--quick] [--video] [--scale N | --scale-hours H [--scale-work-seconds S]] [--store-hours H] [--seed N]")
 	refs := fs.String("refs", "", "references: a duration<TAB>path `list` or a directory (default: the public set)")
 	out := fs.String("out", "out/bench", "output `directory` for results.json, results.md and the charts")
 	quick := fs.Bool("quick", false, "a few tracks and conditions (under 2 minutes)")
 	hours := fs.Float64("store-hours", 0, "pad the store to this many `hours` with speed-shifted renditions (latency at scale)")
 	scale := fs.Int("scale", 0, "run the scale simulation up to `N` works (10,000, 100,000, 1,000,000 steps)")
-	scaleSec := fs.Float64("scale-work-seconds", bench.DefaultScaleWorkSeconds, "length of a synthetic work in the scale simulation, in `seconds`")
+	scaleHours := fs.Float64("scale-hours", 0, "run the scale simulation up to `H` hours of real-length works (1,000, 10,000, 66,700 steps)")
+	scaleSec := fs.Float64("scale-work-seconds", 0, "length of a synthetic work in the scale simulation, in `seconds` (default 10 with --scale, real lengths with --scale-hours)")
 	seed := fs.Uint64("seed", 20261121, "seed of the split, offsets and noise")
 	workers := fs.Int("workers", 0, "parallel queries (0: one per core)")
 	video := fs.Bool("video", false, "run the video benchmark on the real footage of make deps instead")
@@ -57,8 +58,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if *scale < 0 || *scale > 100_000_000 {
 		return fmt.Errorf("%w: --scale %d: want 0 to 100000000 works", errUsage, *scale)
 	}
-	if *scaleSec < 1 || *scaleSec > 3600 {
+	if *scaleSec != 0 && (*scaleSec < 1 || *scaleSec > 3600) {
 		return fmt.Errorf("%w: --scale-work-seconds %g: want 1 to 3600", errUsage, *scaleSec)
+	}
+	if *scaleHours < 0 || *scaleHours > 1_000_000 || (*scaleHours > 0 && *scale > 0) {
+		return fmt.Errorf("%w: --scale-hours %g: want 0 to 1000000 hours, and not with --scale", errUsage, *scaleHours)
 	}
 	if *perRef < 1 || *perRef > 100 {
 		return fmt.Errorf("%w: --per-ref %d: want 1 to 100", errUsage, *perRef)
@@ -83,7 +87,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	cfg := bench.Config{
 		Refs: tracks, Dir: filepath.Join(*out, "store"), Quick: *quick, Seed: *seed,
-		StoreHours: *hours, Workers: *workers, Progress: e.stderr, Scale: *scale, ScaleWorkSeconds: *scaleSec,
+		StoreHours: *hours, Workers: *workers, Progress: e.stderr, Scale: *scale, ScaleWorkSeconds: *scaleSec, ScaleHours: *scaleHours,
 		Only: names, Lengths: lens, PerRef: *perRef,
 	}
 	if *cpuProfile != "" {

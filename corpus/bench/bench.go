@@ -68,6 +68,11 @@ type Config struct {
 	// runs default to QuickScaleWorks.
 	Scale            int
 	ScaleWorkSeconds float64
+	// ScaleHours, when above 0, runs the scale simulation in hours instead
+	// (ScaleHourSteps up to it): catalogue sizes of 1,000, 10,000 and
+	// 66,700 hours, with synthetic works of real length (mean 4 minutes)
+	// unless ScaleWorkSeconds fixes one.
+	ScaleHours float64
 	// Workers matching and fingerprinting in parallel (0: one per core).
 	Workers int
 	// Progress receives progress lines (nil: discarded).
@@ -269,7 +274,8 @@ type Results struct {
 	Cost      Cost         `json:"cost"`
 	// Scale holds the scale simulation's steps (Config.Scale).
 	Scale []ScaleStep `json:"scale,omitempty"`
-	// ScaleWorkSeconds is the length of a synthetic work.
+	// ScaleWorkSeconds is the length of a synthetic work; 0 with a scale
+	// simulation: real lengths (mean 4 minutes).
 	ScaleWorkSeconds float64 `json:"scale_work_seconds,omitempty"`
 	// Failures lists every positive query that was not answered right
 	// and every negative one that was answered, to study a cell.
@@ -522,8 +528,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err := st.Close(); err != nil {
 		return nil, err
 	}
-	if cfg.Scale > len(registered) {
-		if cfg.ScaleWorkSeconds <= 0 {
+	if cfg.Scale > len(registered) || cfg.ScaleHours > 0 {
+		if cfg.ScaleWorkSeconds <= 0 && cfg.ScaleHours == 0 {
 			cfg.ScaleWorkSeconds = DefaultScaleWorkSeconds
 		}
 		res.ScaleWorkSeconds = cfg.ScaleWorkSeconds

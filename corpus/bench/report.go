@@ -114,7 +114,11 @@ func (r *Results) Markdown() string {
 		b.WriteString(keysTable([]string{"store"}, []index.KeyFamilies{c.Keys}))
 	}
 	if len(r.Scale) > 0 {
-		fmt.Fprintf(&b, "\n## Scale: the store grown with synthetic works (%g s each)\n\n", r.ScaleWorkSeconds)
+		if r.ScaleWorkSeconds > 0 {
+			fmt.Fprintf(&b, "\n## Scale: the store grown with synthetic works (%g s each)\n\n", r.ScaleWorkSeconds)
+		} else {
+			b.WriteString("\n## Scale: the store grown with synthetic works of real length (mean 4 minutes)\n\n")
+		}
 		b.WriteString("10 s queries under " + strings.Join(scaleConditions, ", ") + ", and every negative, against a store of the references plus synthetic prints with real statistics, bulk-built.\n\n")
 		b.WriteString("| works | hours | postings | store | MB/h | build | recall | wrong | false pos. | match p50 / p99 | peak RSS build / match |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, st := range r.Scale {
@@ -122,6 +126,15 @@ func (r *Results) Markdown() string {
 				st.Works, st.Hours, float64(st.Postings)/1e9, float64(st.StoreBytes)/1e9, st.BytesPerHour/1e6, st.BuildSeconds,
 				st.Recall, st.Positives, st.WrongWorkRate, st.FalsePositiveRate, st.Negatives, st.MatchP50MS, st.MatchP99MS,
 				float64(st.PeakRSSBuildB)/1e6, float64(st.PeakRSSMatchB)/1e6)
+		}
+	}
+	if len(r.Scale) > 0 {
+		fmt.Fprintf(&b, "\nMatch latency at each step, from the query's print to the answer (positives and negatives apart; %d at a time, then one at a time), the index reads of a query, and the print's own extraction time:\n\n", max(r.Cores, 1))
+		b.WriteString("| works | hours | keys / postings read per query | positives p50 / p99 | negatives p50 / p99 | one at a time: positives | negatives | extraction p50 |\n|---|---|---|---|---|---|---|---|\n")
+		for _, st := range r.Scale {
+			fmt.Fprintf(&b, "| %d | %.0f | %.0f / %.0f | %.0f / %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f ms |\n",
+				st.Works, st.Hours, st.KeysPerQuery, st.PostingsPerQuery, st.PosP50MS, st.PosP99MS, st.NegP50MS, st.NegP99MS,
+				st.SerialPosP50MS, st.SerialPosP99MS, st.SerialNegP50MS, st.SerialNegP99MS, st.ExtractP50MS)
 		}
 	}
 	if len(r.Scale) > 0 && r.Scale[0].Keys.Pairs.Keys > 0 {

@@ -43,6 +43,22 @@ type ScaleStep struct {
 	FalsePositiveRate float64 `json:"false_positive_rate"`
 	MatchP50MS        float64 `json:"match_latency_p50_ms"`
 	MatchP99MS        float64 `json:"match_latency_p99_ms"`
+	// Match latency (from the query's print to the answer) of positives
+	// and negatives, Config.Workers queries at a time and one at a time;
+	// the print's own extraction time (decode and peaks, one at a time).
+	PosP50MS       float64 `json:"match_latency_positive_p50_ms"`
+	PosP99MS       float64 `json:"match_latency_positive_p99_ms"`
+	NegP50MS       float64 `json:"match_latency_negative_p50_ms"`
+	NegP99MS       float64 `json:"match_latency_negative_p99_ms"`
+	SerialPosP50MS float64 `json:"serial_match_latency_positive_p50_ms"`
+	SerialPosP99MS float64 `json:"serial_match_latency_positive_p99_ms"`
+	SerialNegP50MS float64 `json:"serial_match_latency_negative_p50_ms"`
+	SerialNegP99MS float64 `json:"serial_match_latency_negative_p99_ms"`
+	ExtractP50MS   float64 `json:"extract_latency_p50_ms"`
+	// KeysPerQuery and PostingsPerQuery are the mean index reads of a
+	// query (match.QueryStats).
+	KeysPerQuery     float64 `json:"keys_per_query"`
+	PostingsPerQuery float64 `json:"postings_per_query"`
 	// FalseMatches describes every segment a negative query returned.
 	FalseMatches  []string `json:"false_matches,omitempty"`
 	PeakRSSBuildB int64    `json:"peak_rss_build_bytes"`
@@ -59,7 +75,7 @@ var scaleConditions = []string{"clean", "mp3-32k", "white-5dB", "white-10dB", "s
 // scaleMaxPositives and scaleMaxNegatives bound the queries of a scale step.
 const (
 	scaleMaxPositives = 36
-	scaleMaxNegatives = 36
+	scaleMaxNegatives = 200
 )
 
 // every returns at most n of qs, evenly spread.
@@ -87,17 +103,18 @@ func ScaleSizes(n int) []int {
 }
 
 // synth makes synthetic prints with the real statistics of music: each is
-// a sequence of chunks (1 to 3 s) of real prints, each chunk transposed by
-// 8 to 24 hash steps (2.7 to 8 semitones) up or down and stretched or
-// squeezed by 10 to 25 %. A chunk keeps its source's peak density, pitch
-// distribution and interval structure (the hash's delta and dt fields
-// see real music), but a transposition and time scale that far outside the
-// matcher's search (±1.75 semitones, ±10 % speed) make it a new print that
-// never aligns with its source. Prints are a pure function of the seed and
-// the index, so the generator is safe for concurrent use.
+// a sequence of chunks (1 to 3 s) of real prints, each chunk turned upside
+// down in pitch (every interval reversed: a rising fifth becomes a falling
+// one), transposed by 8 to 24 hash steps (2.7 to 8 semitones) up or down
+// and stretched or squeezed by 10 to 25 %. A chunk keeps its source's peak
+// density, pitch spread and interval sizes (the keys' pitch and time
+// fields see real music), but reversed intervals make it a new print that
+// never aligns with its source, at any speed or transposition the matcher
+// searches. Prints are a pure function of the seed and the index, so the
+// generator is safe for concurrent use.
 type synth struct {
 	src      [][]fingerprint.Peak
-	frames   float64 // length of a synthetic work
+	frames   float64 // length of a synthetic work; 0: real lengths (lengthOf)
 	seed     uint64
 	step     float64 // hash quantisation step, semitones
 	maxPitch float32
@@ -116,12 +133,30 @@ func newSynth(src [][]fingerprint.Peak, p fingerprint.AudioParams, seconds float
 		maxPitch: float32(12 * math.Log2(p.MaxFreqHz/p.MinFreqHz)), fps: fps}
 }
 
+// Real-length synthetic works last realMedianSeconds times e^(realSigma
+// N(0,1)), within [60 s, 15 min]: a mean of 4 minutes, the length of a
+// recording in a CMO's repertoire.
+const (
+	realMedianSeconds = 225
+	realSigma         = 0.35
+)
+
+// lengthOf returns the length of synthetic work i, in frames.
+func (s *synth) lengthOf(i int) float64 {
+	if s.frames > 0 {
+		return s.frames
+	}
+	rng := rand.New(rand.NewPCG(s.seed^0x5eed1e, uint64(i)))
+	return min(900, max(60, realMedianSeconds*math.Exp(realSigma*rng.NormFloat64()))) * s.fps
+}
+
 // peaks returns synthetic print i.
 func (s *synth) peaks(i int) []fingerprint.Peak {
 	rng := rand.New(rand.NewPCG(s.seed, uint64(i)))
-	out := make([]fingerprint.Peak, 0, int(s.frames/s.fps*45))
+	frames := s.lengthOf(i)
+	out := make([]fingerprint.Peak, 0, int(frames/s.fps*45))
 	t := 0.0
-	for t < s.frames {
+	for t < frames {
 		length := (1 + 2*rng.Float64()) * s.fps
 		src := s.src[rng.IntN(len(s.src))]
 		scale := 1.1 + 0.15*rng.Float64()
@@ -138,12 +173,12 @@ func (s *synth) peaks(i int) []fingerprint.Peak {
 		k := sort.Search(len(src), func(j int) bool { return float64(src[j].Time) >= from })
 		for ; k < len(src) && float64(src[k].Time) < from+srcLen; k++ {
 			pk := src[k]
-			pk.Pitch += shift
+			pk.Pitch = s.maxPitch - pk.Pitch + shift
 			if pk.Pitch < 0 || pk.Pitch > s.maxPitch {
 				continue
 			}
 			pk.Time = float32(t + (float64(pk.Time)-from)*scale)
-			if pk.Time >= float32(s.frames) {
+			if pk.Time >= float32(frames) {
 				break
 			}
 			out = append(out, pk)
@@ -168,7 +203,7 @@ func (s *scaleSource) Work(_ context.Context, i int) (index.Work, []fingerprint.
 	if i < len(s.real) {
 		return s.real[i], slices.Clone(s.peaks[i]), nil
 	}
-	return index.Work{ID: fmt.Sprintf("synthetic-%07d", i-len(s.real)), DurationS: s.syn.frames / s.syn.fps},
+	return index.Work{ID: fmt.Sprintf("synthetic-%07d", i-len(s.real)), DurationS: s.syn.lengthOf(i-len(s.real)) / s.syn.fps},
 		s.syn.peaks(i - len(s.real)), nil
 }
 
@@ -190,8 +225,17 @@ func runScale(ctx context.Context, cfg Config, dir string, p fingerprint.AudioPa
 	}
 	sel := append(every(pos, scaleMaxPositives), every(neg, scaleMaxNegatives)...)
 	syn := newSynth(peaks, p, cfg.ScaleWorkSeconds, cfg.Seed)
+	sizes := ScaleSizes(cfg.Scale)
+	if cfg.ScaleHours > 0 {
+		sizes = syn.sizesForHours(len(real), realHours, ScaleHourSteps(cfg.ScaleHours))
+	}
+	// hoursOf[n] is the hours of the first n synthetic works.
+	hoursOf := []float64{0}
+	for i := range slices.Max(sizes) - len(real) {
+		hoursOf = append(hoursOf, hoursOf[i]+syn.lengthOf(i)/syn.fps/3600)
+	}
 	var steps []ScaleStep
-	for _, size := range ScaleSizes(cfg.Scale) {
+	for _, size := range sizes {
 		if size <= len(real) {
 			continue
 		}
@@ -200,7 +244,7 @@ func runScale(ctx context.Context, cfg Config, dir string, p fingerprint.AudioPa
 		}
 		src := &scaleSource{real: real, peaks: peaks, syn: syn, n: size}
 		st := ScaleStep{Works: size, RealWorks: len(real), SyntheticWorks: size - len(real),
-			Hours: realHours + float64(size-len(real))*cfg.ScaleWorkSeconds/3600}
+			Hours: realHours + hoursOf[size-len(real)]}
 		logf("scale %d works (%.0f h): building", size, st.Hours)
 		resetPeakRSS()
 		t0 := time.Now()
@@ -247,10 +291,12 @@ func runScale(ctx context.Context, cfg Config, dir string, p fingerprint.AudioPa
 		}
 		resetPeakRSS()
 		outs := eval.Run(ctx, m, p, sel, cfg.Workers)
+		serial := eval.Run(ctx, m, p, sel, 1)
 		st.PeakRSSMatchB = peakRSS()
 		if err := store.Close(); err != nil {
 			return steps, err
 		}
+		st.latencies(outs, serial)
 		var pos, neg []eval.Outcome
 		var lat []float64
 		for _, o := range outs {
@@ -285,6 +331,63 @@ func runScale(ctx context.Context, cfg Config, dir string, p fingerprint.AudioPa
 		steps = append(steps, st)
 	}
 	return steps, os.RemoveAll(dir)
+}
+
+// latencies fills the step's latency and cost figures from its queries
+// run Config.Workers at a time (outs) and one at a time (serial).
+func (st *ScaleStep) latencies(outs, serial []eval.Outcome) {
+	split := func(os []eval.Outcome) (pos, neg []float64) {
+		for _, o := range os {
+			ms := o.LatencyMatch.Seconds() * 1000
+			if o.Query.WorkID == "" {
+				neg = append(neg, ms)
+			} else {
+				pos = append(pos, ms)
+			}
+		}
+		return pos, neg
+	}
+	pos, neg := split(outs)
+	st.PosP50MS, st.PosP99MS = eval.Quantile(pos, 0.5), eval.Quantile(pos, 0.99)
+	st.NegP50MS, st.NegP99MS = eval.Quantile(neg, 0.5), eval.Quantile(neg, 0.99)
+	pos, neg = split(serial)
+	st.SerialPosP50MS, st.SerialPosP99MS = eval.Quantile(pos, 0.5), eval.Quantile(pos, 0.99)
+	st.SerialNegP50MS, st.SerialNegP99MS = eval.Quantile(neg, 0.5), eval.Quantile(neg, 0.99)
+	var extract []float64
+	for _, o := range serial {
+		extract = append(extract, (o.Latency-o.LatencyMatch).Seconds()*1000)
+		st.KeysPerQuery += float64(o.KeysLookedUp) / float64(len(serial))
+		st.PostingsPerQuery += float64(o.PostingsRead) / float64(len(serial))
+	}
+	st.ExtractP50MS = eval.Quantile(extract, 0.5)
+}
+
+// ScaleHourSteps returns the catalogue sizes, in hours, of a scale
+// simulation up to h: 1,000, 10,000 and 66,700 (a million four-minute
+// recordings) where below h, and h itself.
+func ScaleHourSteps(h float64) []float64 {
+	var out []float64
+	for _, s := range []float64{1_000, 10_000, 66_700} {
+		if s < h {
+			out = append(out, s)
+		}
+	}
+	return append(out, h)
+}
+
+// sizesForHours returns, for each target in hours, the number of works
+// (the references, then synthetic works) that first reaches it.
+func (s *synth) sizesForHours(real int, realHours float64, targets []float64) []int {
+	var out []int
+	h, n := realHours, 0
+	for _, target := range targets {
+		for h < target {
+			h += s.lengthOf(n) / s.fps / 3600
+			n++
+		}
+		out = append(out, real+n)
+	}
+	return out
 }
 
 // QuickScaleWorks is the size of the scale step of a quick run (CI): the

@@ -66,7 +66,10 @@ type Outcome struct {
 	OffsetErrS, SpeedErr float64
 	// Latency is the extract+match time, LatencyMatch the match alone.
 	Latency, LatencyMatch time.Duration
-	Err                   error
+	// KeysLookedUp and PostingsRead are what the match read from the
+	// index (match.QueryStats).
+	KeysLookedUp, PostingsRead int64
+	Err                        error
 }
 
 // Run renders and matches the queries with the given parallelism (0 means
@@ -117,8 +120,10 @@ func runOne(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, q 
 	}
 	if err == nil {
 		ms := time.Now()
-		o.Segments, err = m.Match(ctx, ap)
+		var st match.QueryStats
+		o.Segments, err = m.Match(match.WithStats(ctx, &st), ap)
 		o.LatencyMatch = time.Since(ms)
+		o.KeysLookedUp, o.PostingsRead = st.KeysLookedUp.Load(), st.PostingsRead.Load()
 		if err != nil {
 			o.Err = err
 			return o
