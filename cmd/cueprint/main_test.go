@@ -61,7 +61,9 @@ func TestUsageErrors(t *testing.T) {
 		{"works", "show", "--db", t.TempDir()},
 		{"register", "--bogus-flag"},
 		{"bench", "--scale", "-5"},
-		{"bench", "--scale", "1000", "--scale-work-seconds", "0"},
+		{"bench", "--scale", "1000", "--scale-work-seconds", "-1"},
+		{"bench", "--scale", "1000", "--scale-hours", "100"},
+		{"bench", "--scale-hours", "-3"},
 		{"compact", "--db", t.TempDir(), "extra"},
 	}
 	for _, args := range tests {
