@@ -28,6 +28,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -470,7 +471,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	qs := buildQueries(rng, res.Conditions, res.Lengths, res.PerRef, registered, ids, unregistered, speech, cfg.Quick)
+	qs := buildQueries(rng, cfg.Seed, res.Conditions, res.Lengths, res.PerRef, registered, ids, unregistered, speech, cfg.Quick)
 	// A daemon keeps its postings warm (cueprint serve preloads them); the
 	// latency reported is that steady state. Loading takes:
 	t0 := time.Now()
@@ -566,11 +567,19 @@ func selectConditions(all []Condition, only []string) ([]Condition, error) {
 	return out, nil
 }
 
-func buildQueries(rng *rand.Rand, conds []Condition, lengths []float64, perRef int, reg []publicset.Track, ids []string,
+// buildQueries draws the queries: each (condition, length) cell from its
+// own generator, seeded by the run's seed and the cell's name, so that a
+// cell holds the same queries whichever other conditions run beside it
+// (--conditions, or conditions added to the benchmark); the negatives
+// from rng.
+func buildQueries(rng *rand.Rand, seed uint64, conds []Condition, lengths []float64, perRef int, reg []publicset.Track, ids []string,
 	unreg []publicset.Track, speech []string, quick bool) []eval.Query {
 	var qs []eval.Query
 	for _, c := range conds {
 		for _, length := range lengths {
+			h := fnv.New64a()
+			fmt.Fprintf(h, "%s/%g", c.Name, length)
+			rng := rand.New(rand.NewPCG(seed, h.Sum64()))
 			for k := range perRef * len(reg) {
 				i, t := k%len(reg), reg[k%len(reg)]
 				q := eval.Query{WorkID: ids[i], Kind: "positive", Cond: c.Condition, Seed: rng.Uint64(),
