@@ -22,16 +22,20 @@ import (
 //     best 3 x 3 block of bins. The vote's memory and time are
 //     proportional to the hits, not to the store.
 //  3. The best-voted works' own triplets (from their forward prints)
-//     are joined with the query's: the matched anchors' pitch difference
-//     gives the pitch shift, their spans' ratio the speed, both as the
-//     median of the hits near the voted bin.
+//     are joined with the query's. Of the hits near the voted bins, the
+//     largest group agreeing on the pitch shift (the matched anchors'
+//     pitch difference) gives the change: that shift, the median span
+//     ratio and the slope of reference time against query time (and
+//     speeds between the two when they differ). The works whose groups
+//     are largest are aligned.
 //  4. Each work is aligned with the pair hashes under its recovered
 //     change (align.go) and decided as any variant alignment is
-//     (decide.go, confidenceVariantZ).
+//     (decide.go, confidenceVariantZ), against every registered work.
 //
-// The speed is whatever the spans say within fingerprint.TripletMaxSpeed,
-// and the pitch shift whatever the anchors say: no grid of hypotheses, and
-// an unrelated query costs one lookup per key, as a related one does.
+// The speed is whatever the hits say within fingerprint.TripletMaxSpeed,
+// and the pitch shift whatever the anchors say within maxPitchShift: this
+// search tries no grid of hypotheses, and costs an unrelated query one
+// lookup per key, as it does a related one.
 const (
 	// tripletSpeedBin is the width of a speed bin, in natural log of the
 	// speed (3 %): a reference span is stored to half a frame, so a hit's

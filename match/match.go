@@ -212,8 +212,17 @@ func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, fra
 	if err != nil {
 		return nil, err
 	}
+	// The grid is skipped when the triplets found a work the identity
+	// had not, or aligned one better: a time stretch that keeps short
+	// sounds as they were (atempo) lets the identity align a piece of
+	// the query at speed 1, which a weaker recovered change must not
+	// leave standing.
+	improved := slices.ContainsFunc(changed, func(c windowHit) bool {
+		i := slices.IndexFunc(hits, func(h windowHit) bool { return h.num == c.num })
+		return i < 0 || c.score > hits[i].score
+	})
 	hits = betterPerWork(hits, changed)
-	if len(changed) > 0 || len(m.p.Variants) == 0 {
+	if improved || len(m.p.Variants) == 0 {
 		return hits, nil
 	}
 	all, err := m.search(ctx, peaks, frames, append(identity, m.p.Variants...), 1)
