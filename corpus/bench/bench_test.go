@@ -87,3 +87,11 @@ func TestQuickBench(t *testing.T) {
 	assert.Positive(t, c.Serial10sPosP50MS)
 	assert.Positive(t, c.Serial10sAllP50MS)
 }
+
+func TestScaleSteps(t *testing.T) {
+	assert.Equal(t, []int{10_000, 100_000, 250_000}, bench.ScaleSizes(250_000))
+	assert.Equal(t, []int{10_000}, bench.ScaleSizes(10_000))
+	assert.Equal(t, []float64{30}, bench.ScaleHourSteps(30))
+	assert.Equal(t, []float64{1_000, 10_000, 66_700}, bench.ScaleHourSteps(66_700))
+	assert.Equal(t, []float64{1_000, 10_000, 66_700, 100_000}, bench.ScaleHourSteps(100_000))
+}

@@ -92,9 +92,12 @@ func every(qs []eval.Query, n int) []eval.Query {
 
 // ScaleSizes returns the catalogue sizes of a scale simulation up to n
 // works: 10,000, 100,000 and 1,000,000 where not above n, and n itself.
-func ScaleSizes(n int) []int {
-	var out []int
-	for _, s := range []int{10_000, 100_000, 1_000_000} {
+func ScaleSizes(n int) []int { return stepsUpTo([]int{10_000, 100_000, 1_000_000}, n) }
+
+// stepsUpTo returns the steps below n, then n.
+func stepsUpTo[T int | float64](steps []T, n T) []T {
+	var out []T
+	for _, s := range steps {
 		if s < n {
 			out = append(out, s)
 		}
@@ -365,15 +368,7 @@ func (st *ScaleStep) latencies(outs, serial []eval.Outcome) {
 // ScaleHourSteps returns the catalogue sizes, in hours, of a scale
 // simulation up to h: 1,000, 10,000 and 66,700 (a million four-minute
 // recordings) where below h, and h itself.
-func ScaleHourSteps(h float64) []float64 {
-	var out []float64
-	for _, s := range []float64{1_000, 10_000, 66_700} {
-		if s < h {
-			out = append(out, s)
-		}
-	}
-	return append(out, h)
-}
+func ScaleHourSteps(h float64) []float64 { return stepsUpTo([]float64{1_000, 10_000, 66_700}, h) }
 
 // sizesForHours returns, for each target in hours, the number of works
 // (the references, then synthetic works) that first reaches it.
