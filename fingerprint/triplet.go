@@ -176,7 +176,8 @@ func (p AudioParams) triplets(peaks []Peak, perZone int, ref bool, fn func(i, j,
 }
 
 // RefTriplets returns the triplet keys of a reference print, in anchor
-// order: each anchor with the two strongest peaks of its target zone.
+// order: each anchor with the strongest peak of its target zone and the
+// strongest at least tripletMinPitchGap from it (see triplets).
 func (p AudioParams) RefTriplets(peaks []Peak) []Triplet {
 	out := make([]Triplet, 0, len(peaks))
 	p.triplets(peaks, tripletRefCandidates, true, func(i, j, k int) {
@@ -193,16 +194,15 @@ func (p AudioParams) RefTriplets(peaks []Peak) []Triplet {
 	return out
 }
 
-// QueryTriplets calls fn for every key a reference would hold for the
-// query's triplets at any speed within TripletMaxSpeed: each anchor with
-// every two of its TripletQueryTargets strongest targets; a value near a
-// quantisation boundary yields the neighbouring key too, and a span whose
-// reference could lie in the next band yields that band's key. id numbers
-// the triplet, equal for all its keys.
-func (p AudioParams) QueryTriplets(peaks []Peak, fn func(id int, key uint32, t Triplet)) {
+// QueryTriplets calls fn with every key a reference would hold for the
+// query's triplets at any speed within TripletMaxSpeed (t.Key), and the
+// triplet's anchor and span: each anchor with every two of its
+// TripletQueryTargets strongest targets; a value near a quantisation
+// boundary yields the neighbouring key too, and a span whose reference
+// could lie in the next band yields that band's key.
+func (p AudioParams) QueryTriplets(peaks []Peak, fn func(t Triplet)) {
 	step := p.FreqStepSemitones
 	var d2, d3, r [2]int
-	id := 0
 	reach := math.Log(TripletMaxSpeed) / math.Log(float64(p.MaxDeltaFrames)/float64(p.MinDeltaFrames)) * tripletBands
 	p.triplets(peaks, TripletQueryTargets, false, func(i, j, k int) {
 		a, b, c := peaks[i], peaks[j], peaks[k]
@@ -222,12 +222,11 @@ func (p AudioParams) QueryTriplets(peaks []Peak, fn func(id int, key uint32, t T
 					}
 					for band := lo; band <= hi; band++ {
 						t.Key = p.tripletKey(d2[x], d3[y], r[z], band)
-						fn(id, t.Key, t)
+						fn(t)
 					}
 				}
 			}
 		}
-		id++
 	})
 }
 

@@ -87,9 +87,9 @@ func TestTripletKeysInvariant(t *testing.T) {
 				q[i] = Peak{Time: float32(float64(pk.Time) / tc.speed), Pitch: pk.Pitch + float32(tc.pitch), Strength: pk.Strength}
 			}
 			looked := map[uint32]bool{}
-			p.QueryTriplets(q, func(_ int, key uint32, tr Triplet) {
-				looked[key] = true
-				require.True(t, IsTripletKey(key))
+			p.QueryTriplets(q, func(tr Triplet) {
+				looked[tr.Key] = true
+				require.True(t, IsTripletKey(tr.Key))
 			})
 			found := 0
 			for k := range ref {

@@ -12,10 +12,15 @@ import (
 const refCacheLandmarks = 4 << 20
 
 // refPrint is a work's landmarks sorted by hash and, once the invariant
-// search needed them, its triplets sorted by key.
+// search needed them (refTriplets), its triplets sorted by key. The cache
+// is bounded by landmarks; a work's triplets add about a sixth to its
+// memory.
 type refPrint struct {
 	landmarks []fingerprint.Landmark
-	triplets  []fingerprint.Triplet
+
+	tripletsOnce sync.Once
+	triplets     []fingerprint.Triplet
+	tripletsErr  error
 }
 
 // refCache is an LRU of decoded reference prints, bounded by landmarks.

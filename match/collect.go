@@ -71,9 +71,28 @@ func (m *Matcher) refLandmarks(num uint32) (*refPrint, error) {
 	}
 	lms := m.fp.Landmarks(peaks)
 	slices.SortFunc(lms, fingerprint.CompareLandmarks)
-	tris := m.fp.RefTriplets(peaks)
-	slices.SortFunc(tris, func(x, y fingerprint.Triplet) int { return cmp.Compare(x.Key, y.Key) })
-	r := &refPrint{landmarks: lms, triplets: tris}
+	r := &refPrint{landmarks: lms}
 	m.cache.put(num, r)
 	return r, nil
+}
+
+// refTriplets returns a work's triplets sorted by key: computed from its
+// forward print the first time the invariant search asks for them, then
+// kept beside its cached landmarks. The identity searches, which align
+// most works, never pay for them.
+func (m *Matcher) refTriplets(num uint32) ([]fingerprint.Triplet, error) {
+	r, err := m.refLandmarks(num)
+	if err != nil {
+		return nil, err
+	}
+	r.tripletsOnce.Do(func() {
+		peaks, err := m.store.Peaks(num)
+		if err != nil {
+			r.tripletsErr = err
+			return
+		}
+		r.triplets = m.fp.RefTriplets(peaks)
+		slices.SortFunc(r.triplets, func(x, y fingerprint.Triplet) int { return cmp.Compare(x.Key, y.Key) })
+	})
+	return r.triplets, r.tripletsErr
 }

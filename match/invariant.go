@@ -73,12 +73,6 @@ const (
 	identityPitchTol = 0.15
 )
 
-// queryTriplet is one key of the window's triplets.
-type queryTriplet struct {
-	key uint32
-	fingerprint.Triplet
-}
-
 // tripletVote is one hit packed for sorting: work, speed bin, offset bin.
 type tripletVote = uint64
 
@@ -102,19 +96,17 @@ type tripletCandidate struct {
 
 // searchInvariant runs the invariant search of a window (see above).
 func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak) ([]windowHit, error) {
-	var qs []queryTriplet
-	m.fp.QueryTriplets(peaks, func(_ int, key uint32, t fingerprint.Triplet) {
-		qs = append(qs, queryTriplet{key: key, Triplet: t})
-	})
+	var qs []fingerprint.Triplet // one per key looked up
+	m.fp.QueryTriplets(peaks, func(t fingerprint.Triplet) { qs = append(qs, t) })
 	if len(qs) == 0 {
 		return nil, nil
 	}
-	slices.SortFunc(qs, func(x, y queryTriplet) int { return cmp.Compare(x.key, y.key) })
+	slices.SortFunc(qs, func(x, y fingerprint.Triplet) int { return cmp.Compare(x.Key, y.Key) })
 	var uniq []uint32
 	var uniqPos []int
 	for i, q := range qs {
-		if i == 0 || q.key != qs[i-1].key {
-			uniq = append(uniq, q.key)
+		if i == 0 || q.Key != qs[i-1].Key {
+			uniq = append(uniq, q.Key)
 			uniqPos = append(uniqPos, i)
 		}
 	}
@@ -171,12 +163,12 @@ func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ref, err := m.refLandmarks(c.num)
+		ref, err := m.refTriplets(c.num)
 		if err != nil {
 			m.log.Debug("candidate vanished", "work_num", c.num, "err", err)
 			continue
 		}
-		v, agree := recoverChange(qs, ref.triplets, c.speedBin, c.offBin)
+		v, agree := recoverChange(qs, ref, c.speedBin, c.offBin)
 		if agree < minTripletVotes {
 			continue
 		}
@@ -295,14 +287,14 @@ func bestTripletBlocks(votes []tripletVote, n int) []tripletCandidate {
 // of the true change shares and unrelated music scatters), and the
 // largest group within tripletPitchWindow gives the median speed (span
 // ratio) and pitch shift.
-func recoverChange(qs []queryTriplet, ref []fingerprint.Triplet, speedBin, offBin int) ([]fingerprint.Variant, int) {
+func recoverChange(qs, ref []fingerprint.Triplet, speedBin, offBin int) ([]fingerprint.Variant, int) {
 	type match struct{ ls, pitch, tq, tr float64 }
 	var ms []match
 	j := 0
 	for i := 0; i < len(qs); {
-		k := qs[i].key
+		k := qs[i].Key
 		e := i
-		for e < len(qs) && qs[e].key == k {
+		for e < len(qs) && qs[e].Key == k {
 			e++
 		}
 		for j < len(ref) && ref[j].Key < k {
