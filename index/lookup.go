@@ -127,6 +127,10 @@ func (it *PostingsIter) Next() bool {
 // At returns the current work number and its anchor times.
 func (it *PostingsIter) At() (work uint32, times []uint32) { return it.work, it.times }
 
+// Size returns the number of postings (work, time) the whole list holds,
+// live or not, without iterating: what reading it would cost.
+func (it *PostingsIter) Size() int { return len(it.flat) - 1 - 2*int(it.flat[0]) }
+
 // cacheFill caches a postings list read outside the write lock, in a
 // transaction begun at write generation gen. It does nothing while a write
 // is in progress or if one committed since gen: the list read may be stale.

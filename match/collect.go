@@ -12,12 +12,13 @@ import (
 // of a search, package doc); nil when it kept none, and the stored prints
 // are read instead (refLandmarks).
 func (m *Matcher) collectLandmarks(q query, b ballot, cands []*candidate) map[uint32]*refPrint {
-	uniq, kept, overflow := q.uniq, b.kept, b.overflow
+	uniq, kept, overflow := q.uniq, b.kept, b.overflow || b.dropped
 	// The candidates' landmarks that share a hash with the query are what
 	// the postings just returned (hash, work, times): alignment joins the
 	// query with those, not with the whole stored print, which it would
 	// have to decode and hash again. Only when the postings were too many
-	// to keep are the stored prints read.
+	// to keep, or some were stop keys the vote skipped, are the stored
+	// prints read.
 	var partial map[uint32]*refPrint
 	if !overflow && len(cands) > 0 {
 		partial = make(map[uint32]*refPrint, len(cands))

@@ -117,7 +117,13 @@ func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak)
 	minLog, maxLog := -math.Log(fingerprint.TripletMaxSpeed)-tripletSpeedBin, math.Log(fingerprint.TripletMaxSpeed)+tripletSpeedBin
 	var votes []tripletVote
 	cur, read := 0, 0
+	dropped, droppedPostings := 0, 0
 	err := m.store.Postings(ctx, uniq, func(key uint32, it *index.PostingsIter) {
+		if n := it.Size(); m.p.MaxKeyPostings > 0 && n > m.p.MaxKeyPostings {
+			dropped++
+			droppedPostings += n
+			return // a stop key (Params.MaxKeyPostings)
+		}
 		for cur < len(uniq) && uniq[cur] < key {
 			cur++
 		}
@@ -148,6 +154,7 @@ func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak)
 		return nil, fmt.Errorf("match: triplet postings: %w", err)
 	}
 	countRead(ctx, len(uniq), read)
+	countDropped(ctx, dropped, droppedPostings)
 	cands := bestTripletBlocks(votes, tripletVoteCandidates*m.p.MaxCandidates)
 	m.log.Debug("triplet vote", "keys", len(uniq), "votes", len(votes), "candidates", len(cands))
 	if len(cands) == 0 {

@@ -30,10 +30,13 @@
 //     carry each work's anchor times; every hit votes for (work, variant,
 //     offset bin of voteBinFrames). In two passes, so that memory stays
 //     bounded on any store: hits are counted per (work, variant) in a
-//     dense array, then only the pairs with the most hits (at most
-//     votePairs) collect offset bins, each written straight into its
-//     pair's slice of one array and counted in a dense histogram per
-//     pair: linear in the votes.
+//     hash table of the pairs hit (hitcount.go), then only the pairs with
+//     the most hits (at most votePairs) collect offset bins, each written
+//     straight into its pair's slice of one array and counted in a dense
+//     histogram per pair: time and memory follow the hits, not the
+//     works stored. A key whose list is longer than Params.MaxKeyPostings
+//     is a stop key: skipped, counted (QueryStats), and the window's
+//     candidates are then aligned on their stored prints.
 //  3. Rank (rank.go, rank): pairs by their best two adjacent bins (Wang
 //     2003's offset histogram), grouped by work, each work with the
 //     variants that scored at least half its best.

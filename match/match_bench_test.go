@@ -68,13 +68,16 @@ func BenchmarkMatch(b *testing.B) {
 // query's.
 func BenchmarkDecideSteps(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	counts := make([]uint16, 200_000)
-	for i := range counts {
-		counts[i] = uint16(rng.IntN(12))
+	var counts hitCounts
+	counts.reset()
+	for i := range 200_000 {
+		if c := rng.IntN(12); c > 0 {
+			counts.add(pairKey(uint32(i/20), uint16(i%20)), c)
+		}
 	}
 	b.Run("voteThreshold/pairs=2e5", func(b *testing.B) {
 		for b.Loop() {
-			voteThreshold(counts, 20, 10)
+			voteThreshold(&counts, 10)
 		}
 	})
 	const pairs = 2000

@@ -26,8 +26,8 @@ func (m *Matcher) rank(b ballot, nv int) []*candidate {
 	var ranked []cand
 	for pi, s := range pairBest {
 		if int(s) >= m.p.MinAligned {
-			wv := int(pairs[pi])
-			ranked = append(ranked, cand{num: uint32(wv / nv), variant: uint16(wv % nv), score: s})
+			num, variant := splitPairKey(pairs[pi])
+			ranked = append(ranked, cand{num: num, variant: variant, score: s})
 		}
 	}
 	slices.SortFunc(ranked, func(x, y cand) int {

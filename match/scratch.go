@@ -9,7 +9,7 @@ type scratch struct {
 	entriesTmp []entry
 	uniq       []uint32
 	uniqPos    []int32
-	counts     []uint16
+	counts     hitCounts
 	kept       []uint32
 	bins       []int32
 	align      alignScratch
@@ -28,7 +28,7 @@ func (m *Matcher) getScratch() *scratch {
 
 func (m *Matcher) putScratch(sc *scratch) {
 	a := &sc.align
-	words := 5*(cap(sc.entries)+cap(sc.entriesTmp)) + cap(sc.uniq) + cap(sc.uniqPos) + cap(sc.counts)/2 + cap(sc.kept) + cap(sc.bins) +
+	words := 5*(cap(sc.entries)+cap(sc.entriesTmp)) + cap(sc.uniq) + cap(sc.uniqPos) + sc.counts.words() + cap(sc.kept) + cap(sc.bins) +
 		4*cap(a.near) + 2*(cap(a.offs)+cap(a.tmp)) + cap(a.seen)
 	for i := range a.hitsV {
 		words += 4*cap(a.hitsV[i]) + 2*cap(a.offsV[i])

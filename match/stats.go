@@ -13,6 +13,10 @@ import (
 type QueryStats struct {
 	KeysLookedUp atomic.Int64
 	PostingsRead atomic.Int64
+	// KeysDropped and PostingsDropped count the stop keys skipped
+	// (lists longer than Params.MaxKeyPostings) and their postings.
+	KeysDropped     atomic.Int64
+	PostingsDropped atomic.Int64
 }
 
 type statsKey struct{}
@@ -27,5 +31,16 @@ func countRead(ctx context.Context, keys, postings int) {
 	if s, _ := ctx.Value(statsKey{}).(*QueryStats); s != nil {
 		s.KeysLookedUp.Add(int64(keys))
 		s.PostingsRead.Add(int64(postings))
+	}
+}
+
+// countDropped adds a search's stop keys to the QueryStats of ctx, if any.
+func countDropped(ctx context.Context, keys, postings int) {
+	if keys == 0 {
+		return
+	}
+	if s, _ := ctx.Value(statsKey{}).(*QueryStats); s != nil {
+		s.KeysDropped.Add(int64(keys))
+		s.PostingsDropped.Add(int64(postings))
 	}
 }

@@ -14,11 +14,14 @@ import (
 // vote kept for the next steps (see collectLandmarks), or overflow when
 // they were too many; and how many works the window's hashes hit.
 type ballot struct {
-	pairs     []uint32 // pair index -> work*nv + variant
+	pairs     []uint64 // pair index -> pairKey(work, variant)
 	pairBest  []int32  // pair index -> best adjacent-bin count
 	kept      []uint32
 	overflow  bool
 	worksSeen int
+	// dropped: some keys were stop keys (Params.MaxKeyPostings), so the
+	// kept postings lack the candidates' landmarks under them.
+	dropped bool
 }
 
 // release gives b's kept postings buffer back to sc.
@@ -35,26 +38,34 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 	// Vote on (work, variant, coarse offset): Wang's offset histogram,
 	// straight from the postings' anchor times. In two passes, so that
 	// memory stays bounded however dense the store: the first counts hits
-	// per (work, variant) in a dense array (keeping the lists); the second
-	// collects offset bins only for the pairs with the most hits (see
-	// votePairs), sorts them and counts runs. A map of every (work,
+	// per (work, variant) in a table that holds only the pairs hit
+	// (hitCounts), keeping the lists; the second collects offset bins
+	// only for the pairs with the most hits (see votePairs), writes them
+	// into one array and counts them per pair. A map of every (work,
 	// variant, bin) hit took gigabytes on a store of 100,000 works.
 	maxNum := m.store.MaxLive()
-	counts := sc.counts
-	if n := (int(maxNum) + 1) * nv; cap(counts) < n {
-		counts = make([]uint16, n)
-	} else {
-		counts = counts[:n]
-		clear(counts)
-	}
-	sc.counts = counts
+	counts := &sc.counts
+	counts.reset()
+	maxList := m.p.MaxKeyPostings
+	dropped, droppedPostings := 0, 0
 	// readPostings calls fn with every postings list of the distinct
 	// hashes and the hash's index in uniq. The store reports hashes in
 	// ascending order, so a cursor walks uniq once; a hash behind it (a
 	// store that ever reports otherwise) is found by binary search.
+	// A list longer than Params.MaxKeyPostings is a stop key: skipped,
+	// and counted once.
+	reread := false
 	readPostings := func(fn func(u int, it *index.PostingsIter)) error {
+		defer func() { reread = true }()
 		cur := 0
 		err := m.store.Postings(ctx, uniq, func(hash uint32, it *index.PostingsIter) {
+			if maxList > 0 && it.Size() > maxList {
+				if !reread {
+					dropped++
+					droppedPostings += it.Size()
+				}
+				return
+			}
 			if cur < len(uniq) && uniq[cur] > hash {
 				cur, _ = slices.BinarySearch(uniq, hash)
 			}
@@ -94,11 +105,9 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 				kept = append(kept, w, uint32(len(ts)))
 				kept = append(kept, ts...)
 			}
-			base := int(w) * nv
 			n := len(ts)
 			for _, e := range entries[pos:end] {
-				c := &counts[base+int(e.variant)]
-				*c = uint16(min(int(*c)+n, math.MaxUint16))
+				counts.add(pairKey(w, e.variant), n)
 			}
 		}
 		if len(kept) > m.keptWords {
@@ -108,28 +117,39 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 		return ballot{kept: kept}, err
 	}
 	countRead(ctx, len(uniq), read)
-	threshold, worksSeen := voteThreshold(counts, nv, m.p.MinAligned)
-	// From here on counts[w*nv+v] holds the (work, variant) pair's index
-	// plus one when it collects votes, 0 when it does not: votePairs fits
-	// the counters, and no second array of the store's size is needed.
+	countDropped(ctx, dropped, droppedPostings)
+	threshold, worksSeen := voteThreshold(counts, m.p.MinAligned)
+	// From here on a pair's counter holds its index plus one when it
+	// collects votes, 0 when it does not: votePairs fits the counters.
 	// Past math.MaxUint16-1 qualifying pairs (only when more than that
 	// many share the histogram's top bucket, see voteThreshold) the rest
 	// are not voted on. A pair's hit count is its number of votes, so
 	// each pair's slice of the vote array is known before voting, unless
-	// its counter saturated.
-	var pairs []uint32 // pair index -> w*nv+v
-	var start []int    // pair index -> first vote; start[len(pairs)] = all votes
-	saturated := false
-	for i, c := range counts {
-		if int(c) >= threshold && len(pairs) < math.MaxUint16-1 {
-			pairs = append(pairs, uint32(i))
-			start = append(start, int(c))
-			saturated = saturated || c == math.MaxUint16
-			counts[i] = uint16(len(pairs))
-		} else {
-			counts[i] = 0
+	// its counter saturated. Pairs are taken in (work, variant) order, so
+	// that ties rank the same whatever the table's layout.
+	var pairs []uint64 // pair index -> pairKey(work, variant)
+	counts.each(func(k uint64, c *uint16) {
+		if int(*c) >= threshold {
+			pairs = append(pairs, k)
 		}
+	})
+	slices.Sort(pairs)
+	pairs = pairs[:min(len(pairs), math.MaxUint16-1)]
+	start := make([]int, 0, len(pairs)+1) // pair index -> first vote; start[len(pairs)] = all votes
+	saturated := false
+	counts.each(func(_ uint64, c *uint16) {
+		saturated = saturated || (int(*c) >= threshold && *c == math.MaxUint16)
+	})
+	for i, k := range pairs {
+		i0 := counts.slot(k)
+		start = append(start, int(counts.vals[i0]))
+		counts.vals[i0] = uint16(i + 1)
 	}
+	counts.each(func(k uint64, c *uint16) {
+		if i := int(*c) - 1; i < 0 || i >= len(pairs) || pairs[i] != k {
+			*c = 0
+		}
+	})
 	// eachList calls fn with every kept postings list of a voting pair:
 	// the query entries of its hash (entries[pos:end]), the work and its
 	// anchor times; from the store again when they were too many to keep.
@@ -160,9 +180,8 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 	if saturated {
 		clear(start)
 		if err := eachList(func(pos, end int32, w uint32, ts []uint32) {
-			base := int(w) * nv
 			for _, e := range entries[pos:end] {
-				if pi := counts[base+int(e.variant)]; pi != 0 {
+				if pi := counts.get(pairKey(w, e.variant)); pi != 0 {
 					start[pi-1] += len(ts)
 				}
 			}
@@ -190,9 +209,8 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 	sc.bins = bins
 	next := slices.Clone(start[:len(pairs)])
 	if err := eachList(func(pos, end int32, w uint32, ts []uint32) {
-		base := int(w) * nv
 		for _, e := range entries[pos:end] {
-			pi := int(counts[base+int(e.variant)])
+			pi := int(counts.get(pairKey(w, e.variant)))
 			if pi == 0 {
 				continue
 			}
@@ -212,7 +230,7 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 	}
 	pairBest := bestAdjacentBins(bins, start, next)
 
-	return ballot{pairs: pairs, pairBest: pairBest, kept: kept, overflow: overflow, worksSeen: worksSeen}, nil
+	return ballot{pairs: pairs, pairBest: pairBest, kept: kept, overflow: overflow, worksSeen: worksSeen, dropped: dropped > 0}, nil
 }
 
 // voteBinFrames is the width of the coarse offset bins of the first
@@ -235,20 +253,21 @@ const votePairs = 4096
 // voteThreshold returns the fewest hits a (work, variant) pair needs to
 // collect votes (at least minAligned, raised until at most votePairs
 // pairs qualify), and how many works were hit at all.
-func voteThreshold(counts []uint16, nv, minAligned int) (threshold, works int) {
+func voteThreshold(counts *hitCounts, minAligned int) (threshold, works int) {
 	var hist [1024]int
-	for w := 0; w < len(counts); w += nv {
-		hit := false
-		for _, c := range counts[w : w+nv] {
-			if c > 0 {
-				hit = true
-				hist[min(int(c), len(hist)-1)]++
-			}
+	var seen hitCounts
+	seen.reset()
+	counts.each(func(k uint64, c *uint16) {
+		if *c == 0 {
+			return
 		}
-		if hit {
+		hist[min(int(*c), len(hist)-1)]++
+		w, _ := splitPairKey(k)
+		if seen.get(uint64(w)) == 0 {
+			seen.add(uint64(w), 1)
 			works++
 		}
-	}
+	})
 	threshold = minAligned
 	n := 0
 	for c := len(hist) - 1; c >= minAligned; c-- {

@@ -7,23 +7,26 @@ import (
 )
 
 func TestVoteThreshold(t *testing.T) {
-	dense := func(works, nv int, fill func(w, v int) uint16) []uint16 {
-		c := make([]uint16, works*nv)
+	dense := func(works, nv int, fill func(w, v int) uint16) *hitCounts {
+		c := &hitCounts{}
+		c.reset()
 		for w := range works {
 			for v := range nv {
-				c[w*nv+v] = fill(w, v)
+				if n := fill(w, v); n > 0 {
+					c.add(pairKey(uint32(w), uint16(v)), int(n))
+				}
 			}
 		}
 		return c
 	}
 	for _, tc := range []struct {
 		name          string
-		counts        []uint16
+		counts        *hitCounts
 		nv            int
 		wantThreshold int
 		wantWorks     int
 	}{
-		{"empty", nil, 3, 10, 0},
+		{"empty", dense(0, 3, nil), 3, 10, 0},
 		{"sparse store: MinAligned", dense(100, 2, func(w, v int) uint16 { return uint16(w % 20) }), 2, 10, 95},
 		{"one variant hit", dense(10, 4, func(w, v int) uint16 {
 			if v == 3 {
@@ -42,7 +45,7 @@ func TestVoteThreshold(t *testing.T) {
 		{"saturated counts", dense(5000, 1, func(w, v int) uint16 { return 65535 }), 1, 1024, 5000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			th, works := voteThreshold(tc.counts, tc.nv, 10)
+			th, works := voteThreshold(tc.counts, 10)
 			assert.Equal(t, tc.wantThreshold, th)
 			assert.Equal(t, tc.wantWorks, works)
 		})

@@ -130,10 +130,10 @@ func (r *Results) Markdown() string {
 	}
 	if len(r.Scale) > 0 {
 		fmt.Fprintf(&b, "\nMatch latency at each step, from the query's print to the answer (positives and negatives apart; %d at a time, then one at a time), the index reads of a query, and the print's own extraction time:\n\n", max(r.Cores, 1))
-		b.WriteString("| works | hours | keys / postings read per query | positives p50 / p99 | negatives p50 / p99 | one at a time: positives | negatives | extraction p50 |\n|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| works | hours | keys / postings read per query | stop keys / their postings | positives p50 / p99 | negatives p50 / p99 | one at a time: positives | negatives | extraction p50 |\n|---|---|---|---|---|---|---|---|---|\n")
 		for _, st := range r.Scale {
-			fmt.Fprintf(&b, "| %d | %.0f | %.0f / %.0f | %.0f / %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f ms |\n",
-				st.Works, st.Hours, st.KeysPerQuery, st.PostingsPerQuery, st.PosP50MS, st.PosP99MS, st.NegP50MS, st.NegP99MS,
+			fmt.Fprintf(&b, "| %d | %.0f | %.0f / %.0f | %.1f / %.0f | %.0f / %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f / %.0f ms | %.0f ms |\n",
+				st.Works, st.Hours, st.KeysPerQuery, st.PostingsPerQuery, st.StopKeysPerQuery, st.StopPostingsPerQuery, st.PosP50MS, st.PosP99MS, st.NegP50MS, st.NegP99MS,
 				st.SerialPosP50MS, st.SerialPosP99MS, st.SerialNegP50MS, st.SerialNegP99MS, st.ExtractP50MS)
 		}
 	}

@@ -59,6 +59,11 @@ type ScaleStep struct {
 	// query (match.QueryStats).
 	KeysPerQuery     float64 `json:"keys_per_query"`
 	PostingsPerQuery float64 `json:"postings_per_query"`
+	// StopKeysPerQuery and StopPostingsPerQuery are the mean stop keys a
+	// query skipped (match.Params.MaxKeyPostings) and the postings they
+	// held.
+	StopKeysPerQuery     float64 `json:"stop_keys_per_query"`
+	StopPostingsPerQuery float64 `json:"stop_postings_per_query"`
 	// FalseMatches describes every segment a negative query returned.
 	FalseMatches  []string `json:"false_matches,omitempty"`
 	PeakRSSBuildB int64    `json:"peak_rss_build_bytes"`
@@ -361,6 +366,8 @@ func (st *ScaleStep) latencies(outs, serial []eval.Outcome) {
 		extract = append(extract, (o.Latency-o.LatencyMatch).Seconds()*1000)
 		st.KeysPerQuery += float64(o.KeysLookedUp) / float64(len(serial))
 		st.PostingsPerQuery += float64(o.PostingsRead) / float64(len(serial))
+		st.StopKeysPerQuery += float64(o.KeysDropped) / float64(len(serial))
+		st.StopPostingsPerQuery += float64(o.PostingsDropped) / float64(len(serial))
 	}
 	st.ExtractP50MS = eval.Quantile(extract, 0.5)
 }

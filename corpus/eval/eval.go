@@ -69,7 +69,9 @@ type Outcome struct {
 	// KeysLookedUp and PostingsRead are what the match read from the
 	// index (match.QueryStats).
 	KeysLookedUp, PostingsRead int64
-	Err                        error
+	// KeysDropped and PostingsDropped are the stop keys it skipped.
+	KeysDropped, PostingsDropped int64
+	Err                          error
 }
 
 // Run renders and matches the queries with the given parallelism (0 means
@@ -124,6 +126,7 @@ func runOne(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, q 
 		o.Segments, err = m.Match(match.WithStats(ctx, &st), ap)
 		o.LatencyMatch = time.Since(ms)
 		o.KeysLookedUp, o.PostingsRead = st.KeysLookedUp.Load(), st.PostingsRead.Load()
+		o.KeysDropped, o.PostingsDropped = st.KeysDropped.Load(), st.PostingsDropped.Load()
 		if err != nil {
 			o.Err = err
 			return o
