@@ -95,7 +95,12 @@ type tripletCandidate struct {
 }
 
 // searchInvariant runs the invariant search of a window (see above).
-func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak) ([]windowHit, error) {
+//
+// The works the triplet vote ranked (gridMinTripletVotes or more in their
+// best block, at most MaxCandidates, best first) are appended to *voted
+// when voted is not nil, whether they aligned or not: the targeted grid
+// (grid.go) tries them under the variants.
+func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak, voted *[]uint32) ([]windowHit, error) {
 	var qs []fingerprint.Triplet // one per key looked up
 	m.fp.QueryTriplets(peaks, func(t fingerprint.Triplet) { qs = append(qs, t) })
 	if len(qs) == 0 {
@@ -155,7 +160,13 @@ func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak)
 	}
 	countRead(ctx, len(uniq), read)
 	countDropped(ctx, dropped, droppedPostings)
-	cands := bestTripletBlocks(votes, tripletVoteCandidates*m.p.MaxCandidates)
+	cands := bestTripletBlocks(votes, tripletVoteCandidates*m.p.MaxCandidates, min(gridMinTripletVotes, minTripletVotes))
+	if voted != nil {
+		for _, c := range cands[:min(len(cands), m.p.MaxCandidates)] {
+			*voted = append(*voted, c.num)
+		}
+	}
+	cands = slices.DeleteFunc(cands, func(c tripletCandidate) bool { return c.votes < minTripletVotes })
 	m.log.Debug("triplet vote", "keys", len(uniq), "votes", len(votes), "candidates", len(cands))
 	if len(cands) == 0 {
 		return nil, nil
@@ -223,9 +234,9 @@ func (m *Matcher) searchInvariant(ctx context.Context, peaks []fingerprint.Peak)
 }
 
 // bestTripletBlocks sorts the votes and returns the works whose best 3 x 3
-// block of (speed, offset) bins holds minTripletVotes or more, best first,
-// at most n, each with the block's centre.
-func bestTripletBlocks(votes []tripletVote, n int) []tripletCandidate {
+// block of (speed, offset) bins holds minVotes or more, best first, at
+// most n, each with the block's centre.
+func bestTripletBlocks(votes []tripletVote, n, minVotes int) []tripletCandidate {
 	if len(votes) == 0 {
 		return nil
 	}
@@ -262,7 +273,7 @@ func bestTripletBlocks(votes []tripletVote, n int) []tripletCandidate {
 			end++
 		}
 		best := tripletCandidate{num: w}
-		if total >= minTripletVotes {
+		if total >= minVotes {
 			for _, r := range runs[start:end] {
 				_, s, o := unpackTripletVote(r.v)
 				sum := 0
@@ -276,7 +287,7 @@ func bestTripletBlocks(votes []tripletVote, n int) []tripletCandidate {
 				}
 			}
 		}
-		if best.votes >= minTripletVotes {
+		if best.votes >= minVotes {
 			out = append(out, best)
 		}
 		start = end

@@ -17,11 +17,14 @@
 // unchanged, recovers each candidate's change from its matched triplets
 // and aligns it under that change, however far it lies from the identity
 // (within fingerprint.TripletMaxSpeed and maxPitchShift). Only when that
-// finds nothing is the window searched under every variant of
-// Params.Variants (speed, tempo-only, pitch-only hypotheses near the
-// identity), whose pairs survive where too few triplets do (short queries
-// transposed or time-stretched by a few percent). One search (search.go)
-// is six steps, each a function in the file named after it:
+// finds nothing are the works the votes ranked aligned on their stored
+// prints under every variant of Params.Variants (speed, tempo-only,
+// pitch-only hypotheses near the identity; grid.go), whose pairs survive
+// where too few triplets do (short queries transposed or time-stretched
+// by a few percent): the index is looked up under the identity and the
+// triplets only, so an unrelated query costs what a related one does.
+// One search (search.go) is six steps, each a function in the file named
+// after it:
 //
 //  1. Hash the query (hash.go, hashQuery): every pair of the window's peaks
 //     hashed under each variant (fingerprint.QueryHashesK, with
@@ -191,10 +194,12 @@ func (m *Matcher) Match(ctx context.Context, q *fingerprint.AudioPrint) ([]Segme
 
 // matchWindow searches one window: the identity first, with one target
 // per sub-zone, then (unless that found a strong match) the identity with
-// Params.TargetsPerZone targets, then every variant.
+// Params.TargetsPerZone targets, then the invariant search, then the
+// targeted grid of the works the votes ranked.
 func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, frames int) ([]windowHit, error) {
 	identity := []fingerprint.Variant{{TimeScale: 1}}
-	hits, err := m.search(ctx, peaks, frames, identity, 1)
+	var voted, tripletVoted []uint32
+	hits, err := m.search(ctx, peaks, frames, identity, 1, &voted)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +207,7 @@ func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, fra
 		return hits, nil
 	}
 	if m.p.TargetsPerZone > 1 {
-		more, err := m.search(ctx, peaks, frames, identity, m.p.TargetsPerZone)
+		more, err := m.search(ctx, peaks, frames, identity, m.p.TargetsPerZone, &voted)
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +216,7 @@ func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, fra
 			return hits, nil
 		}
 	}
-	changed, err := m.searchInvariant(ctx, peaks)
+	changed, err := m.searchInvariant(ctx, peaks, &tripletVoted)
 	if err != nil {
 		return nil, err
 	}
@@ -228,11 +233,11 @@ func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, fra
 	if improved || len(m.p.Variants) == 0 {
 		return hits, nil
 	}
-	all, err := m.search(ctx, peaks, frames, append(identity, m.p.Variants...), 1)
+	grid, err := m.searchGrid(ctx, peaks, gridWorks(tripletVoted, voted, m.p.MaxCandidates))
 	if err != nil {
 		return nil, err
 	}
-	return betterPerWork(hits, all), nil
+	return betterPerWork(hits, grid), nil
 }
 
 // final reports whether an identity search's hits end the window's
