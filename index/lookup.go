@@ -2,9 +2,9 @@ package index
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -38,9 +38,12 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 	// buffer is reused.
 	gen := s.gen.Load()
 	var buf []uint32
-	// Cached lists are looked up a batch at a time, under one read lock.
+	// Cached lists are looked up a batch at a time, under one read lock;
+	// so is whether the segment serves them (segment.go).
 	var batch [][]uint32
-	var inCache []bool
+	var inCache, inSeg []bool
+	var seg *segment
+	cur := 0 // seg's index of the last key sought
 	return s.db.View(func(txn *badger.Txn) error {
 		for i, h := range hashes {
 			if i%checkContextEveryNLookups == 0 {
@@ -49,7 +52,29 @@ func (s *Store) Postings(ctx context.Context, hashes []uint32, fn func(hash uint
 				}
 			}
 			if i%cacheBatch == 0 {
-				batch, inCache = s.cache.getBatch(hashes[i:min(i+cacheBatch, len(hashes))], batch[:0], inCache[:0])
+				end := min(i+cacheBatch, len(hashes))
+				var g *segment
+				if g, inSeg = s.seg.serves(hashes[i:end], inSeg[:0]); g != seg {
+					seg, cur = g, 0
+				}
+				batch, inCache = batch[:0], inCache[:0]
+				if slices.Contains(inSeg, false) {
+					batch, inCache = s.cache.getBatch(hashes[i:end], batch, inCache)
+				}
+			}
+			if inSeg[i%cacheBatch] {
+				if cur > 0 && seg.keys[min(cur, len(seg.keys)-1)] > h {
+					cur = 0 // hashes not in ascending order
+				}
+				if cur = seg.seek(cur, h); cur < len(seg.keys) && seg.keys[cur] == h {
+					flat, err := decodeFlat(seg.value(cur), buf[:0])
+					if err != nil {
+						return fmt.Errorf("postings of hash %d: %w", h, err)
+					}
+					buf = flat
+					emit(h, flat)
+				}
+				continue
 			}
 			if flat := batch[i%cacheBatch]; inCache[i%cacheBatch] {
 				if flat != nil {
@@ -160,31 +185,6 @@ func (s *Store) VideoPrint(num uint32) ([]fingerprint.VideoFrameHashes, error) {
 	return s.videoPrint(num)
 }
 
-// WarmPostings loads every postings list into the postings cache with one
-// sequential scan (as far as the cache budget allows), so that queries
-// never wait on point lookups: what a long-running daemon does at start.
-// It returns the number of hashes cached.
-func (s *Store) WarmPostings(ctx context.Context) (int, error) {
-	s.writeMu.Lock() // no write may change a list between scan and fill
-	defer s.writeMu.Unlock()
-	if err := s.checkOpen(); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := s.eachPostings(ctx, func(h uint32, v []byte) error {
-		flat, err := decodeFlat(v, nil)
-		if err != nil {
-			return fmt.Errorf("postings of hash %d: %w", h, err)
-		}
-		if !s.cache.put(h, flat) {
-			return errStopScan // budget reached
-		}
-		n++
-		return nil
-	})
-	return n, err
-}
-
 // errStopScan ends eachPostings early, without an error.
 var errStopScan = errors.New("stop")
 
@@ -192,27 +192,7 @@ var errStopScan = errors.New("stop")
 // only during the call), in key order, in one read transaction, until fn
 // returns an error (errStopScan: stop without one).
 func (s *Store) eachPostings(ctx context.Context, fn func(key uint32, v []byte) error) error {
-	n := 0
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixPostings}, PrefetchValues: true, PrefetchSize: 256})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if n++; n%checkContextEveryNLookups == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			k := it.Item().Key()
-			if len(k) != 5 {
-				return fmt.Errorf("%w: postings key of %d bytes", ErrCorrupt, len(k))
-			}
-			h := binary.BigEndian.Uint32(k[1:])
-			if err := it.Item().Value(func(v []byte) error { return fn(h, v) }); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.db.View(func(txn *badger.Txn) error { return scanPostings(ctx, txn, fn) })
 	if errors.Is(err, errStopScan) {
 		return nil
 	}

@@ -70,6 +70,11 @@ type Options struct {
 	// queries. The default value is 1 GiB, enough for the whole index of
 	// some 100 hours of audio; a negative value disables the cache.
 	PostingsCacheBytes int64
+	// SegmentMergeKeys is how many keys written since the postings
+	// segment was loaded (LoadPostings) start a background merge. The
+	// default (0) is 65,536 or a quarter of the segment's keys, whichever
+	// is more.
+	SegmentMergeKeys int
 	// MinFreeBytes is the free space the store's disk must keep: a write
 	// that would leave less is refused with ErrInsufficientStorage, and a
 	// store whose disk is already below it when opened is opened
@@ -103,6 +108,9 @@ func (o Options) Validate() error {
 	if o.MinFreeBytes > 0 && o.MinFreeBytes < MinMinFreeBytes {
 		errs = append(errs, fmt.Errorf("index options: MinFreeBytes %d: want at least %d (%s), or negative to disable the guard",
 			o.MinFreeBytes, MinMinFreeBytes, formatBytes(MinMinFreeBytes)))
+	}
+	if o.SegmentMergeKeys < 0 {
+		errs = append(errs, fmt.Errorf("index options: SegmentMergeKeys %d: want 0 (the default) or more", o.SegmentMergeKeys))
 	}
 	return errors.Join(errs...)
 }
@@ -153,6 +161,8 @@ type Store struct {
 	// gen counts committed postings writes; a read fills the cache only if
 	// no write committed since it began (see cacheFill).
 	gen atomic.Uint64
+	// seg is the in-memory postings segment (segment.go).
+	seg segmentState
 }
 
 // tableOptions returns the Badger options that decide how a store's
@@ -175,7 +185,7 @@ func tableOptions(dir string, logger *slog.Logger) badger.Options {
 // frame: the same 12-hour store's keys and values written with Badger's
 // default of 4 KB took 23.2 MB, with 16 KB 22.4 MB (3.7 % less; 32 KB
 // saved only 0.6 % more). A lookup decompresses a bigger block, which a
-// daemon pays once: it preloads its postings (WarmPostings).
+// daemon pays once: it loads its postings into memory (LoadPostings).
 const tableBlockBytes = 16 << 10
 
 // zstdLevel is the ZSTD level Badger compresses table blocks with. Badger's
@@ -272,11 +282,14 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 	}
 	s = &Store{db: db, params: o.Params, video: o.videoParams(), log: logger, dir: dir, live: roaring.New(),
 		cache: newPostingsCache(max(cacheBytes, 0)), readOnly: readOnly, migrating: o.migrate, lowSpaceAtOpen: lowSpace, minFree: minFree, freeSpace: freeSpace}
+	s.seg.init(o.SegmentMergeKeys)
 	if o.InMemory {
 		s.dir = ""
 	}
+	stopMerges := s.seg.cancel // s is nil in the deferred call when an error is returned
 	defer func() {
 		if err != nil {
+			stopMerges()
 			err = errors.Join(err, db.Close())
 			s = nil
 		}
@@ -302,6 +315,8 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 
 // Close closes the store. It is safe to call twice.
 func (s *Store) Close() error {
+	// A merge waits for the write lock: stop it before taking it.
+	s.seg.stopMerges()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	s.mu.Lock()
@@ -866,6 +881,7 @@ func (s *Store) updatePostings(ctx context.Context, num uint32, groups []hashTim
 				}
 				pl.set(num, g.times)
 				s.cache.drop(g.hash)
+				s.seg.markDirty(g.hash)
 				if len(pl.works) == 0 {
 					if err := txn.Delete(key); err != nil {
 						return err
@@ -883,6 +899,7 @@ func (s *Store) updatePostings(ctx context.Context, num uint32, groups []hashTim
 			return err
 		}
 	}
+	s.maybeMerge()
 	return nil
 }
 
@@ -948,6 +965,12 @@ type Stats struct {
 	// PostingsCacheHits and PostingsCacheMisses count lookups since Open.
 	PostingsCacheBytes                     int64
 	PostingsCacheHits, PostingsCacheMisses int64
+	// SegmentLists and SegmentBytes describe the in-memory postings
+	// segment (0 until LoadPostings); SegmentDirtyKeys are the keys
+	// written since it was built, read from Badger until the next merge;
+	// SegmentMerges counts the segments built since Open.
+	SegmentLists, SegmentBytes      int64
+	SegmentDirtyKeys, SegmentMerges int64
 	// Closed is set once Close has been called.
 	Closed bool
 	// Writable is false for a store opened read-only (on request, or
@@ -975,6 +998,7 @@ func (s *Store) Stats() Stats {
 	s.mu.RUnlock()
 	st.PostingsCacheBytes = s.cache.bytes()
 	st.PostingsCacheHits, st.PostingsCacheMisses = s.cache.hits.Load(), s.cache.misses.Load()
+	st.SegmentLists, st.SegmentBytes, st.SegmentDirtyKeys, st.SegmentMerges = s.seg.stats()
 	st.Closed = closed
 	st.Writable = !s.readOnly
 	st.DiskFreeBytes, st.DiskReserveBytes = s.freeBytes(), max(s.minFree, 0)

@@ -49,15 +49,24 @@ func BenchmarkMatch(b *testing.B) {
 			"positive": {Peaks: pos, Frames: lenFrames},
 			"negative": {Peaks: randomPeaks(rng, p, 10), Frames: lenFrames},
 		}
-		for _, kind := range []string{"positive", "negative"} {
-			b.Run(fmt.Sprintf("works=%d/%s", works, kind), func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := m.Match(ctx, queries[kind]); err != nil {
-						b.Fatal(err)
-					}
+		// Lists from the decoded cache (filled by the first query), then
+		// from the in-memory segment (decoded at each lookup).
+		for _, from := range []string{"cache", "segment"} {
+			if from == "segment" {
+				if _, err := st.LoadPostings(ctx); err != nil {
+					b.Fatal(err)
 				}
-			})
+			}
+			for _, kind := range []string{"positive", "negative"} {
+				b.Run(fmt.Sprintf("works=%d/%s/%s", works, from, kind), func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := m.Match(ctx, queries[kind]); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 		st.Close()
 	}

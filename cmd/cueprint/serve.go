@@ -86,15 +86,16 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	// Load the postings into memory while serving: the first queries are
-	// slower until it is done, none wait for it.
+	// slower until it is done, none wait for it. Writes from then on are
+	// merged into it in the background.
 	go func() {
 		start := time.Now()
-		n, err := st.WarmPostings(ctx)
+		n, err := st.LoadPostings(ctx)
 		if err != nil {
-			e.log.Warn("postings warm-up stopped", "err", err)
+			e.log.Warn("postings load stopped", "err", err)
 			return
 		}
-		e.log.Info("postings warmed", "lists", n, "duration", time.Since(start))
+		e.log.Info("postings loaded", "lists", n, "bytes", st.Stats().SegmentBytes, "duration", time.Since(start))
 	}()
 	fmt.Fprintf(e.stderr, "cueprint serve: listening on http://%s (store %s, %d works)\n", ln.Addr(), sf.db, st.Live())
 	if err := srv.Serve(ctx, ln); err != nil {

@@ -472,10 +472,10 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	qs := buildQueries(rng, cfg.Seed, res.Conditions, res.Lengths, res.PerRef, registered, ids, unregistered, speech, cfg.Quick)
-	// A daemon keeps its postings warm (cueprint serve preloads them); the
-	// latency reported is that steady state. Loading takes:
+	// A daemon keeps its postings in memory (cueprint serve loads them at
+	// start); the latency reported is that steady state. Loading takes:
 	t0 := time.Now()
-	nh, err := st.WarmPostings(ctx)
+	nh, err := st.LoadPostings(ctx)
 	if err != nil {
 		return nil, err
 	}

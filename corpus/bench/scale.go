@@ -31,10 +31,11 @@ type ScaleStep struct {
 	BuildSeconds float64 `json:"build_seconds"`
 	HashSeconds  float64 `json:"hash_seconds"`
 	LoadSeconds  float64 `json:"load_seconds"`
-	// WarmSeconds preloads postings (up to the cache budget); WarmHashes
-	// counts the lists that fit.
-	WarmSeconds float64 `json:"postings_preload_seconds"`
-	WarmHashes  int     `json:"postings_preloaded"`
+	// WarmSeconds loads the postings into memory (index.Store.LoadPostings);
+	// WarmHashes counts the lists and SegmentBytes their memory.
+	WarmSeconds  float64 `json:"postings_preload_seconds"`
+	WarmHashes   int     `json:"postings_preloaded"`
+	SegmentBytes int64   `json:"postings_segment_bytes"`
 	// Queries: 10 s positives under scaleConditions, and every negative.
 	Positives         int     `json:"positives"`
 	Recall            float64 `json:"recall"`
@@ -286,11 +287,12 @@ func runScale(ctx context.Context, cfg Config, dir string, p fingerprint.AudioPa
 			return steps, err
 		}
 		t0 = time.Now()
-		st.WarmHashes, err = store.WarmPostings(ctx)
+		st.WarmHashes, err = store.LoadPostings(ctx)
 		if err != nil {
 			store.Close()
 			return steps, err
 		}
+		st.SegmentBytes = store.Stats().SegmentBytes
 		st.WarmSeconds = time.Since(t0).Seconds()
 		m, err := match.New(store, match.DefaultParams(), nil)
 		if err != nil {
