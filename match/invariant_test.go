@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,4 +60,48 @@ func TestMatchChangedSpeedAndPitch(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, segs)
 	})
+}
+
+// TestBestTripletBlocks checks the blocks' sums against counting each
+// block's nine cells one by one, on random votes dense enough for the
+// blocks of one work to overlap.
+func TestBestTripletBlocks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	var votes []tripletVote
+	for range 5000 {
+		votes = append(votes, packTripletVote(uint32(rng.IntN(40)), rng.IntN(7)-3, rng.IntN(30)-15))
+	}
+	count := map[tripletVote]int{}
+	for _, v := range votes {
+		count[v]++
+	}
+	want := map[uint32]int{}
+	for v := range count {
+		w, s, o := unpackTripletVote(v)
+		sum := 0
+		for ds := -1; ds <= 1; ds++ {
+			for do := -1; do <= 1; do++ {
+				sum += count[packTripletVote(w, s+ds, o+do)]
+			}
+		}
+		want[w] = max(want[w], sum)
+	}
+	got := bestTripletBlocks(slices.Clone(votes), 1000, 1)
+	require.Len(t, got, len(want))
+	for i, c := range got {
+		assert.Equal(t, want[c.num], c.votes, "work %d", c.num)
+		if i > 0 {
+			assert.GreaterOrEqual(t, got[i-1].votes, c.votes, "best first")
+		}
+		// The block's centre holds the sum it reports.
+		sum := 0
+		for ds := -1; ds <= 1; ds++ {
+			for do := -1; do <= 1; do++ {
+				sum += count[packTripletVote(c.num, c.speedBin+ds, c.offBin+do)]
+			}
+		}
+		assert.Equal(t, c.votes, sum)
+	}
+	assert.Len(t, bestTripletBlocks(slices.Clone(votes), 5, 1), 5)
+	assert.Empty(t, bestTripletBlocks(nil, 5, 1))
 }
