@@ -11,12 +11,18 @@ import (
 // MiB, some 200 three-minute works.
 const refCacheLandmarks = 4 << 20
 
-// refPrint is a work's landmarks sorted by hash and, once the invariant
-// search needed them (refTriplets), its triplets sorted by key. The cache
-// is bounded by landmarks; a work's triplets add about a sixth to its
-// memory.
+// refPrint is a work's landmarks sorted by hash, and its triplets sorted
+// by key, each computed from the forward print the first time a search
+// asks for it (refLandmarks, refTriplets): the invariant search recovers
+// the change of dozens of works from their triplets and aligns a few, so
+// most never need their landmarks. The cache is bounded by size, the
+// landmarks a work has or will have; its triplets add about a sixth.
 type refPrint struct {
-	landmarks []fingerprint.Landmark
+	size int
+
+	landmarksOnce sync.Once
+	landmarks     []fingerprint.Landmark
+	landmarksErr  error
 
 	tripletsOnce sync.Once
 	triplets     []fingerprint.Triplet
@@ -51,19 +57,25 @@ func (c *refCache) get(num uint32) *refPrint {
 	return nil
 }
 
-func (c *refCache) put(num uint32, r *refPrint) {
+// put caches r for num and returns it, or returns the print already
+// cached for num (two searches asked for it at once).
+func (c *refCache) put(num uint32, r *refPrint) *refPrint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.items[num]; ok || len(r.landmarks) > c.limit {
-		return
+	if e, ok := c.items[num]; ok {
+		return e.Value.(cacheItem).r
+	}
+	if r.size > c.limit {
+		return r
 	}
 	c.items[num] = c.ll.PushFront(cacheItem{num, r})
-	c.size += len(r.landmarks)
+	c.size += r.size
 	for c.size > c.limit {
 		e := c.ll.Back()
 		it := e.Value.(cacheItem)
 		c.ll.Remove(e)
 		delete(c.items, it.num)
-		c.size -= len(it.r.landmarks)
+		c.size -= it.r.size
 	}
+	return r
 }

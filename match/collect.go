@@ -61,36 +61,56 @@ func (m *Matcher) collectLandmarks(q query, b ballot, cands []*candidate) map[ui
 	return partial
 }
 
-// refLandmarks returns a work's landmarks sorted by hash, cached.
-func (m *Matcher) refLandmarks(num uint32) (*refPrint, error) {
+// refPrint returns work num's cached print, creating it (and returning
+// its peaks, nil when it was cached) on a miss.
+func (m *Matcher) refPrint(num uint32) (*refPrint, []fingerprint.Peak, error) {
 	if r := m.cache.get(num); r != nil {
-		return r, nil
+		return r, nil, nil
 	}
 	peaks, err := m.store.Peaks(num)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	lms := m.fp.Landmarks(peaks)
-	slices.SortFunc(lms, fingerprint.CompareLandmarks)
-	r := &refPrint{landmarks: lms}
-	m.cache.put(num, r)
-	return r, nil
+	return m.cache.put(num, &refPrint{size: len(peaks) * m.fp.FanOut}), peaks, nil
 }
 
-// refTriplets returns a work's triplets sorted by key: computed from its
-// forward print the first time the invariant search asks for them, then
-// kept beside its cached landmarks. The identity searches, which align
-// most works, never pay for them.
+// refLandmarks returns a work's print with its landmarks sorted by hash,
+// computed from its forward print the first time.
+func (m *Matcher) refLandmarks(num uint32) (*refPrint, error) {
+	r, peaks, err := m.refPrint(num)
+	if err != nil {
+		return nil, err
+	}
+	r.landmarksOnce.Do(func() {
+		if peaks == nil {
+			if peaks, err = m.store.Peaks(num); err != nil {
+				r.landmarksErr = err
+				return
+			}
+		}
+		lms := m.fp.Landmarks(peaks)
+		// Landmarks come in anchor order: a stable sort by hash leaves
+		// each hash's in time order, as CompareLandmarks sorts them.
+		radixSort(lms, nil, 1<<fingerprint.HashBits-1, func(l fingerprint.Landmark) uint32 { return l.Hash })
+		r.landmarks = lms
+	})
+	return r, r.landmarksErr
+}
+
+// refTriplets returns a work's triplets sorted by key, computed from its
+// forward print the first time the invariant search asks for them. The
+// identity searches, which align most works, never pay for them.
 func (m *Matcher) refTriplets(num uint32) ([]fingerprint.Triplet, error) {
-	r, err := m.refLandmarks(num)
+	r, peaks, err := m.refPrint(num)
 	if err != nil {
 		return nil, err
 	}
 	r.tripletsOnce.Do(func() {
-		peaks, err := m.store.Peaks(num)
-		if err != nil {
-			r.tripletsErr = err
-			return
+		if peaks == nil {
+			if peaks, err = m.store.Peaks(num); err != nil {
+				r.tripletsErr = err
+				return
+			}
 		}
 		r.triplets = m.fp.RefTriplets(peaks)
 		slices.SortFunc(r.triplets, func(x, y fingerprint.Triplet) int { return cmp.Compare(x.Key, y.Key) })

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cueprint/cueprint/fingerprint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -116,4 +117,25 @@ func TestFloor(t *testing.T) {
 	for _, x := range []float64{0, 0.5, -0.5, 1, -1, 15.999, -15.999, -16, 1e12 + 0.5, -1e12 - 0.5, math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64} {
 		assert.Equal(t, int64(math.Floor(x)), floor(x), "%g", x)
 	}
+}
+
+// TestRefLandmarksSorted: a work's landmarks, sorted by refLandmarks'
+// radix sort, are in the order CompareLandmarks gives (hash, then time),
+// which the alignment's join relies on.
+func TestRefLandmarksSorted(t *testing.T) {
+	st, _ := randomStore(t, rand.New(rand.NewPCG(9, 10)))
+	m, err := New(st, DefaultParams(), nil)
+	require.NoError(t, err)
+	w, err := st.Get("w")
+	require.NoError(t, err)
+	r, err := m.refLandmarks(w.Num)
+	require.NoError(t, err)
+	peaks, err := st.Peaks(w.Num)
+	require.NoError(t, err)
+	want := m.fp.Landmarks(peaks)
+	slices.SortFunc(want, fingerprint.CompareLandmarks)
+	assert.Equal(t, want, r.landmarks)
+	again, err := m.refLandmarks(w.Num)
+	require.NoError(t, err)
+	assert.Same(t, r, again, "cached")
 }
