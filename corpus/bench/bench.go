@@ -89,7 +89,9 @@ type Config struct {
 	// 1/24 of a full run's figure.
 	PerRef int
 	// QueryHook, when set, is called just before the queries run and its
-	// result just after (e.g. to profile the query phase only).
+	// result just after (e.g. to profile the query phase only); with a
+	// scale simulation, around the largest step's one-at-a-time queries
+	// instead.
 	QueryHook func() func()
 }
 
@@ -488,7 +490,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	resetPeakRSS()
 	var done func()
-	if cfg.QueryHook != nil {
+	if cfg.QueryHook != nil && cfg.Scale == 0 && cfg.ScaleHours == 0 { // with a scale run, the hook profiles its largest step
 		done = cfg.QueryHook()
 	}
 	outs := eval.Run(ctx, m, p, qs, cfg.Workers)

@@ -301,7 +301,14 @@ func runScale(ctx context.Context, cfg Config, dir string, p fingerprint.AudioPa
 		}
 		resetPeakRSS()
 		outs := eval.Run(ctx, m, p, sel, cfg.Workers)
+		var done func()
+		if cfg.QueryHook != nil && size == sizes[len(sizes)-1] {
+			done = cfg.QueryHook() // the largest step's one-at-a-time queries
+		}
 		serial := eval.Run(ctx, m, p, sel, 1)
+		if done != nil {
+			done()
+		}
 		st.PeakRSSMatchB = peakRSS()
 		if err := store.Close(); err != nil {
 			return steps, err
