@@ -46,15 +46,23 @@ const segChunkBytes = 64 << 20
 // little, while a merge reads every list again.
 const mergeDirtyKeys = 1 << 16
 
-// segment is an immutable in-memory copy of every postings list: key i's
+// segment is an immutable in-memory copy of the postings lists: key i's
 // encoded list is chunks[pos[i]>>32][uint32(pos[i]) : uint32(pos[i])+lens[i]].
+// A segment cut short by its memory budget holds the lists of the keys up
+// to limit only (complete false); the others are read from Badger.
 type segment struct {
-	keys   []uint32
-	pos    []uint64
-	lens   []uint32
-	chunks [][]byte
-	bytes  int64
+	keys     []uint32
+	pos      []uint64
+	lens     []uint32
+	chunks   [][]byte
+	bytes    int64
+	complete bool
+	limit    uint32
 }
+
+// covers reports whether the segment holds key k's list (or knows it has
+// none).
+func (g *segment) covers(k uint32) bool { return g.complete || k <= g.limit }
 
 // value returns key i's encoded list.
 func (g *segment) value(i int) []byte {
@@ -101,12 +109,23 @@ func (b *segmentBuilder) add(k uint32, v []byte) {
 	g.bytes += int64(len(v))
 }
 
-// finish returns the segment, its arrays trimmed to their length.
-func (b *segmentBuilder) finish() *segment {
+// finish returns the segment, its arrays trimmed to their length;
+// complete says whether every list was added.
+func (b *segmentBuilder) finish(complete bool) *segment {
 	g := &b.g
 	g.keys, g.pos, g.lens = slices.Clip(g.keys), slices.Clip(g.pos), slices.Clip(g.lens)
 	g.bytes += int64(len(g.keys)) * 16
+	g.complete = complete
+	if len(g.keys) > 0 {
+		g.limit = g.keys[len(g.keys)-1]
+	}
 	return g
+}
+
+// full reports whether adding a list of n bytes would pass maxBytes
+// (counting the 16 bytes of arrays a list costs).
+func (b *segmentBuilder) full(n int, maxBytes int64) bool {
+	return maxBytes > 0 && b.g.bytes+int64(len(b.g.keys)+1)*16+int64(n) > maxBytes
 }
 
 // segmentState is the store's segment and what was written since.
@@ -121,6 +140,8 @@ type segmentState struct {
 	merges  int64
 	// mergeKeys is the dirty count that starts a merge.
 	mergeKeys int
+	// maxBytes bounds a segment's memory (0: no bound).
+	maxBytes int64
 	// Background merges run under bg, cancelled (cancel) at Close; done
 	// is closed when the running one ends.
 	bg     context.Context
@@ -129,8 +150,8 @@ type segmentState struct {
 }
 
 // init prepares the state of a store just opened.
-func (st *segmentState) init(mergeKeys int) {
-	st.mergeKeys = mergeKeys
+func (st *segmentState) init(mergeKeys int, maxBytes int64) {
+	st.mergeKeys, st.maxBytes = mergeKeys, maxBytes
 	st.bg, st.cancel = context.WithCancel(context.Background())
 }
 
@@ -167,14 +188,14 @@ func (st *segmentState) serves(ks []uint32, dst []bool) (*segment, []bool) {
 	defer st.mu.RUnlock()
 	for _, k := range ks {
 		_, dirty := st.dirty[k]
-		dst = append(dst, st.seg != nil && !dirty)
+		dst = append(dst, st.seg != nil && !dirty && st.seg.covers(k))
 	}
 	return st.seg, dst
 }
 
 // LoadPostings reads every postings list into the in-memory segment
-// (see segment), replacing any loaded before, and returns the number of
-// lists. A long-running daemon calls it once at start; from then on
+// (see segment), as far as Options.PostingsMemoryBytes allows, replacing
+// any loaded before, and returns the number of lists loaded. A long-running daemon calls it once at start; from then on
 // writes are merged into the segment in the background. A one-off
 // command leaves the lists in Badger and reads the few a query needs.
 func (s *Store) LoadPostings(ctx context.Context) (int, error) {
@@ -214,10 +235,18 @@ func (s *Store) buildSegment(ctx context.Context) (*segment, error) {
 
 	start := time.Now()
 	var b segmentBuilder
+	complete := true
 	err := scanPostings(ctx, txn, func(k uint32, v []byte) error {
+		if b.full(len(v), st.maxBytes) {
+			complete = false
+			return errStopScan
+		}
 		b.add(k, v)
 		return nil
 	})
+	if errors.Is(err, errStopScan) {
+		err = nil
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.merging = false
@@ -225,7 +254,11 @@ func (s *Store) buildSegment(ctx context.Context) (*segment, error) {
 		st.pending = nil
 		return nil, fmt.Errorf("index: load postings: %w", err)
 	}
-	g := b.finish()
+	g := b.finish(complete)
+	if !complete {
+		s.log.Warn("postings segment cut at its memory budget: later keys are read from disk",
+			"budget_bytes", st.maxBytes, "lists", len(g.keys), "last_key", g.limit)
+	}
 	st.seg, st.dirty, st.pending = g, st.pending, nil
 	st.merges++
 	s.log.Debug("postings segment built", "lists", len(g.keys), "bytes", g.bytes, "dirty", len(st.dirty),
@@ -262,13 +295,13 @@ func (s *Store) mergeRunning() bool {
 
 // stats returns the segment's lists and bytes, the dirty keys and the
 // segments built.
-func (st *segmentState) stats() (lists, bytes, dirty, merges int64) {
+func (st *segmentState) stats() (lists, bytes, dirty, merges int64, complete bool) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	if st.seg != nil {
-		lists, bytes = int64(len(st.seg.keys)), st.seg.bytes
+		lists, bytes, complete = int64(len(st.seg.keys)), st.seg.bytes, st.seg.complete
 	}
-	return lists, bytes, int64(len(st.dirty)), st.merges
+	return lists, bytes, int64(len(st.dirty)), st.merges, complete
 }
 
 // stopMerges cancels a running merge and waits for it.

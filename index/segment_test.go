@@ -91,6 +91,7 @@ func TestPostingsSegment(t *testing.T) {
 	st := s.Stats()
 	assert.Equal(t, int64(n), st.SegmentLists)
 	assert.Positive(t, st.SegmentBytes)
+	assert.True(t, st.SegmentComplete)
 	assert.Zero(t, st.SegmentDirtyKeys)
 	assert.Equal(t, before, allPostings(t, s))
 	cacheReads := st.PostingsCacheHits + st.PostingsCacheMisses
@@ -177,4 +178,27 @@ func TestCloseStopsMerge(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	assert.False(t, s.mergeRunning())
+}
+
+// TestPostingsSegmentBudget: a segment cut at its memory budget holds the
+// first keys' lists, and the store still serves every list (the rest from
+// Badger).
+func TestPostingsSegmentBudget(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), Options{Params: fingerprint.DefaultAudioParams(), PostingsMemoryBytes: 64 << 10})
+	require.NoError(t, err)
+	defer s.Close()
+	for i := range 4 {
+		_, err := s.Register(ctx, Work{ID: fmt.Sprint("w", i)}, fakePeaks(uint64(i), 600), false)
+		require.NoError(t, err)
+	}
+	want := truth(t, s)
+	n, err := s.LoadPostings(ctx)
+	require.NoError(t, err)
+	st := s.Stats()
+	assert.False(t, st.SegmentComplete)
+	assert.Positive(t, n)
+	assert.Less(t, n, len(want))
+	assert.LessOrEqual(t, st.SegmentBytes, int64(64<<10))
+	assert.Equal(t, want, allPostings(t, s))
 }

@@ -75,6 +75,11 @@ type Options struct {
 	// default (0) is 65,536 or a quarter of the segment's keys, whichever
 	// is more.
 	SegmentMergeKeys int
+	// PostingsMemoryBytes bounds the memory of the in-memory postings
+	// segment (LoadPostings): the lists past it, in key order, are read
+	// from disk. The default (0) is half the machine's memory; a
+	// negative value means no bound.
+	PostingsMemoryBytes int64
 	// MinFreeBytes is the free space the store's disk must keep: a write
 	// that would leave less is refused with ErrInsufficientStorage, and a
 	// store whose disk is already below it when opened is opened
@@ -113,6 +118,18 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("index options: SegmentMergeKeys %d: want 0 (the default) or more", o.SegmentMergeKeys))
 	}
 	return errors.Join(errs...)
+}
+
+// postingsMemoryBytes returns the segment's budget: PostingsMemoryBytes,
+// half the machine's memory by default, 0 (no bound) when negative.
+func (o Options) postingsMemoryBytes() int64 {
+	switch {
+	case o.PostingsMemoryBytes > 0:
+		return o.PostingsMemoryBytes
+	case o.PostingsMemoryBytes < 0:
+		return 0
+	}
+	return totalMemory() / 2
 }
 
 // videoParams returns o.Video, or the defaults for the zero value.
@@ -282,7 +299,7 @@ func Open(ctx context.Context, dir string, o Options) (s *Store, err error) {
 	}
 	s = &Store{db: db, params: o.Params, video: o.videoParams(), log: logger, dir: dir, live: roaring.New(),
 		cache: newPostingsCache(max(cacheBytes, 0)), readOnly: readOnly, migrating: o.migrate, lowSpaceAtOpen: lowSpace, minFree: minFree, freeSpace: freeSpace}
-	s.seg.init(o.SegmentMergeKeys)
+	s.seg.init(o.SegmentMergeKeys, o.postingsMemoryBytes())
 	if o.InMemory {
 		s.dir = ""
 	}
@@ -971,6 +988,9 @@ type Stats struct {
 	// SegmentMerges counts the segments built since Open.
 	SegmentLists, SegmentBytes      int64
 	SegmentDirtyKeys, SegmentMerges int64
+	// SegmentComplete is false when the segment was cut at its memory
+	// budget (Options.PostingsMemoryBytes).
+	SegmentComplete bool
 	// Closed is set once Close has been called.
 	Closed bool
 	// Writable is false for a store opened read-only (on request, or
@@ -998,7 +1018,7 @@ func (s *Store) Stats() Stats {
 	s.mu.RUnlock()
 	st.PostingsCacheBytes = s.cache.bytes()
 	st.PostingsCacheHits, st.PostingsCacheMisses = s.cache.hits.Load(), s.cache.misses.Load()
-	st.SegmentLists, st.SegmentBytes, st.SegmentDirtyKeys, st.SegmentMerges = s.seg.stats()
+	st.SegmentLists, st.SegmentBytes, st.SegmentDirtyKeys, st.SegmentMerges, st.SegmentComplete = s.seg.stats()
 	st.Closed = closed
 	st.Writable = !s.readOnly
 	st.DiskFreeBytes, st.DiskReserveBytes = s.freeBytes(), max(s.minFree, 0)

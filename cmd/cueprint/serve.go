@@ -41,6 +41,7 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&cfg.MediaRoot, "media-root", "", "`directory` that file URLs and bulk manifest paths may read (default: none)")
 	fs.BoolVar(&cfg.AllowRemoteURLs, "allow-remote-urls", false, "let /v1/match/url and bulk manifests fetch http(s) URLs")
+	fs.Var(&sf.postingsMemory, "postings-memory", "memory the postings are held in (`size`; default half the machine's memory); past it, lists are read from disk")
 	check := fs.Bool("check-config", false, "print the effective configuration and exit")
 	pos, err := parseFlags(fs, args)
 	if err != nil {

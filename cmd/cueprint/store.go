@@ -19,6 +19,9 @@ const defaultDB = "./cueprint-data"
 type storeFlags struct {
 	db      string
 	minFree byteSize
+	// postingsMemory bounds the daemon's in-memory postings (serve's
+	// --postings-memory; 0: the index's default).
+	postingsMemory byteSize
 }
 
 // dbFlag is the --db flag of commands that do not open the index (keys).
@@ -56,7 +59,8 @@ func openStore(ctx context.Context, e *env, sf *storeFlags, create bool) (*index
 // storeOptions returns the index options of the store flags.
 func storeOptions(e *env, sf *storeFlags) (index.Options, error) {
 	syscall.Umask(0o077)
-	o := index.Options{Params: fingerprint.DefaultAudioParams(), Logger: e.log, MinFreeBytes: int64(sf.minFree)}
+	o := index.Options{Params: fingerprint.DefaultAudioParams(), Logger: e.log, MinFreeBytes: int64(sf.minFree),
+		PostingsMemoryBytes: int64(sf.postingsMemory)}
 	if err := o.Validate(); err != nil {
 		return o, fmt.Errorf("%w: --min-free: %v", errUsage, err)
 	}
