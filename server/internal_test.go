@@ -168,3 +168,40 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestSegmentMetrics: the postings segment's gauges follow the store:
+// absent (0) before LoadPostings, then its lists, bytes and build count.
+func TestSegmentMetrics(t *testing.T) {
+	s, reg := newTestServer(t)
+	value := func(name string) float64 {
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				m := mf.GetMetric()[0]
+				if m.GetGauge() != nil {
+					return m.GetGauge().GetValue()
+				}
+				return m.GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("metric %s not registered", name)
+		return 0
+	}
+	assert.Zero(t, value("cueprint_postings_segment_complete"))
+	assert.Zero(t, value("cueprint_postings_segment_builds_total"))
+	ctx := context.Background()
+	var peaks []fingerprint.Peak
+	for i := range 400 {
+		peaks = append(peaks, fingerprint.Peak{Time: float32(i) * 0.75, Pitch: float32(i*7%40) + 0.5, Strength: 1 + float32(i%5)})
+	}
+	_, err := s.store.Register(ctx, index.Work{ID: "w"}, peaks, false)
+	require.NoError(t, err)
+	_, err = s.store.LoadPostings(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, value("cueprint_postings_segment_complete"))
+	assert.Equal(t, 1.0, value("cueprint_postings_segment_builds_total"))
+	assert.Positive(t, value("cueprint_postings_segment_lists"))
+	assert.Positive(t, value("cueprint_postings_segment_bytes"))
+	assert.Zero(t, value("cueprint_postings_segment_dirty_keys"))
+}

@@ -109,10 +109,21 @@ func newMetrics(reg prometheus.Registerer, store *index.Store, version string) *
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cueprint_index_size_bytes", Help: "Store size on disk (the files' allocated bytes)."},
 			func() float64 { return float64(store.SizeBytes()) }),
 		stat("cueprint_postings_cache_bytes", "Memory held by decoded postings.", func(s index.Stats) float64 { return float64(s.PostingsCacheBytes) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cueprint_postings_cache_hits_total", Help: "Postings lookups answered from memory."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cueprint_postings_cache_hits_total", Help: "Postings lookups outside the segment answered from the decoded cache."},
 			func() float64 { return float64(store.Stats().PostingsCacheHits) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cueprint_postings_cache_misses_total", Help: "Postings lookups read from Badger."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cueprint_postings_cache_misses_total", Help: "Postings lookups outside the segment read from Badger."},
 			func() float64 { return float64(store.Stats().PostingsCacheMisses) }),
+		stat("cueprint_postings_segment_bytes", "Memory held by the in-memory postings segment.", func(s index.Stats) float64 { return float64(s.SegmentBytes) }),
+		stat("cueprint_postings_segment_lists", "Postings lists in the in-memory segment.", func(s index.Stats) float64 { return float64(s.SegmentLists) }),
+		stat("cueprint_postings_segment_complete", "1 when the segment holds every list, 0 when cut at --postings-memory (or not loaded yet).", func(s index.Stats) float64 {
+			if s.SegmentComplete {
+				return 1
+			}
+			return 0
+		}),
+		stat("cueprint_postings_segment_dirty_keys", "Keys written since the segment was built, read from disk until the next merge.", func(s index.Stats) float64 { return float64(s.SegmentDirtyKeys) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cueprint_postings_segment_builds_total", Help: "Postings segments built: the load at start, then each background merge."},
+			func() float64 { return float64(store.Stats().SegmentMerges) }),
 		stat("cueprint_store_disk_free_bytes", "Free space on the store's disk (-1: unknown).", func(s index.Stats) float64 { return float64(s.DiskFreeBytes) }),
 		stat("cueprint_store_disk_reserve_bytes", "Free space writes must leave on the store's disk (0: no guard).", func(s index.Stats) float64 { return float64(s.DiskReserveBytes) }),
 		stat("cueprint_store_writable", "1 when the store accepts writes: opened read-write and its disk above the reserve.", func(s index.Stats) float64 {
