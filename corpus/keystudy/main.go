@@ -314,6 +314,8 @@ func main() {
 		{"quad-fine", 3, 1, 5, 64, step / 2, 0.3},
 		{"quad-2keys", 3, 2, 6, 32, step, 0.2},
 		{"quad-2keys-fine", 3, 2, 6, 64, step / 2, 0.3},
+		{"triplet-q7", 2, 1, 7, 64, step, 0.2},
+		{"quad-fine-q7", 3, 1, 7, 64, step / 2, 0.3},
 	}
 	if *only != "" {
 		names := strings.Split(*only, ",")
