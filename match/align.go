@@ -13,12 +13,8 @@ import (
 // stored print) and aligned by align, MaxCandidates at a time.
 func (m *Matcher) alignCandidates(ctx context.Context, sc *scratch, q query, cands []*candidate, refs map[uint32]*refPrint,
 	variants []fingerprint.Variant) ([]windowHit, error) {
-	entries, partial := q.entries, refs
-	// Group entries by variant once, each list still sorted by hash.
-	byVariant := make([][]entry, len(variants))
-	for _, e := range entries {
-		byVariant[e.variant] = append(byVariant[e.variant], e)
-	}
+	partial := refs
+	byVariant := groupByVariant(q.entries, len(variants))
 
 	// Candidates are aligned MaxCandidates at a time. When every one of a
 	// batch aligns, the next batch is aligned too: the batch may have been
@@ -55,6 +51,16 @@ func (m *Matcher) alignCandidates(ctx context.Context, sc *scratch, q query, can
 		}
 	}
 	return out, nil
+}
+
+// groupByVariant returns the entries of each of n variants, each list
+// still sorted by hash.
+func groupByVariant(entries []entry, n int) [][]entry {
+	byVariant := make([][]entry, n)
+	for _, e := range entries {
+		byVariant[e.variant] = append(byVariant[e.variant], e)
+	}
+	return byVariant
 }
 
 // hit is one query entry matched with one reference landmark.

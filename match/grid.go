@@ -50,10 +50,7 @@ func (m *Matcher) searchGrid(ctx context.Context, peaks []fingerprint.Peak, nums
 	if len(q.entries) == 0 {
 		return nil, nil
 	}
-	byVariant := make([][]entry, len(variants))
-	for _, e := range q.entries {
-		byVariant[e.variant] = append(byVariant[e.variant], e)
-	}
+	byVariant := groupByVariant(q.entries, len(variants))
 	all := make([]uint16, len(variants))
 	for i := range all {
 		all[i] = uint16(i)

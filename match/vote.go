@@ -131,25 +131,23 @@ func (m *Matcher) vote(ctx context.Context, sc *scratch, q query, nv int) (ballo
 	counts.each(func(k uint64, c *uint16) {
 		if int(*c) >= threshold {
 			pairs = append(pairs, k)
-		}
-	})
-	slices.Sort(pairs)
-	pairs = pairs[:min(len(pairs), math.MaxUint16-1)]
-	start := make([]int, 0, len(pairs)+1) // pair index -> first vote; start[len(pairs)] = all votes
-	saturated := false
-	counts.each(func(_ uint64, c *uint16) {
-		saturated = saturated || (int(*c) >= threshold && *c == math.MaxUint16)
-	})
-	for i, k := range pairs {
-		i0 := counts.slot(k)
-		start = append(start, int(counts.vals[i0]))
-		counts.vals[i0] = uint16(i + 1)
-	}
-	counts.each(func(k uint64, c *uint16) {
-		if i := int(*c) - 1; i < 0 || i >= len(pairs) || pairs[i] != k {
+		} else {
 			*c = 0
 		}
 	})
+	slices.Sort(pairs)
+	for _, k := range pairs[min(len(pairs), math.MaxUint16-1):] {
+		counts.vals[counts.slot(k)] = 0
+	}
+	pairs = pairs[:min(len(pairs), math.MaxUint16-1)]
+	start := make([]int, 0, len(pairs)+1) // pair index -> first vote; start[len(pairs)] = all votes
+	saturated := false
+	for i, k := range pairs {
+		i0 := counts.slot(k)
+		saturated = saturated || counts.vals[i0] == math.MaxUint16
+		start = append(start, int(counts.vals[i0]))
+		counts.vals[i0] = uint16(i + 1)
+	}
 	// eachList calls fn with every kept postings list of a voting pair:
 	// the query entries of its hash (entries[pos:end]), the work and its
 	// anchor times; from the store again when they were too many to keep.
