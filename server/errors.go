@@ -62,6 +62,7 @@ const (
 	codeNoSpace         = "insufficient_storage"
 	codeStreamTooLarge  = "stream_too_large"
 	codeReadOnly        = "read_only"
+	codeConflict        = "conflict"
 )
 
 // decodeReason maps a media error to the reason label of

@@ -70,6 +70,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		"WorkMetadata": api.WorkMetadata{}, "Work": api.Work{}, "WorkList": api.WorkList{}, "Owner": api.Owner{},
 		"Job": api.Job{}, "JobError": api.JobError{}, "Key": api.Key{}, "KeyRequest": api.KeyRequest{}, "KeyList": api.KeyList{},
 		"Error": api.Error{}, "ErrorResponse": api.ErrorResponse{}, "Health": api.Health{}, "MatchURLRequest": api.MatchURLRequest{},
+		"ScanItem": api.ScanItem{}, "ScanRequest": api.ScanRequest{}, "ScanSettings": api.ScanSettings{}, "Scan": api.Scan{},
+		"ScanError": api.ScanError{}, "ScanList": api.ScanList{}, "Usage": api.Usage{}, "UsageList": api.UsageList{},
 	} {
 		sch, ok := doc.Components.Schemas[name]
 		if !assert.True(t, ok, "schema %s documented", name) {

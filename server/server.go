@@ -63,6 +63,7 @@ import (
 	"github.com/cueprint/cueprint/index"
 	"github.com/cueprint/cueprint/match"
 	"github.com/cueprint/cueprint/server/auth"
+	"github.com/cueprint/cueprint/server/scan"
 )
 
 // Config configures a Server. The zero value of a field means its default.
@@ -144,6 +145,10 @@ type Config struct {
 	// http and https URLs. The default is false: a fetch from the daemon's
 	// network position is a privilege (server-side request forgery).
 	AllowRemoteURLs bool
+	// ScanWorkers is how many items of one scan are processed at once
+	// (their decodes and matches still take Workers slots). The default
+	// value is Workers.
+	ScanWorkers int
 	// Version is reported in cueprint_build_info.
 	Version string
 }
@@ -160,6 +165,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.NumCPU()
+	}
+	if c.ScanWorkers == 0 {
+		c.ScanWorkers = c.Workers
 	}
 	if c.QueueDepth == 0 {
 		c.QueueDepth = 4 * c.Workers
@@ -205,6 +213,7 @@ func (c Config) Validate() error {
 	}
 	c = c.withDefaults()
 	bad(c.Workers < 1, "workers %d: want at least 1", c.Workers)
+	bad(c.ScanWorkers < 1, "scan workers %d: want at least 1", c.ScanWorkers)
 	bad(c.QueueDepth < 0, "queue depth %d: want 0 or more", c.QueueDepth)
 	bad(c.MaxStreams < 1, "max streams %d: want at least 1", c.MaxStreams)
 	bad(c.MaxStreamsPerKey < 1, "max streams per key %d: want at least 1", c.MaxStreamsPerKey)
@@ -241,6 +250,7 @@ type Server struct {
 	limit    *limiter
 	spoolMem memBudget // memory of uploads being spooled
 	jobs     *jobs
+	scans    *scan.Manager
 	handler  http.Handler
 
 	// root is cancelled when shutdown gives up waiting: every request's
@@ -275,9 +285,19 @@ func New(cfg Config, store *index.Store, keys *auth.Ring, reg *prometheus.Regist
 	if s.jobs, err = newJobs(s); err != nil {
 		return nil, err
 	}
+	if s.scans, err = newScans(s, reg); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes(reg)
-	// Bulk jobs a restart cut short go on now.
+	// Bulk jobs and scans a restart cut short go on now.
 	s.jobs.resume()
+	for _, id := range s.scans.Unfinished() {
+		if err := s.scans.Start(id); err != nil {
+			s.log.Warn("scan not resumed", "scan_id", id, "err", err)
+		} else {
+			s.log.Info("scan resumed", "scan_id", id)
+		}
+	}
 	return s, nil
 }
 
@@ -317,6 +337,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.cancelRoot()
 	hs.Close()
 	s.jobs.wait(sctx)
+	s.scans.Close()
 	<-errc
 	s.Close()
 	return nil
@@ -327,5 +348,6 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.cancelRoot()
 		s.jobs.stopAccepting()
+		s.scans.Close()
 	})
 }

@@ -347,13 +347,9 @@ const (
 
 func (s *Server) listWorks(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
-	limit := defaultPage
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			return apiErr(http.StatusBadRequest, codeBadRequest, "limit %q: want 1 to %d", v, maxPage)
-		}
-		limit = n
+	limit, err := intParam(r, "limit", defaultPage, 1, maxPage)
+	if err != nil {
+		return err
 	}
 	// A registrar lists its own tenant; an admin one tenant (?tenant=) or
 	// all of them, when next is a cursor (tenant/id) rather than an ID.
@@ -411,4 +407,18 @@ func boolParam(r *http.Request, name string) (bool, error) {
 		return false, apiErr(http.StatusBadRequest, codeBadRequest, "%s=%q: want true or false", name, v)
 	}
 	return b, nil
+}
+
+// intParam reads an integer query parameter between lo and hi; def when
+// absent.
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, apiErr(http.StatusBadRequest, codeBadRequest, "%s %q: want %d to %d", name, v, lo, hi)
+	}
+	return n, nil
 }

@@ -1,0 +1,164 @@
+package report
+
+import (
+	"cmp"
+	"encoding/csv"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/cueprint/cueprint/server/api"
+)
+
+// WorkTotal sums a work's uses.
+type WorkTotal struct {
+	WorkID string `json:"work_id"`
+	Tenant string `json:"tenant,omitempty"`
+	Title  string `json:"title,omitempty"`
+	ISRC   string `json:"isrc,omitempty"`
+	ISWC   string `json:"iswc,omitempty"`
+	ISAN   string `json:"isan,omitempty"`
+	EIDR   string `json:"eidr,omitempty"`
+	// Uses counts usage lines, Items the distinct items using the work.
+	Uses    int     `json:"uses"`
+	Items   int     `json:"items"`
+	PlayedS float64 `json:"played_s"`
+	// Views sums the views of the items using the work, each item once.
+	Views  int64       `json:"views"`
+	Owners []api.Owner `json:"owners,omitempty"`
+}
+
+// OwnerTotal sums an owner's part of the uses of its works: played time
+// and views, in full and weighted by the owner's share of each work.
+type OwnerTotal struct {
+	Owner        string  `json:"owner"`
+	Works        int     `json:"works"`
+	Uses         int     `json:"uses"`
+	Items        int     `json:"items"`
+	PlayedS      float64 `json:"played_s"`
+	SharePlayedS float64 `json:"share_played_s"`
+	Views        int64   `json:"views"`
+	ShareViews   float64 `json:"share_views"`
+}
+
+// Totals are a report's per-work and per-owner sums.
+type Totals struct {
+	Scans  []ScanRef    `json:"scans"`
+	Works  []WorkTotal  `json:"works"`
+	Owners []OwnerTotal `json:"owners"`
+}
+
+// Total sums the input's counted lines per work and per owner. Works
+// are sorted by id, owners by name. A work's owners are those of its
+// latest line (lines carry the owners as they were when scanned).
+func Total(in Input) Totals {
+	type itemKey struct {
+		scan string
+		line int
+	}
+	type workAcc struct {
+		WorkTotal
+		items map[itemKey]int64
+	}
+	type ownerAcc struct {
+		OwnerTotal
+		works map[workKey]bool
+		items map[itemKey]bool
+	}
+	works := map[workKey]*workAcc{}
+	owners := map[string]*ownerAcc{}
+	for _, u := range in.lines(true) {
+		k := keyOf(u)
+		w := works[k]
+		if w == nil {
+			w = &workAcc{WorkTotal: WorkTotal{WorkID: u.WorkID, Tenant: u.Tenant}, items: map[itemKey]int64{}}
+			works[k] = w
+		}
+		w.Title, w.ISRC, w.ISWC, w.ISAN, w.EIDR, w.Owners = u.WorkTitle, u.ISRC, u.ISWC, u.ISAN, u.EIDR, u.Owners
+		w.Uses++
+		w.PlayedS += u.PlayedS
+		ik := itemKey{u.ScanID, u.Line}
+		newItem := false
+		if _, ok := w.items[ik]; !ok {
+			w.items[ik] = u.Views
+			newItem = true
+		}
+		for _, o := range u.Owners {
+			oa := owners[o.Name]
+			if oa == nil {
+				oa = &ownerAcc{OwnerTotal: OwnerTotal{Owner: o.Name}, works: map[workKey]bool{}, items: map[itemKey]bool{}}
+				owners[o.Name] = oa
+			}
+			oa.works[k] = true
+			oa.items[ik] = true
+			oa.Uses++
+			oa.PlayedS += u.PlayedS
+			oa.SharePlayedS += u.PlayedS * o.Share / 100
+			if newItem {
+				oa.Views += u.Views
+				oa.ShareViews += float64(u.Views) * o.Share / 100
+			}
+		}
+	}
+	t := Totals{Scans: scansOf(in), Works: []WorkTotal{}, Owners: []OwnerTotal{}}
+	for _, k := range sortedKeys(works) {
+		w := works[k]
+		w.Items = len(w.items)
+		for _, v := range w.items {
+			w.Views += v
+		}
+		w.PlayedS = round3(w.PlayedS)
+		t.Works = append(t.Works, w.WorkTotal)
+	}
+	for _, o := range owners {
+		o.Works, o.Items = len(o.works), len(o.items)
+		o.PlayedS, o.SharePlayedS, o.ShareViews = round3(o.PlayedS), round3(o.SharePlayedS), round4(o.ShareViews)
+		t.Owners = append(t.Owners, o.OwnerTotal)
+	}
+	slices.SortFunc(t.Owners, func(a, b OwnerTotal) int { return cmp.Compare(a.Owner, b.Owner) })
+	return t
+}
+
+func round3(x float64) float64 { return float64(int64(x*1e3+sign(x)*0.5)) / 1e3 }
+
+// WriteWorksCSV writes the per-work totals.
+func WriteWorksCSV(w io.Writer, in Input) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"work_id", "tenant", "title", "isrc", "iswc", "isan", "eidr", "uses", "items", "played_s", "views", "owners"})
+	for _, t := range Total(in).Works {
+		_ = cw.Write([]string{t.WorkID, t.Tenant, t.Title, t.ISRC, t.ISWC, t.ISAN, t.EIDR, strconv.Itoa(t.Uses), strconv.Itoa(t.Items),
+			secs(t.PlayedS), strconv.FormatInt(t.Views, 10), ownersCell(t.Owners)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteOwnersCSV writes the per-owner totals.
+func WriteOwnersCSV(w io.Writer, in Input) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"owner", "works", "uses", "items", "played_s", "share_played_s", "views", "share_views"})
+	for _, t := range Total(in).Owners {
+		_ = cw.Write([]string{t.Owner, strconv.Itoa(t.Works), strconv.Itoa(t.Uses), strconv.Itoa(t.Items), secs(t.PlayedS),
+			secs(t.SharePlayedS), strconv.FormatInt(t.Views, 10), num(t.ShareViews)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteWorksJSON and WriteOwnersJSON write the totals as JSON.
+func WriteWorksJSON(w io.Writer, in Input) error {
+	t := Total(in)
+	return writeJSON(w, struct {
+		Scans []ScanRef   `json:"scans"`
+		Works []WorkTotal `json:"works"`
+	}{t.Scans, t.Works})
+}
+
+// WriteOwnersJSON writes the per-owner totals as JSON.
+func WriteOwnersJSON(w io.Writer, in Input) error {
+	t := Total(in)
+	return writeJSON(w, struct {
+		Scans  []ScanRef    `json:"scans"`
+		Owners []OwnerTotal `json:"owners"`
+	}{t.Scans, t.Owners})
+}

@@ -1,0 +1,92 @@
+// Package report turns scans' usage lines into the files a rights
+// organisation distributes from: the usage lines themselves (CSV, JSON),
+// their totals per work and per owner, a training-set audit, and a DDEX
+// DSR flat file. Every report is a function of its input alone: lines are
+// sorted, numbers printed with fixed precision, and the only clock value
+// (a DSR's creation time) is the caller's, so the same scan gives the
+// same bytes whenever and wherever it ran.
+package report
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+
+	"github.com/cueprint/cueprint/server/api"
+	"github.com/cueprint/cueprint/server/scan"
+)
+
+// Formats lists the report formats, by the name the command line and the
+// API take.
+var Formats = []string{"usages.csv", "usages.json", "works.csv", "works.json", "owners.csv", "owners.json", "audit.json", "audit.csv", "dsr.tsv"}
+
+// Input is what a report covers: the scans' results, and a filter on
+// their usage lines (a period, a work, an owner).
+type Input struct {
+	Scans  []scan.Results
+	Filter scan.Filter
+	// Potential includes "potential" lines in the totals, the audit and
+	// the DSR (the usage lines list them always, with their status).
+	Potential bool
+}
+
+// lines returns the usage lines the input selects, in scan, item and
+// start order; counted says whether to include potential ones.
+func (in Input) lines(counted bool) []api.Usage {
+	var out []api.Usage
+	for _, r := range in.Scans {
+		for _, it := range r.Items {
+			for _, u := range it.Usages {
+				if !in.Filter.Match(u) || counted && !in.Potential && u.Status != scan.StatusConfirmed {
+					continue
+				}
+				out = append(out, u)
+			}
+		}
+	}
+	return out
+}
+
+// columns returns the extra columns of the input's scans, in first-seen
+// order.
+func (in Input) columns() []string {
+	var out []string
+	for _, r := range in.Scans {
+		for _, c := range r.Columns {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// workKey identifies a work across tenants.
+type workKey struct{ tenant, id string }
+
+func keyOf(u api.Usage) workKey { return workKey{u.Tenant, u.WorkID} }
+
+// sortedKeys returns m's works by id, then tenant.
+func sortedKeys[V any](m map[workKey]V) []workKey {
+	keys := make([]workKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b workKey) int { return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.tenant, b.tenant)) })
+	return keys
+}
+
+// secs prints seconds with millisecond precision.
+func secs(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
+
+// num prints a share or a figure with up to four decimals.
+func num(x float64) string { return strconv.FormatFloat(round4(x), 'f', -1, 64) }
+
+func round4(x float64) float64 { return float64(int64(x*1e4+sign(x)*0.5)) / 1e4 }
+
+func sign(x float64) float64 {
+	if x < 0 {
+		return -1
+	}
+	return 1
+}

@@ -1,0 +1,93 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// writers are the report formats by name.
+var writers = map[string]func(*bytes.Buffer, Input) error{
+	"usages.csv":  func(b *bytes.Buffer, in Input) error { return WriteUsagesCSV(b, in) },
+	"usages.json": func(b *bytes.Buffer, in Input) error { return WriteUsagesJSON(b, in) },
+	"works.csv":   func(b *bytes.Buffer, in Input) error { return WriteWorksCSV(b, in) },
+	"works.json":  func(b *bytes.Buffer, in Input) error { return WriteWorksJSON(b, in) },
+	"owners.csv":  func(b *bytes.Buffer, in Input) error { return WriteOwnersCSV(b, in) },
+	"owners.json": func(b *bytes.Buffer, in Input) error { return WriteOwnersJSON(b, in) },
+	"audit.json":  func(b *bytes.Buffer, in Input) error { return WriteAuditJSON(b, in) },
+	"audit.csv":   func(b *bytes.Buffer, in Input) error { return WriteAuditCSV(b, in) },
+	"dsr.tsv": func(b *bytes.Buffer, in Input) error {
+		_, err := WriteDSR(b, in, dsrOptions())
+		return err
+	},
+}
+
+// TestGolden keeps every report format's output from drifting: a change
+// must be deliberate (go test -update) and shows in review.
+func TestGolden(t *testing.T) {
+	require.Len(t, writers, len(Formats))
+	for _, name := range Formats {
+		t.Run(name, func(t *testing.T) {
+			var a, b bytes.Buffer
+			require.NoError(t, writers[name](&a, fixture()))
+			require.NoError(t, writers[name](&b, fixture()))
+			require.Equal(t, a.String(), b.String(), "the same input must give the same bytes")
+			golden := filepath.Join("testdata", name+".golden")
+			if *update {
+				require.NoError(t, os.WriteFile(golden, a.Bytes(), 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			require.Equal(t, string(want), a.String())
+		})
+	}
+}
+
+// TestDSRValidates runs DDEX's own flat-file validator on the DSR.
+func TestDSRValidates(t *testing.T) {
+	validator, _ := filepath.Abs("../../../shared/formats/dsr-validate.sh")
+	if _, err := os.Stat(validator); err != nil {
+		t.Skipf("DDEX's validator is not beside the repository (%s)", validator)
+	}
+	var b bytes.Buffer
+	name, err := WriteDSR(&b, fixture(), dsrOptions())
+	require.NoError(t, err)
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, os.WriteFile(p, b.Bytes(), 0o644))
+	out, err := exec.Command("bash", validator, p).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "DSR valid")
+}
+
+func TestDSROptions(t *testing.T) {
+	o := dsrOptions()
+	require.NoError(t, o.Validate())
+	o.SenderPartyID = "PADPIDA2026120501X"
+	o.Currency = "euro"
+	err := o.Validate()
+	require.ErrorContains(t, err, "sender party id")
+	require.ErrorContains(t, err, "currency")
+	_, err = WriteDSR(&bytes.Buffer{}, fixture(), o)
+	require.Error(t, err)
+}
+
+func TestMod3736(t *testing.T) {
+	// An EIDR's check character is ISO 7064 MOD 37,36 over its 20 hex
+	// digits: 10.5240/7791-8534-2C23-9030-8610-5 (EIDR's documentation).
+	require.Equal(t, byte('5'), mod3736("779185342C2390308610"))
+	require.True(t, ValidPartyID(dsrOptions().SenderPartyID))
+	require.False(t, ValidPartyID("PADPIDA20261205017"))
+}
+
+func TestISODuration(t *testing.T) {
+	for s, want := range map[float64]string{0: "", 0.5: "PT0.5S", 60: "PT1M", 212.5: "PT3M32.5S", 3723.25: "PT1H2M3.25S", 7200: "PT2H"} {
+		require.Equal(t, want, isoDuration(s), "%g s", s)
+	}
+}
