@@ -102,6 +102,18 @@ func decodeReason(err error) (reason string, e *Error, ok bool) {
 // errTruncated: a registration upload ends before its declared duration.
 var errTruncated = errors.New("media: file is truncated")
 
+// ErrorCode is the stable code the API gives err (media_not_found,
+// media_too_long, undecodable_media, ...; internal for an error not
+// about the request) and the message that goes with it: scans record
+// their items' errors with it, on the daemon and on the command line.
+func ErrorCode(err error) (code, message string) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code, e.Message
+	}
+	return errorOf(err).Code, err.Error()
+}
+
 // errorOf turns any error into an API error.
 func errorOf(err error) *Error {
 	var e *Error

@@ -264,22 +264,39 @@ func (s *Server) openMedia(ctx context.Context, ref string) (*spooled, error) {
 	return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "scheme %q not allowed (http, https, file)", u.Scheme)
 }
 
-// openLocal opens a file that must lie under MediaRoot once symbolic
-// links are resolved (relative paths are taken from MediaRoot).
+// openLocal opens a file that must lie under MediaRoot (OpenLocal).
 func (s *Server) openLocal(p string) (*spooled, error) {
 	if s.cfg.MediaRoot == "" {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "local files are disabled on this server (serve --media-root)")
 	}
-	root, err := filepath.EvalSymlinks(s.cfg.MediaRoot)
+	f, err := OpenLocal(s.cfg.MediaRoot, p, s.cfg.MaxUploadBytes)
 	if err != nil {
-		return nil, fmt.Errorf("media root %s: %w", s.cfg.MediaRoot, err)
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &spooled{name: filepath.Base(p), size: fi.Size(), r: f, f: f}, nil
+}
+
+// OpenLocal opens media file p, which must be a regular file lying under
+// root once symbolic links are resolved (a relative p is taken from
+// root), of at most maxBytes. Its errors are *Error values with the
+// API's codes (media_not_found, url_not_allowed, upload_too_large): the
+// daemon and the command line refuse the same paths the same way.
+func OpenLocal(root, p string, maxBytes int64) (*os.File, error) {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("media root %s: %w", root, err)
 	}
 	if !filepath.IsAbs(p) {
-		p = filepath.Join(root, p)
+		p = filepath.Join(realRoot, p)
 	}
 	// Outside the root even before links are followed: refuse without
 	// saying whether the file exists.
-	if !within(root, filepath.Clean(p)) && !within(s.cfg.MediaRoot, filepath.Clean(p)) {
+	if !within(realRoot, filepath.Clean(p)) && !within(root, filepath.Clean(p)) {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "media file %q is outside the media root", p)
 	}
 	real, err := filepath.EvalSymlinks(filepath.Clean(p))
@@ -289,7 +306,7 @@ func (s *Server) openLocal(p string) (*spooled, error) {
 	if err != nil {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeMediaNotFound, "media file %q: %v", p, err)
 	}
-	if !within(root, real) {
+	if !within(realRoot, real) {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "media file %q is outside the media root", p)
 	}
 	// Only regular files: opening a FIFO blocks until a writer comes,
@@ -309,11 +326,11 @@ func (s *Server) openLocal(p string) (*spooled, error) {
 		f.Close()
 		return nil, notRegular
 	}
-	if fi.Size() > s.cfg.MaxUploadBytes {
+	if fi.Size() > maxBytes {
 		f.Close()
-		return nil, &http.MaxBytesError{Limit: s.cfg.MaxUploadBytes}
+		return nil, &http.MaxBytesError{Limit: maxBytes}
 	}
-	return &spooled{name: filepath.Base(p), size: fi.Size(), r: f, f: f}, nil
+	return f, nil
 }
 
 // fetch downloads an http(s) URL into a spool.

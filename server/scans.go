@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"path"
 	"strconv"
 	"time"
 
@@ -40,7 +41,7 @@ func newScans(s *Server, reg prometheus.Registerer) (*scan.Manager, error) {
 		Name: "cueprint_scan_usages_total", Help: "Usage lines found by scans.",
 	})
 	m, err := scan.Open(scan.Config{
-		Dir: s.store.Dir(), Match: s.scanMatch, Classify: func(err error) string { return errorOf(err).Code },
+		Dir: s.store.Dir(), Match: s.scanMatch, Classify: ErrorCode,
 		Workers: s.cfg.ScanWorkers, Log: s.log,
 		Observe: func(outcome string, sec float64, n int) {
 			items.WithLabelValues(outcome).Inc()
@@ -296,28 +297,9 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, c *call) erro
 		}
 		in.Scans = s.scans.AllResults(f)
 	}
-	var buf bytes.Buffer
-	contentType := "text/csv; charset=utf-8"
-	switch format {
-	case "usages.csv":
-		err = report.WriteUsagesCSV(&buf, in)
-	case "usages.json":
-		err, contentType = report.WriteUsagesJSON(&buf, in), "application/json"
-	case "works.csv":
-		err = report.WriteWorksCSV(&buf, in)
-	case "works.json":
-		err, contentType = report.WriteWorksJSON(&buf, in), "application/json"
-	case "owners.csv":
-		err = report.WriteOwnersCSV(&buf, in)
-	case "owners.json":
-		err, contentType = report.WriteOwnersJSON(&buf, in), "application/json"
-	case "audit.csv":
-		err = report.WriteAuditCSV(&buf, in)
-	case "audit.json":
-		err, contentType = report.WriteAuditJSON(&buf, in), "application/json"
-	case "dsr.tsv":
+	o := report.DefaultDSROptions()
+	if format == "dsr.tsv" {
 		q := r.URL.Query()
-		o := report.DefaultDSROptions()
 		o.SenderPartyID, o.SenderName = q.Get("sender_party_id"), q.Get("sender_name")
 		o.RecipientPartyID, o.RecipientName, o.MessageID = q.Get("recipient_party_id"), q.Get("recipient_name"), q.Get("message_id")
 		o.Start, o.End = f.From, f.To
@@ -333,17 +315,24 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request, c *call) erro
 				return apiErr(http.StatusBadRequest, codeBadRequest, "created=%q: want RFC 3339 (2026-12-05T10:00:00Z)", v)
 			}
 		}
-		var name string
-		if name, err = report.WriteDSR(&buf, in, o); err != nil {
-			return apiErr(http.StatusBadRequest, codeBadRequest, "DSR: %v", err)
-		}
+	}
+	var buf bytes.Buffer
+	name, err := report.Write(&buf, format, in, o)
+	switch {
+	case errors.Is(err, report.ErrFormat):
+		return apiErr(http.StatusNotFound, codeNotFound, "%v", err)
+	case err != nil && format == "dsr.tsv":
+		return apiErr(http.StatusBadRequest, codeBadRequest, "DSR: %v", err)
+	case err != nil:
+		return err
+	}
+	contentType := "text/csv; charset=utf-8"
+	switch path.Ext(format) {
+	case ".json":
+		contentType = "application/json"
+	case ".tsv":
 		contentType = "text/tab-separated-values; charset=utf-8"
 		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
-	default:
-		return apiErr(http.StatusNotFound, codeNotFound, "report format %q: want one of %v", format, report.Formats)
-	}
-	if err != nil {
-		return err
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)

@@ -7,6 +7,8 @@
 //	cueprint match    --db DIR [--json] FILE
 //	cueprint match    --server URL [--json] FILE   (key in $CUEPRINT_KEY or --key-file)
 //	cueprint works    list|show ID|delete ID --db DIR
+//	cueprint scan     --db DIR --items LIST.csv | --dataset DIR | --list
+//	cueprint report   --db DIR --scan ID | --from D --to D [--format F] [--out FILE|DIR]
 //	cueprint compact  --db DIR
 //	cueprint serve    --db DIR [--listen ADDR]
 //	cueprint keys     create --db DIR --role ROLE --tenant NAME | list | revoke ID
@@ -51,6 +53,8 @@ func commands() []command {
 		{"register", "register works (one file, or a CSV manifest)", runRegister},
 		{"match", "find registered works in a media file", runMatch},
 		{"works", "list, show or delete registered works", runWorks},
+		{"scan", "find every registered work in a catalogue's items or a dataset (resumable)", runScan},
+		{"report", "write a scan's usage lines, totals, audit or DDEX DSR", runReport},
 		{"compact", "drop superseded data from a store (after registering a catalogue)", runCompact},
 		{"migrate", "bring a store written by an earlier cueprint to the current format", runMigrate},
 		{"serve", "run the HTTP daemon (API, metrics, access control)", runServe},

@@ -9,8 +9,12 @@ package report
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
+	"io"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cueprint/cueprint/server/api"
 	"github.com/cueprint/cueprint/server/scan"
@@ -89,4 +93,25 @@ func sign(x float64) float64 {
 		return -1
 	}
 	return 1
+}
+
+// ErrFormat: a report format that does not exist.
+var ErrFormat = errors.New("unknown report format")
+
+// Write writes the report of format (one of Formats) and returns the file
+// name it goes by: the format's own name, or a DSR's conventional one. o
+// is used by the DSR alone.
+func Write(w io.Writer, format string, in Input, o DSROptions) (string, error) {
+	writers := map[string]func(io.Writer, Input) error{
+		"usages.csv": WriteUsagesCSV, "usages.json": WriteUsagesJSON, "works.csv": WriteWorksCSV, "works.json": WriteWorksJSON,
+		"owners.csv": WriteOwnersCSV, "owners.json": WriteOwnersJSON, "audit.csv": WriteAuditCSV, "audit.json": WriteAuditJSON,
+	}
+	if format == "dsr.tsv" {
+		return WriteDSR(w, in, o)
+	}
+	fn, ok := writers[format]
+	if !ok {
+		return "", fmt.Errorf("%w %q: want one of %s", ErrFormat, format, strings.Join(Formats, ", "))
+	}
+	return format, fn(w, in)
 }

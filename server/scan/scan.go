@@ -66,11 +66,12 @@ type Config struct {
 	// Dir is the store directory (scans live in its scans/); "" keeps
 	// scans in memory only.
 	Dir string
-	// Match finds an item's works.
+	// Match finds an item's works. A manager without one only reads
+	// (reports): it creates nothing and runs nothing.
 	Match MatchFunc
 	// Classify gives an item's error its stable code ("media_not_found",
-	// "media_too_long", ...).
-	Classify func(error) string
+	// "media_too_long", ...) and message.
+	Classify func(error) (code, message string)
 	// Workers bounds the items processed at once, per scan.
 	Workers int
 	Log     *slog.Logger
@@ -129,16 +130,16 @@ type scanState struct {
 // process stopped are not restarted: call Resume (the daemon does for
 // every unfinished scan; the command line for the one it is asked for).
 func Open(cfg Config) (*Manager, error) {
-	if cfg.Workers < 1 {
+	if cfg.Match != nil && cfg.Workers < 1 {
 		return nil, fmt.Errorf("scan: Workers %d: want at least 1", cfg.Workers)
 	}
-	if cfg.Match == nil || cfg.Classify == nil {
-		return nil, errors.New("scan: Config needs Match and Classify")
+	if cfg.Match != nil && cfg.Classify == nil {
+		return nil, errors.New("scan: Config needs Classify with Match")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	f, err := newFiles(cfg.Dir)
+	f, err := newFiles(cfg.Dir, cfg.Match == nil)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +220,9 @@ func ID(r Request) string {
 // Create records a new scan, or finds the one the same request created
 // before (created is then false). It does not start it.
 func (m *Manager) Create(r Request) (api.Scan, bool, error) {
+	if m.cfg.Match == nil {
+		return api.Scan{}, false, fmt.Errorf("%w: scans are open for reading only", ErrConflict)
+	}
 	if r.Kind == "" {
 		r.Kind = KindCatalogue
 	}
@@ -365,6 +369,9 @@ func (m *Manager) begin(s *scanState) (context.Context, bool, error) {
 	if s.cancel != nil || s.state == StateDone {
 		return nil, false, nil
 	}
+	if m.cfg.Match == nil {
+		return nil, false, fmt.Errorf("%w: scans are open for reading only", ErrConflict)
+	}
 	if m.base.Err() != nil {
 		return nil, false, fmt.Errorf("%w: scans are shutting down", ErrConflict)
 	}
@@ -461,7 +468,8 @@ func (m *Manager) item(ctx context.Context, s *scanState, i int) error {
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
-		ev.Err = &api.ScanError{Line: i + 1, ItemID: it.ItemID, Code: m.cfg.Classify(err), Error: err.Error()}
+		code, msg := m.cfg.Classify(err)
+		ev.Err = &api.ScanError{Line: i + 1, ItemID: it.ItemID, Code: code, Error: msg}
 	} else {
 		ev.Usages = Uses(s.h.ID, i+1, it, durS, segs, s.h.Settings)
 	}

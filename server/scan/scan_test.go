@@ -54,11 +54,11 @@ func (f *fakeMatch) match(ctx context.Context, it api.ScanItem) (float64, []matc
 	return 60, []match.Segment{{Work: w, QueryStart: 10, QueryEnd: 40, RefStart: 0, RefEnd: 30, Confidence: 1, Speed: 1, Modality: "audio"}}, nil
 }
 
-func classify(err error) string {
+func classify(err error) (string, string) {
 	if errors.Is(err, errMissing) {
-		return "media_not_found"
+		return "media_not_found", err.Error()
 	}
-	return "internal"
+	return "internal", err.Error()
 }
 
 func items(n int) []api.ScanItem {

@@ -63,13 +63,20 @@ type event struct {
 }
 
 // files keeps scans on disk. A zero files (dir "") keeps nothing.
-type files struct{ dir string }
+type files struct {
+	dir      string
+	readOnly bool // a reader: changes nothing on disk
+}
 
-func newFiles(storeDir string) (files, error) {
+// newFiles keeps scans in storeDir/scans, creating it unless readOnly.
+func newFiles(storeDir string, readOnly bool) (files, error) {
 	if storeDir == "" {
 		return files{}, nil
 	}
 	dir := filepath.Join(storeDir, "scans")
+	if readOnly {
+		return files{dir: dir, readOnly: true}, nil
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return files{}, fmt.Errorf("scans directory %s: %w", dir, err)
 	}
@@ -112,6 +119,9 @@ func (f files) ids() ([]string, error) {
 		return nil, nil
 	}
 	ents, err := os.ReadDir(f.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // a store that never scanned (opened read-only)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +131,9 @@ func (f files) ids() ([]string, error) {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(f.dir, e.Name(), "scan.json")); errors.Is(err, os.ErrNotExist) {
-			_ = os.RemoveAll(filepath.Join(f.dir, e.Name()))
+			if !f.readOnly {
+				_ = os.RemoveAll(filepath.Join(f.dir, e.Name()))
+			}
 			continue
 		}
 		ids = append(ids, e.Name())
@@ -160,14 +172,18 @@ func (f files) load(id string) (header, []api.ScanItem, []event, error) {
 	if len(items) != h.Total {
 		return h, nil, nil, fmt.Errorf("items.jsonl holds %d items, the header says %d", len(items), h.Total)
 	}
-	evs, err := readLog(filepath.Join(d, "log.jsonl"))
+	evs, err := readLog(filepath.Join(d, "log.jsonl"), !f.readOnly)
 	return h, items, evs, err
 }
 
-// readLog reads a log's events and truncates it after the last whole
-// line.
-func readLog(path string) ([]event, error) {
-	lf, err := os.OpenFile(path, os.O_RDWR, 0)
+// readLog reads a log's events and, if cut, truncates it after the last
+// whole line.
+func readLog(path string, cut bool) ([]event, error) {
+	flag := os.O_RDONLY
+	if cut {
+		flag = os.O_RDWR
+	}
+	lf, err := os.OpenFile(path, flag, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -192,7 +208,7 @@ func readLog(path string) ([]event, error) {
 		}
 		good += int64(len(b))
 	}
-	if fi, err := lf.Stat(); err == nil && fi.Size() != good {
+	if fi, err := lf.Stat(); err == nil && fi.Size() != good && cut {
 		if err := lf.Truncate(good); err != nil {
 			return nil, fmt.Errorf("cut the torn end of %s: %w", path, err)
 		}

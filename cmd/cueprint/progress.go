@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progress shows how long work is going: a bar on a terminal, a line
+// every interval otherwise (a log file, a CI job), and a last line at
+// the end either way.
+type progress struct {
+	mu       sync.Mutex
+	w        io.Writer
+	bar      *progressbar.ProgressBar // nil: periodic lines
+	label    string
+	total    int
+	last     time.Time
+	interval time.Duration
+}
+
+// newProgress returns a progress of total steps written to w.
+func newProgress(w io.Writer, label string, total int) *progress {
+	p := &progress{w: w, label: label, total: total, interval: 10 * time.Second, last: time.Now()}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(label),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionShowElapsedTimeOnFinish(), progressbar.OptionSetWidth(30))
+	}
+	return p
+}
+
+// set moves the progress to done steps; detail says more (errors, rate).
+func (p *progress) set(done int, detail string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Describe(p.label + " " + detail)
+		_ = p.bar.Set(done)
+		return
+	}
+	if time.Since(p.last) >= p.interval || done == p.total {
+		p.last = time.Now()
+		fmt.Fprintf(p.w, "%s: %d/%d %s\n", p.label, done, p.total, detail)
+	}
+}
+
+// finish ends the bar's line.
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}
