@@ -42,11 +42,13 @@ func ValidateSettings(s api.ScanSettings) error {
 
 // Uses turns the segments found in one item into its usage lines: the
 // segments of one work are taken in query order, and a segment joins the
-// use before it when it starts at most MergeGapS after that use ends and
-// does not go back in the work by more than MergeGapS (which would be the
-// work played again, not continued). A use's played duration is the
-// union of its segments in the item; its reference span the union's
-// bounds in the work; its speed, pitch and modality those of its longest
+// use before it when it starts before that use ends (the matcher aligned a
+// stretch again at a repeat of the passage), or at most MergeGapS after
+// it without going back in the work by more than MergeGapS (which would
+// be the work played again, not continued). A use's played duration is the
+// union of its segments in the item; its reference span runs from where
+// its first segment starts in the work to where its last one ends; its
+// speed, pitch and modality those of its longest
 // segment, and its confidence the highest. Lines are ordered by start in
 // the item, then work id.
 func Uses(scanID string, line int, it api.ScanItem, itemDurS float64, segs []match.Segment, set api.ScanSettings) []api.Usage {
@@ -68,7 +70,12 @@ func Uses(scanID string, line int, it api.ScanItem, itemDurS float64, segs []mat
 				for _, s := range ss[start:i] {
 					prevEnd, prevRef = max(prevEnd, s.QueryEnd), max(prevRef, s.RefEnd)
 				}
-				if ss[i].QueryStart-prevEnd <= set.MergeGapS && ss[i].RefStart >= prevRef-set.MergeGapS {
+				switch {
+				case ss[i].QueryStart < prevEnd:
+					// Heard during the use: the same play, aligned again at
+					// a repeat of the passage.
+					continue
+				case ss[i].QueryStart-prevEnd <= set.MergeGapS && ss[i].RefStart >= prevRef-set.MergeGapS:
 					continue
 				}
 			}
@@ -99,8 +106,9 @@ func use(scanID string, line int, it api.ScanItem, itemDurS float64, ss []match.
 	}
 	for i, s := range ss {
 		q[i], r[i] = [2]float64{s.QueryStart, s.QueryEnd}, [2]float64{s.RefStart, s.RefEnd}
-		u.QueryStartS, u.QueryEndS = min(u.QueryStartS, s.QueryStart), max(u.QueryEndS, s.QueryEnd)
-		u.RefStartS, u.RefEndS = min(u.RefStartS, s.RefStart), max(u.RefEndS, s.RefEnd)
+		if s.QueryEnd > u.QueryEndS {
+			u.QueryEndS, u.RefEndS = s.QueryEnd, s.RefEnd
+		}
 		u.Confidence = max(u.Confidence, s.Confidence)
 		if s.Duration() > longest.Duration() {
 			longest = s

@@ -32,6 +32,8 @@ func TestUses(t *testing.T) {
 			[]want{{"A", 0, 40, 0, 40, 40, 40, StatusConfirmed}, {"A", 56, 80, 56, 80, 24, 24, StatusConfirmed}}},
 		"played again": {[]match.Segment{seg(a, 0, 100, 100, 1), seg(a, 105, 130, 0, 1)},
 			[]want{{"A", 0, 100, 100, 200, 100, 100, StatusConfirmed}, {"A", 105, 130, 0, 25, 25, 25, StatusConfirmed}}},
+		"overlapping repeat": {[]match.Segment{seg(a, 20, 50, 30, 1), seg(a, 40, 45, 10, 1), seg(a, 50, 57, 60, 1)},
+			[]want{{"A", 20, 57, 30, 67, 37, 30, StatusConfirmed}}},
 		"two works interleaved": {[]match.Segment{seg(b, 20, 23, 0, 1), seg(a, 0, 60, 0, 0.9)},
 			[]want{{"A", 0, 60, 0, 60, 60, 60, "potential"}, {"B", 20, 23, 0, 3, 3, 3, "potential"}}},
 	} {
