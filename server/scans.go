@@ -16,6 +16,7 @@ import (
 
 	"github.com/cueprint/cueprint/match"
 	"github.com/cueprint/cueprint/server/api"
+	"github.com/cueprint/cueprint/server/auth"
 	"github.com/cueprint/cueprint/server/report"
 	"github.com/cueprint/cueprint/server/scan"
 )
@@ -132,7 +133,9 @@ func (s *Server) postScan(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return uploadErr(err)
 	}
-	req := scan.Request{Tenant: c.key.Tenant, Settings: scan.DefaultSettings()}
+	// Owners and shares go to admins, matchers and the work's own tenant,
+	// as in match answers.
+	req := scan.Request{Tenant: c.key.Tenant, Settings: scan.DefaultSettings(), AllOwners: c.admin() || c.key.Role == auth.Matcher}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":

@@ -76,7 +76,8 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	case *workers < 1:
 		return fmt.Errorf("%w: --workers %d: want at least 1", errUsage, *workers)
 	}
-	req := scan.Request{Name: *name, Kind: *kind, Settings: set}
+	// The command line owns its store: every line carries its owners.
+	req := scan.Request{Name: *name, Kind: *kind, Settings: set, AllOwners: true}
 	root := *mediaRoot
 	if *dataset != "" {
 		if req.Kind == "" {

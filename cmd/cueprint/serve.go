@@ -21,6 +21,7 @@ func runServe(ctx context.Context, e *env, args []string) (err error) {
 	var cfg server.Config
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "`address` to serve HTTP on (host:port; port 0 picks one)")
 	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "requests decoding or matching at once")
+	fs.IntVar(&cfg.ScanWorkers, "scan-workers", 0, "items of one scan processed at once, in the workers' slots (default: --workers)")
 	fs.IntVar(&cfg.QueueDepth, "queue", 4*runtime.NumCPU(), "admitted requests waiting for a worker; past it 429")
 	fs.IntVar(&cfg.MaxStreams, "max-streams", 16, "streaming matches at once")
 	fs.IntVar(&cfg.MaxStreamsPerKey, "max-streams-per-key", 0, "streaming matches one API key may run at once (default half of --max-streams)")

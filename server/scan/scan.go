@@ -88,6 +88,11 @@ type Request struct {
 	// sorted).
 	Columns  []string
 	Settings api.ScanSettings
+	// AllOwners lets the usage lines carry the owners of every tenant's
+	// works (the daemon's admins and matchers, the command line); without
+	// it only the scan's own tenant's works carry theirs, as in match
+	// answers.
+	AllOwners bool
 }
 
 // Manager holds a store's scans and runs them.
@@ -210,9 +215,10 @@ func ID(r Request) string {
 	b, _ := json.Marshal(struct {
 		Tenant, Name, Kind string
 		Settings           api.ScanSettings
+		AllOwners          bool
 		Columns            []string
 		Items              []api.ScanItem
-	}{r.Tenant, r.Name, r.Kind, r.Settings, r.Columns, r.Items})
+	}{r.Tenant, r.Name, r.Kind, r.Settings, r.AllOwners, r.Columns, r.Items})
 	h.Write(b)
 	return "scan-" + hex.EncodeToString(h.Sum(nil)[:8])
 }
@@ -247,7 +253,7 @@ func (m *Manager) Create(r Request) (api.Scan, bool, error) {
 	if s, ok := m.scans[id]; ok {
 		return s.snapshot(), false, nil
 	}
-	h := header{ID: id, Name: r.Name, Kind: r.Kind, Tenant: r.Tenant, Settings: r.Settings, Columns: r.Columns,
+	h := header{ID: id, Name: r.Name, Kind: r.Kind, Tenant: r.Tenant, Settings: r.Settings, AllOwners: r.AllOwners, Columns: r.Columns,
 		Total: len(r.Items), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 	if err := m.files.create(h, r.Items); err != nil {
 		_ = m.files.remove(id)
@@ -471,6 +477,13 @@ func (m *Manager) item(ctx context.Context, s *scanState, i int) error {
 		code, msg := m.cfg.Classify(err)
 		ev.Err = &api.ScanError{Line: i + 1, ItemID: it.ItemID, Code: code, Error: msg}
 	} else {
+		if !s.h.AllOwners {
+			for k := range segs {
+				if segs[k].Work.Tenant != s.h.Tenant {
+					segs[k].Work.Owners, segs[k].Work.Tenant = nil, ""
+				}
+			}
+		}
 		ev.Usages = Uses(s.h.ID, i+1, it, durS, segs, s.h.Settings)
 	}
 	s.mu.Lock()

@@ -240,3 +240,21 @@ func TestCreateRefuses(t *testing.T) {
 		require.Error(t, err, name)
 	}
 }
+
+// TestOwnersOfOtherTenants: a scan without AllOwners carries the owners
+// of its own tenant's works only, as a match answer does.
+func TestOwnersOfOtherTenants(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		m := open(t, "", &fakeMatch{calls: map[string]int{}})
+		s, _, err := m.Create(Request{Items: items(4), Settings: DefaultSettings(), Tenant: "t1", AllOwners: all})
+		require.NoError(t, err)
+		_, err = m.Run(context.Background(), s.ID, nil)
+		require.NoError(t, err)
+		us, _, err := m.Usages(Filter{All: true}, "", 10)
+		require.NoError(t, err)
+		require.NotEmpty(t, us)
+		for _, u := range us {
+			require.Equal(t, all, len(u.Owners) > 0, "all owners %v", all)
+		}
+	}
+}

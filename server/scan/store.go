@@ -37,11 +37,12 @@ import (
 
 // header is a scan's scan.json.
 type header struct {
-	ID       string           `json:"id"`
-	Name     string           `json:"name,omitempty"`
-	Kind     string           `json:"kind"`
-	Tenant   string           `json:"tenant,omitempty"`
-	Settings api.ScanSettings `json:"settings"`
+	ID        string           `json:"id"`
+	Name      string           `json:"name,omitempty"`
+	Kind      string           `json:"kind"`
+	Tenant    string           `json:"tenant,omitempty"`
+	Settings  api.ScanSettings `json:"settings"`
+	AllOwners bool             `json:"all_owners,omitempty"`
 	// Columns names the list's extra columns, in the list's order.
 	Columns   []string  `json:"columns,omitempty"`
 	Total     int       `json:"total"`
