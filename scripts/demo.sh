@@ -1,8 +1,9 @@
 #!/bin/sh
 # The demo: register real recordings from the public set, render a degraded
 # excerpt of one of them (10 s, re-encoded to MP3 at 64 kb/s, pink noise at
-# 5 dB SNR, played 3 % fast), identify it, and show that an unregistered
-# track and real speech match nothing.
+# 5 dB SNR, played 3 % fast), identify it, show that an unregistered
+# track and real speech match nothing, then scan those and a mix as a
+# platform's catalogue and print the usage lines.
 set -eu
 cd "$(dirname "$0")/.."
 bin=./bin/cueprint
@@ -34,3 +35,24 @@ if [ -f "$speech" ]; then
   echo "== real speech"
   $bin match --db "$work/db" "$speech"
 fi
+
+# A catalogue scan: the three queries above as a platform's uploads, and a
+# mix of two registered recordings with the unregistered one between them.
+echo
+echo "== a catalogue scan and its usage report"
+ref2=$(awk -F'\t' 'NR==4{print $2}' "$list")
+$bin excerpt --start 20 --length 30 --codec wav --out "$work/a.wav" "$ref"
+$bin excerpt --start 40 --length 20 --codec wav --out "$work/b.wav" "$neg"
+$bin excerpt --start 50 --length 30 --codec wav --out "$work/c.wav" "$ref2"
+ffmpeg -nostdin -v error -y -i "$work/a.wav" -i "$work/b.wav" -i "$work/c.wav" \
+  -filter_complex '[0:a][1:a][2:a]concat=n=3:v=0:a=1' -b:a 128k "$work/mix.mp3"
+cat > "$work/items.csv" <<CSV
+item_id,media,views,territory,period,uploader
+up-1,query.mp3,1200,FR,2026-11,ana
+up-2,unregistered.wav,80,FR,2026-11,bo
+up-3,mix.mp3,5400,DE,2026-11,dj_k
+up-4,missing.mp3,0,DE,2026-11,cy
+CSV
+$bin scan --db "$work/db" --items "$work/items.csv" --workers 2
+scan=$($bin scan --db "$work/db" --list | awk 'NR==2{print $1}')
+$bin report --db "$work/db" --scan "$scan" --format usages.csv | cut -d, -f4,13,14,26,27,35
