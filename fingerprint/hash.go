@@ -141,6 +141,11 @@ func (p AudioParams) Landmarks(peaks []Peak) []Landmark {
 
 func level(x, step float64) int { return int(math.Floor(x / step)) }
 
+// HashDeltaFrames returns the time from a hash's anchor to its target, in
+// frames at the print's time scale (a query variant's hashes are at the
+// variant's scale).
+func HashDeltaFrames(h uint32) int { return int(h & (1<<dtBits - 1)) }
+
 func packHash(anchor, delta, dt int) uint32 {
 	return uint32(anchor)<<(dtBits+deltaFreqBits) | uint32(delta)<<dtBits | uint32(dt)
 }

@@ -68,7 +68,25 @@ type hit struct {
 	qframe float32 // query anchor time, frames
 	sframe float32 // query anchor time scaled by the variant's time scale
 	rframe float32 // reference anchor time, frames
-	id     uint32  // the hash's number in its join (see joinHits)
+	// idDt packs the hash's number in its join (see joinHits; the low
+	// hitIDBits) and the pair's anchor-to-target time in frames at the
+	// variant's scale (the high bits), which keeps a hit 16 bytes.
+	idDt uint32
+}
+
+// hitIDBits bounds the distinct hashes of one join (2^26, far above a
+// window's few thousand).
+const hitIDBits = 26
+
+func (h hit) id() uint32 { return h.idDt & (1<<hitIDBits - 1) }
+
+// targetFrame is the query time of the hit's target peak.
+func (h hit) targetFrame() float32 {
+	dt := float32(h.idDt >> hitIDBits)
+	if h.sframe > 0 {
+		dt *= h.qframe / h.sframe // back to the query's own time scale
+	}
+	return h.qframe + dt
 }
 
 // slopeSteps refine the variant's time scale by ±slopeStep*k.
@@ -238,7 +256,8 @@ func joinHits(dst []hit, q []entry, ref []fingerprint.Landmark) []hit {
 			}
 			for ; i < len(q) && q[i].hash == h; i++ {
 				for _, r := range ref[j:jEnd] {
-					dst = append(dst, hit{qframe: q[i].qframe, sframe: q[i].frame, rframe: r.Time, id: id})
+					dst = append(dst, hit{qframe: q[i].qframe, sframe: q[i].frame, rframe: r.Time,
+						idDt: id | uint32(fingerprint.HashDeltaFrames(h))<<hitIDBits})
 				}
 			}
 			j = jEnd
@@ -271,7 +290,7 @@ func (o offPair) key() uint32     { return uint32(o) }
 func offsetsAt(dst []offPair, hits []hit, slope float64, tmp []offPair) ([]offPair, []offPair) {
 	n := len(dst)
 	for _, h := range hits {
-		dst = append(dst, packOffset(float64(h.rframe)-float64(h.sframe)*slope, h.id))
+		dst = append(dst, packOffset(float64(h.rframe)-float64(h.sframe)*slope, h.id()))
 	}
 	tmp = sortByOffset(dst[n:], tmp)
 	return dst, tmp
@@ -354,8 +373,7 @@ const maxGapFrames = 47
 func alignedExtent(hits []hit, slope, off, tol float64) (float64, float64) {
 	var qs []float64
 	for _, h := range hits {
-		o := float64(h.rframe) - float64(h.sframe)*slope
-		if o >= off && o <= off+tol {
+		if o := float64(h.rframe) - float64(h.sframe)*slope; o >= off && o <= off+tol {
 			qs = append(qs, float64(h.qframe))
 		}
 	}
@@ -391,8 +409,28 @@ func alignedExtent(hits []hit, slope, off, tol float64) (float64, float64) {
 	for bestHi-bestLo >= 2 && qs[bestHi]-qs[bestHi-1] > isolatedFrames {
 		bestHi--
 	}
-	return qs[bestLo], qs[bestHi]
+	// The start: a hit vouches for its anchor only as far as its target
+	// is near (vouchFrames). Before a work, other music that holds a note
+	// the work's print has at that instant gives a chance anchor whose
+	// whole fan-out of real targets in the work matches: several hits at
+	// the right offset, up to MaxDeltaFrames early. Its targets are where
+	// the work is.
+	first, last := qs[bestLo], qs[bestHi]
+	start := last
+	for _, h := range hits {
+		q := float64(h.qframe)
+		if o := float64(h.rframe) - float64(h.sframe)*slope; o < off || o > off+tol || q < first || q > last {
+			continue
+		}
+		start = min(start, max(q, float64(h.targetFrame())-vouchFrames))
+	}
+	return start, last
 }
+
+// vouchFrames (0.5 s) is how far before its target a hit's anchor counts
+// as part of the work: a true first anchor has targets in the near
+// sub-zones of its fan-out, a chance one moves the start by at most this.
+const vouchFrames = 16
 
 // isolatedFrames: an aligned hit further than this (0.5 s) from its
 // neighbour at the end of a run is not taken as the segment's edge.
