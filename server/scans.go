@@ -56,23 +56,13 @@ func newScans(s *Server, reg prometheus.Registerer) (*scan.Manager, error) {
 	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "cueprint_scan_items_pending", Help: "Items of running scans not processed yet.",
 	}, func() float64 {
-		n := 0
-		for _, sc := range m.List("", true) {
-			if sc.State == scan.StateRunning {
-				n += sc.Total - sc.Done
-			}
-		}
+		_, n := m.Running()
 		return float64(n)
 	})
 	running := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "cueprint_scans_running", Help: "Scans running.",
 	}, func() float64 {
-		n := 0
-		for _, sc := range m.List("", true) {
-			if sc.State == scan.StateRunning {
-				n++
-			}
-		}
+		n, _ := m.Running()
 		return float64(n)
 	})
 	for _, c := range []prometheus.Collector{items, mediaS, usages, pending, running} {

@@ -264,9 +264,7 @@ func deleteScan(e *env, db, id string) error {
 	if err := storeDirExists(db); err != nil {
 		return err
 	}
-	mgr, err := scan.Open(scan.Config{Dir: db, Log: e.log, Match: func(context.Context, api.ScanItem) (float64, []match.Segment, error) {
-		return 0, nil, errors.New("not scanning")
-	}, Classify: server.ErrorCode, Workers: 1})
+	mgr, err := scan.Open(scan.Config{Dir: db, Log: e.log})
 	if err != nil {
 		return err
 	}

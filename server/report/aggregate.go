@@ -107,19 +107,17 @@ func Total(in Input) Totals {
 		for _, v := range w.items {
 			w.Views += v
 		}
-		w.PlayedS = round3(w.PlayedS)
+		w.PlayedS = api.Millis(w.PlayedS)
 		t.Works = append(t.Works, w.WorkTotal)
 	}
 	for _, o := range owners {
 		o.Works, o.Items = len(o.works), len(o.items)
-		o.PlayedS, o.SharePlayedS, o.ShareViews = round3(o.PlayedS), round3(o.SharePlayedS), round4(o.ShareViews)
+		o.PlayedS, o.SharePlayedS, o.ShareViews = api.Millis(o.PlayedS), api.Millis(o.SharePlayedS), round4(o.ShareViews)
 		t.Owners = append(t.Owners, o.OwnerTotal)
 	}
 	slices.SortFunc(t.Owners, func(a, b OwnerTotal) int { return cmp.Compare(a.Owner, b.Owner) })
 	return t
 }
-
-func round3(x float64) float64 { return float64(int64(x*1e3+sign(x)*0.5)) / 1e3 }
 
 // WriteWorksCSV writes the per-work totals.
 func WriteWorksCSV(w io.Writer, in Input) error {

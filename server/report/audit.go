@@ -106,7 +106,7 @@ func BuildAudit(in Input) Audit {
 	for _, k := range sortedKeys(byWork) {
 		w := byWork[k]
 		w.Files = len(files[k])
-		w.PlayedS = round3(w.PlayedS)
+		w.PlayedS = api.Millis(w.PlayedS)
 		if totalS > 0 {
 			w.ShareOfDataset = round4(w.PlayedS / totalS)
 		}

@@ -272,7 +272,7 @@ func ownersByRole(os []api.Owner, roles ...string) string {
 	var names []string
 	for _, o := range os {
 		if slices.Contains(roles, strings.ToLower(o.Role)) {
-			names = append(names, escapeValue(o.Name))
+			names = append(names, cell(o.Name))
 		}
 	}
 	return strings.Join(names, "|")
@@ -280,9 +280,7 @@ func ownersByRole(os []api.Owner, roles ...string) string {
 
 // cell escapes a single value: a backslash, a tab and a "|" are escaped
 // with a backslash; line breaks become spaces.
-func cell(s string) string { return escapeValue(s) }
-
-func escapeValue(s string) string {
+func cell(s string) string {
 	if !strings.ContainsAny(s, "\\\t|\n\r") {
 		return s
 	}

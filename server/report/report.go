@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,14 +87,7 @@ func secs(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 // num prints a share or a figure with up to four decimals.
 func num(x float64) string { return strconv.FormatFloat(round4(x), 'f', -1, 64) }
 
-func round4(x float64) float64 { return float64(int64(x*1e4+sign(x)*0.5)) / 1e4 }
-
-func sign(x float64) float64 {
-	if x < 0 {
-		return -1
-	}
-	return 1
-}
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // ErrFormat: a report format that does not exist.
 var ErrFormat = errors.New("unknown report format")

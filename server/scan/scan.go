@@ -66,8 +66,8 @@ type Config struct {
 	// Dir is the store directory (scans live in its scans/); "" keeps
 	// scans in memory only.
 	Dir string
-	// Match finds an item's works. A manager without one only reads
-	// (reports): it creates nothing and runs nothing.
+	// Match finds an item's works. A manager without one reads (reports)
+	// and deletes what it is told to, but creates and runs nothing.
 	Match MatchFunc
 	// Classify gives an item's error its stable code ("media_not_found",
 	// "media_too_long", ...) and message.
@@ -307,6 +307,20 @@ func (m *Manager) all() []*scanState {
 	return out
 }
 
+// Running returns how many scans are running and how many of their
+// items are not processed yet (the daemon's gauges).
+func (m *Manager) Running() (scans, pendingItems int) {
+	for _, s := range m.all() {
+		s.mu.Lock()
+		if s.state == StateRunning {
+			scans++
+			pendingItems += len(s.items) - s.nDone
+		}
+		s.mu.Unlock()
+	}
+	return scans, pendingItems
+}
+
 // Unfinished lists the scans a restart cut short (state running, not
 // being run).
 func (m *Manager) Unfinished() []string {
@@ -335,7 +349,7 @@ func (m *Manager) Start(id string) error {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.run(ctx, s)
+		m.runWith(ctx, s, nil)
 	}()
 	return nil
 }
@@ -401,8 +415,6 @@ func (m *Manager) begin(s *scanState) (context.Context, bool, error) {
 	s.runStart, s.runStartDone = time.Now(), s.nDone
 	return ctx, true, nil
 }
-
-func (m *Manager) run(ctx context.Context, s *scanState) { m.runWith(ctx, s, nil) }
 
 // runWith processes s's remaining items with cfg.Workers workers.
 func (m *Manager) runWith(ctx context.Context, s *scanState, progress func(api.Scan)) {

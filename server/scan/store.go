@@ -66,7 +66,7 @@ type event struct {
 // files keeps scans on disk. A zero files (dir "") keeps nothing.
 type files struct {
 	dir      string
-	readOnly bool // a reader: changes nothing on disk
+	readOnly bool // a reader: makes no directory, cuts no torn log, removes no half-made scan
 }
 
 // newFiles keeps scans in storeDir/scans, creating it unless readOnly.

@@ -64,22 +64,22 @@ func Uses(scanID string, line int, it api.ScanItem, itemDurS float64, segs []mat
 			return cmp.Or(cmp.Compare(a.QueryStart, b.QueryStart), cmp.Compare(a.QueryEnd, b.QueryEnd))
 		})
 		start := 0
+		prevEnd, prevRef := ss[0].QueryEnd, ss[0].RefEnd // the open use's furthest reach
 		for i := 1; i <= len(ss); i++ {
 			if i < len(ss) {
-				prevEnd, prevRef := ss[start].QueryEnd, ss[start].RefEnd
-				for _, s := range ss[start:i] {
-					prevEnd, prevRef = max(prevEnd, s.QueryEnd), max(prevRef, s.RefEnd)
-				}
 				switch {
-				case ss[i].QueryStart < prevEnd:
+				case ss[i].QueryStart < prevEnd,
 					// Heard during the use: the same play, aligned again at
 					// a repeat of the passage.
-					continue
-				case ss[i].QueryStart-prevEnd <= set.MergeGapS && ss[i].RefStart >= prevRef-set.MergeGapS:
+					ss[i].QueryStart-prevEnd <= set.MergeGapS && ss[i].RefStart >= prevRef-set.MergeGapS:
+					prevEnd, prevRef = max(prevEnd, ss[i].QueryEnd), max(prevRef, ss[i].RefEnd)
 					continue
 				}
 			}
 			out = append(out, use(scanID, line, it, itemDurS, ss[start:i], set))
+			if i < len(ss) {
+				prevEnd, prevRef = ss[i].QueryEnd, ss[i].RefEnd
+			}
 			start = i
 		}
 	}
