@@ -328,7 +328,8 @@ func OpenLocal(root, p string, maxBytes int64) (*os.File, error) {
 	}
 	if fi.Size() > maxBytes {
 		f.Close()
-		return nil, &http.MaxBytesError{Limit: maxBytes}
+		return nil, apiErr(http.StatusRequestEntityTooLarge, codeUploadTooLarge,
+			"media file %q is %d bytes, larger than the limit of %d", p, fi.Size(), maxBytes)
 	}
 	return f, nil
 }
