@@ -119,10 +119,10 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 			return
 		}
 		v := variants[vi]
-		first, last := alignedExtent(hits, f, off, tol)
+		first, last, run := alignedExtent(hits, f, off, tol)
 		bestHit = windowHit{
 			num: num, a: v.TimeScale * f, b: off + tol/2, pitch: -v.PitchShift,
-			first: first, last: last, score: score,
+			first: first, last: last, run: run, score: score,
 			pairsInRange: len(hits), variant: vi, slope: f,
 		}
 		found = true
@@ -365,76 +365,135 @@ func nearOffset(dst, hits []hit, off, tol, dSlope float64) []hit {
 // means the work stopped.
 const maxGapFrames = 47
 
-// alignedExtent returns the query times (frames) of the first and last
-// aligned anchors of the largest run of aligned hits whose successive gaps
-// are at most maxGapFrames. A few unrelated hits fall on the aligned
-// offset by chance anywhere in the window; taking the densest run keeps
-// them from stretching the segment.
-func alignedExtent(hits []hit, slope, off, tol float64) (float64, float64) {
+// alignedExtent returns the query times (frames) where the work starts
+// and ends among the aligned hits: in runs of anchors at most
+// maxGapFrames apart. A few unrelated hits fall on the aligned offset by
+// chance anywhere in the window; taking the dense runs keeps them from
+// stretching the segment.
+//
+// Within the run, a hit vouches for its anchor only as far as its target
+// is near, and for its target only as far as its anchor is near
+// (vouchFrames). Before a work, other music that holds a note the work's
+// print has at that instant gives a chance anchor whose whole fan-out of
+// real targets in the work matches: several hits at the right offset, up
+// to MaxDeltaFrames early. Its targets are where the work is. After the
+// work, the last real anchors' targets are where it still plays, unless
+// a chance peak of what follows stands in for one. The edges are the
+// first and last of these vouched times, of the anchors left when strays
+// are trimmed, less vouched times that are strays themselves (edgeTimes).
+// run is the span of the largest run alone: at a wrong slope, a tempo
+// change leaves pieces aligned apart, which Matcher.final must see.
+func alignedExtent(hits []hit, slope, off, tol float64) (start, end, run float64) {
+	aligned := func(h hit) bool {
+		o := float64(h.rframe) - float64(h.sframe)*slope
+		return o >= off && o <= off+tol
+	}
 	var qs []float64
 	for _, h := range hits {
-		if o := float64(h.rframe) - float64(h.sframe)*slope; o >= off && o <= off+tol {
+		if aligned(h) {
 			qs = append(qs, float64(h.qframe))
 		}
 	}
 	if len(qs) == 0 {
-		return 0, 0
+		return 0, 0, 0
 	}
-	slices.Sort(qs)
-	// One time per anchor: an anchor's several matching hashes would make
-	// a stray anchor look like a dense run.
-	kept := qs[:1]
-	for _, q := range qs[1:] {
-		if q-kept[len(kept)-1] >= 0.5 {
-			kept = append(kept, q)
-		}
-	}
-	qs = kept
+	qs = distinctTimes(qs)
+	// The runs of at least minRun anchors, with whatever lies between
+	// them, or else the largest run: the work under a loud passage of
+	// something else, or quiet in noise, can leave a gap longer than
+	// maxGapFrames, chance anchors seldom make minRun.
 	bestN, bestLo, bestHi := 0, 0, 0
+	runLo, runHi := len(qs), -1
 	lo := 0
 	for i := 1; i <= len(qs); i++ {
 		if i == len(qs) || qs[i]-qs[i-1] > maxGapFrames {
 			if i-lo > bestN {
 				bestN, bestLo, bestHi = i-lo, lo, i-1
 			}
+			if i-lo >= minRun {
+				runLo, runHi = min(runLo, lo), i-1
+			}
 			lo = i
 		}
 	}
-	// Trim isolated hits off both ends: a stray hit just outside the work's
-	// part of the query is more than isolatedFrames from the next one, the
-	// work's own hits are not.
-	for bestHi-bestLo >= 2 && qs[bestLo+1]-qs[bestLo] > isolatedFrames {
-		bestLo++
+	lo0, hi0 := edgeTimes(qs[bestLo : bestHi+1])
+	run = hi0 - lo0
+	if runHi >= 0 {
+		bestLo, bestHi = runLo, runHi
 	}
-	for bestHi-bestLo >= 2 && qs[bestHi]-qs[bestHi-1] > isolatedFrames {
-		bestHi--
-	}
-	// The start: a hit vouches for its anchor only as far as its target
-	// is near (vouchFrames). Before a work, other music that holds a note
-	// the work's print has at that instant gives a chance anchor whose
-	// whole fan-out of real targets in the work matches: several hits at
-	// the right offset, up to MaxDeltaFrames early. Its targets are where
-	// the work is.
-	first, last := qs[bestLo], qs[bestHi]
-	start := last
+	first, last := edgeTimes(qs[bestLo : bestHi+1])
+	var starts, ends []float64
 	for _, h := range hits {
-		q := float64(h.qframe)
-		if o := float64(h.rframe) - float64(h.sframe)*slope; o < off || o > off+tol || q < first || q > last {
-			continue
+		if q := float64(h.qframe); aligned(h) && q >= first && q <= last {
+			t := float64(h.targetFrame())
+			starts = append(starts, max(q, t-vouchFrames))
+			ends = append(ends, min(t, q+vouchFrames))
 		}
-		start = min(start, max(q, float64(h.targetFrame())-vouchFrames))
 	}
-	return start, last
+	start, _ = edgeTimes(distinctTimes(starts))
+	_, end = edgeTimes(distinctTimes(ends))
+	return start, end, run
 }
 
-// vouchFrames (0.5 s) is how far before its target a hit's anchor counts
-// as part of the work: a true first anchor has targets in the near
-// sub-zones of its fan-out, a chance one moves the start by at most this.
+// distinctTimes sorts ts and keeps one time per anchor (times at least
+// half a frame apart): an anchor's several matching hashes would make a
+// stray anchor look like a dense run.
+func distinctTimes(ts []float64) []float64 {
+	slices.Sort(ts)
+	kept := ts[:1]
+	for _, t := range ts[1:] {
+		if t-kept[len(kept)-1] >= 0.5 {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+// edgeTimes returns the first and last of ts (sorted) once strays are
+// trimmed off both ends: at most maxStray times set apart by more than
+// isolatedFrames from a run of at least minRun times.
+func edgeTimes(ts []float64) (float64, float64) {
+	lo, hi := 0, len(ts)-1
+	for {
+		i := lo + 1
+		for i <= hi && ts[i]-ts[i-1] <= isolatedFrames {
+			i++
+		}
+		if i-lo > maxStray || hi-i < minRun {
+			break
+		}
+		lo = i
+	}
+	for {
+		i := hi - 1
+		for i >= lo && ts[i+1]-ts[i] <= isolatedFrames {
+			i--
+		}
+		if hi-i > maxStray || i-lo < minRun {
+			break
+		}
+		hi = i
+	}
+	return ts[lo], ts[hi]
+}
+
+// vouchFrames (0.5 s) is how far from its target a hit's anchor counts
+// as part of the work, and from its anchor its target: a true first
+// anchor has targets in the near sub-zones of its fan-out, a true last
+// target an anchor close before it; a chance one moves an edge by at
+// most this.
 const vouchFrames = 16
 
-// isolatedFrames: an aligned hit further than this (0.5 s) from its
-// neighbour at the end of a run is not taken as the segment's edge.
-const isolatedFrames = 16
+// isolatedFrames, maxStray, minRun: at most maxStray aligned anchors set
+// apart by more than isolatedFrames (0.5 s) at an end of a run of at
+// least minRun are strays, not the segment's edge. In music the work's
+// own aligned anchors come several a second; by chance, one or two in a
+// second or two.
+const (
+	isolatedFrames = 16
+	maxStray       = 2
+	minRun         = 8
+)
 
 // fitAligned fits rframe = a*qframe + b by least squares over the hits
 // aligned at (slope, off, tol), in query frames. ok is false when the

@@ -6,12 +6,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestAlignedExtentStart: anchors before a work that match by chance
+// TestAlignedExtent: anchors before a work that match by chance
 // (other music holding a note the work's print has there) bring real
 // targets in the work with them; they must not move the segment's start
 // by more than vouchFrames. A true first anchor with a near target keeps
-// its own time.
-func TestAlignedExtentStart(t *testing.T) {
+// its own time. At the end, the last targets mark where the work still
+// plays, each as far as vouchFrames after its anchor.
+func TestAlignedExtent(t *testing.T) {
 	const off = 500.0
 	mk := func(q, dt float32, id uint32) hit {
 		return hit{qframe: q, sframe: q, rframe: q + off, idDt: id | uint32(dt)<<hitIDBits}
@@ -22,13 +23,45 @@ func TestAlignedExtentStart(t *testing.T) {
 		work = append(work, mk(q, 4, id), mk(q, 20, id+1))
 		id += 2
 	}
-	first, last := alignedExtent(work, 1, off, 2)
+	first, last, _ := alignedExtent(work, 1, off, 2)
 	require.Equal(t, 100.0, first, "the first anchor, vouched for by its near target")
-	require.Equal(t, 400.0, last)
+	require.Equal(t, 400.0+vouchFrames, last, "the last anchor's far target, vouched for as far as vouchFrames")
 
-	// Chance anchors 40 and 30 frames early, whose targets lie in the work.
-	chance := append([]hit{mk(60, 44, id), mk(60, 47, id+1), mk(70, 33, id+2), mk(70, 40, id+3)}, work...)
-	first, _ = alignedExtent(chance, 1, off, 2)
+	// Near targets only: the last target is the end.
+	var near []hit
+	for i, h := range work {
+		near = append(near, mk(h.qframe, float32(4+6*(i%2)), uint32(i)))
+	}
+	_, last, _ = alignedExtent(near, 1, off, 2)
+	require.Equal(t, 410.0, last, "the last target, vouched for by its near anchor")
+
+	// Chance anchors up to 30 frames early, close to each other and to the
+	// work's, whose targets lie in the work.
+	chance := append([]hit{mk(70, 33, id), mk(70, 40, id+1), mk(80, 23, id+2), mk(88, 14, id+3)}, work...)
+	first, _, _ = alignedExtent(chance, 1, off, 2)
 	require.GreaterOrEqual(t, first, 100.0-vouchFrames, "chance anchors move the start by at most vouchFrames")
 	require.Less(t, first, 100.0)
+
+	// Two chance pairs before the work, set apart from it: strays.
+	strays := append([]hit{mk(60, 5, id), mk(68, 4, id+1)}, work...)
+	first, _, _ = alignedExtent(strays, 1, off, 2)
+	require.Equal(t, 100.0, first, "stray anchors are not the start")
+
+	// Two chance pairs after the work's last.
+	after := append(append([]hit(nil), near...), mk(430, 10, id), mk(440, 4, id+1))
+	_, last, _ = alignedExtent(after, 1, off, 2)
+	require.Equal(t, 410.0, last, "stray anchors are not the end")
+
+	// The work again after a 3 s gap at the same offset (masked by
+	// something louder, or quiet under noise), and three chance anchors
+	// further on.
+	resumed := append([]hit(nil), near...)
+	for q := float32(500); q <= 600; q += 6 {
+		resumed = append(resumed, mk(q, 4, id))
+		id++
+	}
+	resumed = append(resumed, mk(700, 4, id), mk(710, 4, id+1), mk(720, 4, id+2))
+	first, last, _ = alignedExtent(resumed, 1, off, 2)
+	require.Equal(t, 100.0, first)
+	require.Equal(t, 600.0, last, "the work's runs are joined, chance anchors left out")
 }

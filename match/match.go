@@ -162,7 +162,8 @@ type windowHit struct {
 	num          uint32
 	a, b         float64
 	pitch        float64
-	first, last  float64 // query frames of the first and last aligned anchors
+	first, last  float64 // query frames where the work starts and ends (alignedExtent)
+	run          float64 // frames spanned by the largest run of aligned anchors alone
 	score        int
 	confidence   float64
 	pairsInRange int
@@ -256,7 +257,7 @@ func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, fra
 func (m *Matcher) final(hits []windowHit, frames int) bool {
 	for _, h := range hits {
 		if h.score >= m.p.FastPathScore && math.Abs(h.slope-1) < slopeSteps*slopeStep-1e-9 && math.Abs(h.a-1) < fastPathMaxSpeedDev &&
-			h.last-h.first >= fastPathMinSpan*float64(frames) {
+			h.run >= fastPathMinSpan*float64(frames) {
 			return true
 		}
 	}

@@ -13,9 +13,10 @@ const (
 	// mergeToleranceFrames: two windows' hits of the same work belong to
 	// one segment when their alignments agree within this many frames.
 	mergeToleranceFrames = 16
-	// snapFrames: a segment whose first (last) aligned anchor lies within
-	// this many frames of the query's start (end) is taken to reach it;
-	// peaks are sparse, so the first anchor is rarely at the very edge.
+	// snapFrames: a segment whose start (end) lies within this many
+	// frames of the query's start (end) is taken to reach it; peaks are
+	// sparse, so the first anchor and the last target are rarely at the
+	// very edge.
 	snapFrames = 47
 )
 
@@ -83,11 +84,11 @@ func (m *Matcher) segments(merged []windowHit, totalFrames int) ([]Segment, erro
 			return nil, fmt.Errorf("match: work %d: %w", h.num, err)
 		}
 		qs := h.first
-		qe := h.last + float64(m.fp.MaxDeltaFrames)/2
+		qe := h.last
 		if h.first <= snapFrames {
 			qs = 0
 		}
-		if int(h.last)+snapFrames+m.fp.MaxDeltaFrames >= totalFrames {
+		if int(h.last)+snapFrames >= totalFrames {
 			qe = float64(totalFrames)
 		}
 		qe = math.Min(qe, float64(totalFrames))
