@@ -10,7 +10,7 @@ out=${MEDIA_LIST:-$here/../.cache/set_A.tsv}
 mkdir -p "$(dirname "$out")"
 
 pkgs="pkg-config gcc libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswresample-dev \
-libswscale-dev libavdevice-dev ffmpeg vorbis-tools \
+libswscale-dev libavdevice-dev ffmpeg vorbis-tools python3 \
 singularity-music hyperrogue-music pushover-data fretsonfire-songs-muldjord fretsonfire-songs-sectoid \
 festvox-ru"
 missing=""

@@ -1,12 +1,27 @@
 #!/bin/sh
-# Scan benchmark: builds a catalogue of N items from the public music set
-# (a registered recording cut and re-encoded between two stretches of
-# unregistered music; every fifth item unregistered music only; two items
-# that cannot be read), registers 20 recordings, scans the list
-# with `cueprint scan` and, for comparison, matches each item with a
-# `cueprint match` process. It checks every expected use is found once,
-# within 1 s, with no line for unregistered music, then prints the
-# throughputs in hours of media per hour of wall time.
+# Scan benchmark. Builds a platform catalogue of N items from the public
+# music set and real speech (scripts/scan-bench.py says what each item
+# holds: registered recordings cut, re-encoded to MP3, AAC or Opus,
+# degraded by noise, gain and band-limiting, and concatenated with
+# unregistered music and speech, up to two works an item, one item in
+# five with no registered work; plus a corrupt, a missing and a huge item
+# and one outside the media root), registers 20 recordings, and scans the
+# list with `cueprint scan`. It checks that every expected use is found
+# once with start and end within 1 s and that no line names anything
+# else, and validates the scan's DSR with DDEX's validator when it is
+# beside this checkout.
+#
+# RESUME=1 scans the same list again on a copy of the store, kills it
+# with -9 half-way, resumes it with the same command, and compares every
+# report format of the two scans byte for byte. AUDIT=1 scans the items'
+# media files as a training set and checks the audit's works, files,
+# hours and registered share. LOOP=1 matches each item with its own
+# `cueprint match` process and prints both throughputs in hours of media
+# per hour. AUDIT and LOOP are on by default under 500 items.
+#
+# The catalogue is built once per N and DIR and reused by later runs; an
+# interrupted build goes on where it stopped (BUILD_ONLY=1 builds it and
+# stops).
 #
 # usage: scripts/scan-bench.sh [N] [DIR]   (defaults: 200 items, ./out/scan-bench)
 set -eu
@@ -14,77 +29,93 @@ n=${1:-200}
 dir=${2:-out/scan-bench}
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=$here/bin/cueprint
-list=$here/.cache/set_A.tsv
+list=${CUEPRINT_MEDIA_LIST:-$here/.cache/set_A.tsv}
+small=$([ "$n" -lt 500 ] && echo 1 || echo 0)
+loop=${LOOP:-$small}
+audit=${AUDIT:-$small}
 [ -x "$bin" ] || (cd "$here" && go build -o bin/cueprint ./cmd/cueprint)
-rm -rf "$dir" && mkdir -p "$dir/media"
+# The catalogue and the store of registered works are built once per N
+# and DIR; every run scans a fresh copy of that store.
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 db=$dir/db
-# The set's recordings FFmpeg decodes whole (a few are damaged) and long
-# enough for every cut below (100 s), so the expected times are exact.
-awk -F'\t' '$1 >= 100 {print $2}' "$list" | while IFS= read -r p; do
-  ffmpeg -nostdin -v error -i "$p" -f null - 2>/dev/null </dev/null && echo "$p"
-done >"$dir/usable.txt"
-head -20 "$dir/usable.txt" >"$dir/registered.txt"
-tail -n +21 "$dir/usable.txt" >"$dir/unregistered.txt"
-nu=$(wc -l <"$dir/unregistered.txt")
-nth() { sed -n "$(( $2 + 1 ))p" "$dir/$1.txt"; }   # paths may hold spaces
-i=0
-while IFS= read -r p; do
-  "$bin" register --db "$db" --id "W$i" --title "Recording $i" --isrc "$(printf 'XXCPR26%05d' "$i")" \
-    --owner "Writer $i:50:composer" --owner "Publisher $((i % 3)):50:publisher" "$p" >/dev/null </dev/null
-  i=$((i + 1))
-done <"$dir/registered.txt"
-echo "item_id,media,views,territory,period,expect_work,expect_start,expect_end" >"$dir/items.csv"
-k=0
-while [ "$k" -lt "$n" ]; do
-  u1=$(nth unregistered $((k % nu)))
-  u2=$(nth unregistered $(((k + 7) % nu)))
-  f=$dir/media/item$k.mp3
-  if [ $((k % 5)) -eq 4 ]; then
-    ffmpeg -nostdin -loglevel error -y -i "$u1" -af atrim=start=30:duration=40 -b:a 128k "$f"
-    echo "i$k,item$k.mp3,$((k * 13)),FR,2026-11,,," >>"$dir/items.csv"
-  else
-    w=$((k % 20))
-    r=$(nth registered "$w")
-    ss=$((10 + k % 40))
-    # atrim cuts at the sample (an input -ss on Ogg seeks to a page, seconds off).
-    ffmpeg -nostdin -loglevel error -y -i "$u1" -i "$r" -i "$u2" -filter_complex \
-      "[0:a]atrim=start=40:duration=20,asetpts=PTS-STARTPTS,aresample=44100,aformat=channel_layouts=stereo[a];[1:a]atrim=start=$ss:duration=45,asetpts=PTS-STARTPTS,aresample=44100,aformat=channel_layouts=stereo[b];[2:a]atrim=start=60:duration=20,asetpts=PTS-STARTPTS,aresample=44100,aformat=channel_layouts=stereo[c];[a][b][c]concat=n=3:v=0:a=1" \
-      -b:a 96k "$f"
-    echo "i$k,item$k.mp3,$((k * 13)),DE,2026-11,W$w,20,65" >>"$dir/items.csv"
-  fi
-  k=$((k + 1))
-done
-head -c 20000 /dev/urandom >"$dir/media/corrupt.mp3"
-echo "bad1,corrupt.mp3,0,FR,2026-11,,," >>"$dir/items.csv"
-echo "bad2,missing.mp3,0,FR,2026-11,,," >>"$dir/items.csv"
+if [ "$(cat "$dir/.built" 2>/dev/null)" != "$n" ]; then
+  rm -rf "$dir/db.base" && mkdir -p "$dir/media"
+  python3 "$here/scripts/scan-bench.py" build "$list" "$dir" "$n"
+  i=0
+  while IFS= read -r p; do
+    "$bin" register --db "$dir/db.base" --id "W$i" --title "Recording $i" --isrc "$(printf 'XXCPR26%05d' "$i")" \
+      --owner "Writer $i:50:composer" --owner "Publisher $((i % 3)):50:publisher" "$p" >/dev/null 2>&1 </dev/null ||
+      { echo "register $p failed" >&2; exit 1; }
+    i=$((i + 1))
+  done <"$dir/registered.txt"
+  echo "$n" >"$dir/.built"
+fi
+[ "${BUILD_ONLY:-0}" = 1 ] && exit 0
+rm -rf "$db" "$dir/db2" "$dir/report" "$dir/report2" "$dir/report.log"
+cp -r "$dir/db.base" "$db"
+[ "${RESUME:-0}" = 1 ] && cp -r "$dir/db.base" "$dir/db2"
+
+scan() { # scan DB [exec]: the list, as a CMO would run it
+  db_=$1; shift
+  "$@" "$bin" scan --db "$db_" --items "$dir/items.csv" --media-root "$dir/media" --name bench --workers 2 \
+    --max-item-size 200M </dev/null
+}
+reports() { # reports DB OUT: every format of the store's one scan
+  id=$("$bin" scan --db "$1" --list | awk 'NR==2{print $1}')
+  mkdir -p "$2"
+  for f in usages.csv usages.json works.csv works.json owners.csv owners.json audit.json audit.csv; do
+    "$bin" report --db "$1" --scan "$id" --format "$f" --out "$2/$f" >/dev/null 2>>"$dir/report.log"
+  done
+  "$bin" report --db "$1" --scan "$id" --format dsr.tsv --out "$2" --sender-party-id PADPIDA2014120301L \
+    --sender-name "Example Video" --recipient-party-id PADPIDA20261205016 --recipient-name "Example CMO" \
+    --service ExampleVideo --created 2026-12-01T10:00:00Z >/dev/null 2>>"$dir/report.log"
+}
 
 t0=$(date +%s.%N)
-"$bin" scan --db "$db" --items "$dir/items.csv" --media-root "$dir/media" --name bench --workers 2 </dev/null >"$dir/scan.txt"
+scan "$db" >"$dir/scan.txt"
 t1=$(date +%s.%N)
-id=$("$bin" scan --db "$db" --list | awk 'NR==2{print $1}')
-"$bin" report --db "$db" --scan "$id" --format usages.csv >"$dir/usages.csv"
-t2=$(date +%s.%N)
-for f in "$dir"/media/item*.mp3; do "$bin" match --db "$db" --json "$f" >/dev/null; done
-t3=$(date +%s.%N)
-cat "$dir/scan.txt" | head -4
-python3 - "$dir/items.csv" "$dir/usages.csv" "$dir/scan.txt" "$t0" "$t1" "$t2" "$t3" <<'PY'
-import csv, sys, re
-items, usages, scantxt = sys.argv[1:4]
-t0, t1, t2, t3 = map(float, sys.argv[4:8])
-want = {r["item_id"]: r for r in csv.DictReader(open(items)) if r["expect_work"]}
-got = {}
-extra = 0
-for u in csv.DictReader(open(usages)):
-    if u["status"] != "confirmed":
-        continue
-    w = want.get(u["item_id"])
-    if w and w["expect_work"] == u["work_id"] and u["item_id"] not in got:
-        got[u["item_id"]] = u
-    else:
-        extra += 1
-within = sum(1 for k, u in got.items() if abs(float(u["query_start_s"]) - float(want[k]["expect_start"])) <= 1 and abs(float(u["query_end_s"]) - float(want[k]["expect_end"])) <= 1)
-hours = float(re.search(r"([0-9.]+) h of media", open(scantxt).read()).group(1))
-print(f"expected uses {len(want)}, found {len(got)}, start and end within 1 s {within}, other lines {extra}")
-print(f"media {hours:.2f} h; scan (2 workers) {t1-t0:.1f} s = {hours/((t1-t0)/3600):.0f} h/h; "
-      f"match loop {t3-t2:.1f} s = {hours/((t3-t2)/3600):.0f} h/h; ratio {(t3-t2)/(t1-t0):.2f}")
-PY
+reports "$db" "$dir/report"
+grep -E '^scan .* done|^  line' "$dir/scan.txt" || true
+python3 "$here/scripts/scan-bench.py" check "$dir"
+validator=$here/../shared/formats/dsr-validate.sh
+[ -x "$validator" ] || validator=""
+[ -z "$validator" ] || "$validator" "$dir"/report/DSR_*.tsv
+
+if [ "$audit" = 1 ]; then
+  # The items' media as a training set: a dataset scan and its audit.
+  rm -rf "$dir/dataset" && mkdir "$dir/dataset"
+  ln "$dir"/media/item* "$dir/dataset/"
+  "$bin" scan --db "$db" --dataset "$dir/dataset" --name dataset --workers 2 </dev/null >"$dir/dataset.txt" 2>&1
+  id=$("$bin" scan --db "$db" --list | awk '$0 ~ /dataset/ {print $1}' | head -1)
+  "$bin" report --db "$db" --scan "$id" --format audit.json --out "$dir/audit.json" 2>>"$dir/report.log"
+  python3 "$here/scripts/scan-bench.py" audit "$dir"
+fi
+
+if [ "${RESUME:-0}" = 1 ]; then
+  half=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%d", (b-a)/2}')
+  (scan "$dir/db2" exec >"$dir/scan2.txt" 2>&1) &
+  pid=$!
+  sleep "$half"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  echo "killed -9 after ${half} s: $(tail -1 "$dir/scan2.txt")"
+  scan "$dir/db2" >"$dir/scan3.txt"
+  reports "$dir/db2" "$dir/report2"
+  grep -E '^scan .* done' "$dir/scan3.txt"
+  if diff -r "$dir/report" "$dir/report2" >/dev/null; then
+    echo "resumed scan: all $(ls "$dir/report" | wc -l) reports byte-identical"
+  else
+    echo "resumed scan: reports differ"; diff -rq "$dir/report" "$dir/report2"; exit 1
+  fi
+fi
+
+if [ "$loop" = 1 ]; then
+  t2=$(date +%s.%N)
+  for f in "$dir"/media/item*; do "$bin" match --db "$db" --json "$f" >/dev/null 2>&1 </dev/null || true; done
+  t3=$(date +%s.%N)
+  hours=$(sed -n 's/.*, \([0-9.]*\) h of media.*/\1/p' "$dir/scan.txt" | tail -1)
+  awk -v h="$hours" -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" 'BEGIN{
+    printf "media %.2f h; scan (2 workers) %.1f s = %.0f h/h; match loop %.1f s = %.0f h/h; ratio %.2f\n",
+      h, b-a, h/((b-a)/3600), d-c, h/((d-c)/3600), (d-c)/(b-a)}'
+fi
