@@ -108,6 +108,8 @@ type alignScratch struct {
 func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVariants []uint16,
 	variants []fingerprint.Variant, as *alignScratch) (windowHit, bool) {
 	var bestHit windowHit
+	var bestHits []hit  // the hits the best alignment was scored on
+	var bestOff float64 // and its offset window's start
 	found := false
 	tol := float64(m.p.OffsetToleranceFrames)
 	// try scores the hits at slope f, given their offsets at f, sorted.
@@ -119,12 +121,11 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 			return
 		}
 		v := variants[vi]
-		first, last, run := alignedExtent(hits, f, off, tol)
 		bestHit = windowHit{
 			num: num, a: v.TimeScale * f, b: off + tol/2, pitch: -v.PitchShift,
-			first: first, last: last, run: run, score: score,
-			pairsInRange: len(hits), variant: vi, slope: f,
+			score: score, pairsInRange: len(hits), variant: vi, slope: f,
 		}
+		bestHits, bestOff = hits, off
 		found = true
 	}
 	// Each variant at its own time scale first; then the slope is refined
@@ -165,6 +166,7 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	if bestHit.score < m.p.MinAligned {
 		return windowHit{}, false
 	}
+	bestHit.first, bestHit.last, bestHit.run = alignedExtent(bestHits, bestHit.slope, bestOff, tol)
 	// Refine the time scale and offset by least squares over the aligned
 	// hits of the winning variant: the grid and slope steps only bracket
 	// them, the fit measures them (speed to about 0.1 %).

@@ -34,7 +34,7 @@ import sys
 REGISTERED = 20
 
 
-def usable(listfile, outdir):
+def usable(listfile):
     """Tracks FFmpeg decodes whole, as (duration, path)."""
     tracks = []
     for line in open(listfile):
@@ -129,7 +129,7 @@ def render(dirpath, k, parts, enc):
 
 
 def build(listfile, dirpath, n):
-    good = usable(listfile, dirpath)
+    good = usable(listfile)
     reg = [p for d, p in good if d >= 100][:REGISTERED]
     unreg = [p for d, p in good if d >= 60 and p not in reg]
     with open(os.path.join(dirpath, "registered.txt"), "w") as f:
