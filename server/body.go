@@ -36,8 +36,8 @@ type bodyReader struct {
 // Config.MinUploadRate over windows of Config.BodyStallTimeout. It
 // returns the reader, also installed as r.Body.
 func (s *Server) limitBody(w http.ResponseWriter, r *http.Request, limit int64) *bodyReader {
-	br := &bodyReader{rc: http.NewResponseController(w), r: r.Body, limit: limit, window: s.cfg.BodyStallTimeout,
-		minBytes: max(1, int64(float64(s.cfg.MinUploadRate)*s.cfg.BodyStallTimeout.Seconds()))}
+	br := &bodyReader{rc: http.NewResponseController(w), r: r.Body, limit: limit, window: s.conf().BodyStallTimeout,
+		minBytes: max(1, int64(float64(s.conf().MinUploadRate)*s.conf().BodyStallTimeout.Seconds()))}
 	if limit > 0 {
 		br.r = http.MaxBytesReader(w, r.Body, limit)
 	}
@@ -94,6 +94,6 @@ func (s *Server) admit(r *http.Request) (ctx context.Context, done func(), err e
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := context.WithTimeout(withTicket(r.Context()), s.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(withTicket(r.Context()), s.conf().RequestTimeout)
 	return ctx, func() { cancel(); leave() }, nil
 }

@@ -249,7 +249,7 @@ func (s *Server) runBulk(ctx context.Context, jb *job, rows []manifest.Row, log 
 			jb.api.Errors = append(jb.api.Errors, *ev.Err)
 		}
 	}
-	sem := make(chan struct{}, s.cfg.Workers)
+	sem := make(chan struct{}, s.conf().Workers)
 	var wg sync.WaitGroup
 	for _, row := range rows {
 		if row.Err != nil {

@@ -127,3 +127,30 @@ func TestPacer(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, p.wait(ctx, 1000), context.Canceled, "a cancelled stream does not wait")
 }
+
+// TestReload: limits change for the next request; what sizes the server
+// at start keeps its value and is named; an invalid config changes
+// nothing.
+func TestReload(t *testing.T) {
+	s, _ := newTestServer(t)
+	before := *s.conf()
+	cfg := before
+	cfg.MaxUploadBytes = 4 << 20
+	cfg.AllowRemoteURLs = true
+	cfg.Workers = before.Workers + 3
+	cfg.Listen = "0.0.0.0:1"
+	fixed, err := s.Reload(cfg)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"workers", "listen"}, fixed)
+	now := s.conf()
+	assert.Equal(t, int64(4<<20), now.MaxUploadBytes)
+	assert.True(t, now.AllowRemoteURLs)
+	assert.Equal(t, before.Workers, now.Workers)
+	assert.Equal(t, before.Listen, now.Listen)
+
+	bad := *now
+	bad.StreamSpeed = 0.5
+	_, err = s.Reload(bad)
+	require.Error(t, err)
+	assert.Equal(t, now, s.conf(), "an invalid config changes nothing")
+}

@@ -31,7 +31,7 @@ func (s *Server) segmentJSON(seg match.Segment, c *call) api.Segment {
 // queryOptions are the options of a query the daemon runs: uploads' and
 // URLs' media cap, the worker pool, and the fingerprinting metrics.
 func (s *Server) queryOptions() match.QueryOptions {
-	return match.QueryOptions{MaxDuration: s.cfg.MaxMediaDuration, Work: s.limit.do}
+	return match.QueryOptions{MaxDuration: s.conf().MaxMediaDuration, Work: s.limit.do}
 }
 
 // postMatch matches an upload: the request body itself, or the "media"
@@ -42,7 +42,7 @@ func (s *Server) postMatch(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	s.limitBody(w, r, s.cfg.MaxUploadBytes)
+	s.limitBody(w, r, s.conf().MaxUploadBytes)
 	sp, err := s.spoolQuery(r)
 	release()
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *Server) postMatch(w http.ResponseWriter, r *http.Request, c *call) erro
 func (s *Server) spoolQuery(r *http.Request) (*spooled, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "multipart/form-data" {
-		sp, err := spool(r.Body, "", s.cfg.MaxUploadBytes, &s.spoolMem)
+		sp, err := spool(r.Body, "", s.conf().MaxUploadBytes, &s.spoolMem)
 		if err != nil {
 			return nil, uploadErr(err)
 		}
@@ -84,7 +84,7 @@ func (s *Server) spoolQuery(r *http.Request) (*spooled, error) {
 			part.Close()
 			continue
 		}
-		sp, err := spool(part, part.FileName(), s.cfg.MaxUploadBytes, &s.spoolMem)
+		sp, err := spool(part, part.FileName(), s.conf().MaxUploadBytes, &s.spoolMem)
 		if err != nil {
 			return nil, uploadErr(err)
 		}
@@ -138,7 +138,7 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 	if err != nil {
 		return err
 	}
-	br := s.limitBody(w, r, s.cfg.MaxStreamBytes)
+	br := s.limitBody(w, r, s.conf().MaxStreamBytes)
 	prefix := make([]byte, streamPrefixBytes)
 	n, err := io.ReadFull(r.Body, prefix)
 	release()
@@ -152,7 +152,7 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 	}
 	defer leave()
 	ctx := r.Context()
-	pace := newPacer(s.cfg.StreamSpeed, s.cfg.StreamBurst)
+	pace := newPacer(s.conf().StreamSpeed, s.conf().StreamBurst)
 	rc := http.NewResponseController(w)
 	// HTTP/1.1 answers while the request body is still being read.
 	if err := rc.EnableFullDuplex(); err != nil {
@@ -175,7 +175,7 @@ func (s *Server) postMatchStream(w http.ResponseWriter, r *http.Request, c *call
 		return rc.Flush()
 	}
 	start := time.Now()
-	res, err := s.matcher.QueryStream(ctx, body, match.QueryOptions{MaxDuration: s.cfg.MaxStreamDuration, Work: s.limit.do, Pace: pace.wait},
+	res, err := s.matcher.QueryStream(ctx, body, match.QueryOptions{MaxDuration: s.conf().MaxStreamDuration, Work: s.limit.do, Pace: pace.wait},
 		func(seg match.Segment) error {
 			sj := s.segmentJSON(seg, c)
 			return emit(api.StreamEvent{Type: "segment", Segment: &sj})
@@ -223,7 +223,7 @@ func (s *Server) postMatchURL(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	fctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	fctx, cancel := context.WithTimeout(r.Context(), s.conf().RequestTimeout)
 	sp, err := s.openMedia(fctx, req.URL)
 	cancel()
 	release()
@@ -250,7 +250,7 @@ func (s *Server) openMedia(ctx context.Context, ref string) (*spooled, error) {
 	}
 	switch u.Scheme {
 	case "http", "https":
-		if !s.cfg.AllowRemoteURLs {
+		if !s.conf().AllowRemoteURLs {
 			return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "remote URLs are disabled on this server (serve --allow-remote-urls)")
 		}
 		return s.fetch(ctx, u)
@@ -266,10 +266,10 @@ func (s *Server) openMedia(ctx context.Context, ref string) (*spooled, error) {
 
 // openLocal opens a file that must lie under MediaRoot (OpenLocal).
 func (s *Server) openLocal(p string) (*spooled, error) {
-	if s.cfg.MediaRoot == "" {
+	if s.conf().MediaRoot == "" {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "local files are disabled on this server (serve --media-root)")
 	}
-	f, err := OpenLocal(s.cfg.MediaRoot, p, s.cfg.MaxUploadBytes)
+	f, err := OpenLocal(s.conf().MediaRoot, p, s.conf().MaxUploadBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -351,10 +351,10 @@ func (s *Server) fetch(ctx context.Context, u *url.URL) (*spooled, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "fetch %s: HTTP %s", u.Redacted(), resp.Status)
 	}
-	if resp.ContentLength > s.cfg.MaxUploadBytes {
-		return nil, &http.MaxBytesError{Limit: s.cfg.MaxUploadBytes}
+	if resp.ContentLength > s.conf().MaxUploadBytes {
+		return nil, &http.MaxBytesError{Limit: s.conf().MaxUploadBytes}
 	}
-	sp, err := spool(resp.Body, filepath.Base(u.Path), s.cfg.MaxUploadBytes, &s.spoolMem)
+	sp, err := spool(resp.Body, filepath.Base(u.Path), s.conf().MaxUploadBytes, &s.spoolMem)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) || ctx.Err() != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -116,6 +117,8 @@ func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		in := &countingBody{ReadCloser: r.Body}
+		r.Body = in
 		c := &call{log: s.log.With("route", label, "method", r.Method)}
 		defer func() {
 			if p := recover(); p != nil {
@@ -134,8 +137,10 @@ func (s *Server) wrap(rt route) http.Handler {
 			if rt.method == "" {
 				method = "other" // bounded: any method string may arrive
 			}
+			el := time.Since(start)
 			s.metrics.requests.WithLabelValues(label, method, strconv.Itoa(sw.code())).Inc()
-			s.metrics.latency.WithLabelValues(label, method).Observe(time.Since(start).Seconds())
+			s.metrics.latency.WithLabelValues(label, method).Observe(el.Seconds())
+			s.accessLog(r, rt, label, c, sw, in.n, el)
 		}()
 		if rt.roles != nil {
 			key, err := s.keys.Verify(bearer(r))
@@ -175,6 +180,39 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
+// accessLog writes the request's access log line: method, route, status,
+// duration, the caller's key ID and the bytes received and sent. Probes
+// and scrapes (health, readiness, metrics) are logged at debug level:
+// they come every few seconds and say nothing about use.
+func (s *Server) accessLog(r *http.Request, rt route, label string, c *call, sw *statusWriter, in int64, el time.Duration) {
+	level := slog.LevelInfo
+	switch rt.path {
+	case "/healthz", "/readyz", "/metrics":
+		level = slog.LevelDebug
+	}
+	ctx := r.Context()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	s.log.LogAttrs(ctx, level, "request",
+		slog.String("method", r.Method), slog.String("route", label), slog.String("path", r.URL.Path),
+		slog.Int("status", sw.code()), slog.Duration("duration", el.Round(time.Microsecond)),
+		slog.String("key_id", c.key.ID), slog.Int64("bytes_in", in), slog.Int64("bytes_out", sw.n),
+		slog.String("remote", r.RemoteAddr))
+}
+
+// countingBody counts the bytes of a request body read by its handler.
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	return n, err
+}
+
 // bearer returns the request's bearer token ("" if none).
 func bearer(r *http.Request) string {
 	h := r.Header.Get("Authorization")
@@ -184,11 +222,13 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// statusWriter records the status written, for metrics.
+// statusWriter records the status and the bytes written, for metrics and
+// the access log.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	n      int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -202,7 +242,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.status, w.wrote = http.StatusOK, true
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection (Flush, read

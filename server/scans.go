@@ -43,7 +43,7 @@ func newScans(s *Server, reg prometheus.Registerer) (*scan.Manager, error) {
 	})
 	m, err := scan.Open(scan.Config{
 		Dir: s.store.Dir(), Match: s.scanMatch, Classify: ErrorCode,
-		Workers: s.cfg.ScanWorkers, Log: s.log,
+		Workers: s.conf().ScanWorkers, Log: s.log,
 		Observe: func(outcome string, sec float64, n int) {
 			items.WithLabelValues(outcome).Inc()
 			mediaS.Add(sec)

@@ -56,6 +56,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -241,7 +242,7 @@ func (c Config) Validate() error {
 
 // Server is the daemon. Create it with New, run it with Serve.
 type Server struct {
-	cfg      Config
+	cfg      atomic.Pointer[Config] // replaced whole by Reload
 	store    *index.Store
 	matcher  *match.Matcher
 	keys     *auth.Ring
@@ -260,6 +261,50 @@ type Server struct {
 	closeOnce  sync.Once
 }
 
+// conf returns the configuration in force. A request reads it once per
+// use; Reload swaps it whole, so no request sees half of two.
+func (s *Server) conf() *Config { return s.cfg.Load() }
+
+// Reload applies cfg to the running server. Limits, timeouts, the media
+// root and remote URLs take effect for requests that start after it.
+// Fields that size the server when it starts (Listen, Workers,
+// ScanWorkers, QueueDepth, MaxStreams, MaxStreamsPerKey, MaxUploads,
+// MaxUploadsPerKey, ReadHeaderTimeout, IdleTimeout) keep their values:
+// Reload names those that differ in fixed, for the caller to say a
+// restart is needed. An invalid cfg changes nothing.
+func (s *Server) Reload(cfg Config) (fixed []string, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	old := s.conf()
+	keep := func(name string, dst *int, v int) {
+		if *dst != v {
+			fixed = append(fixed, name)
+			*dst = v
+		}
+	}
+	keep("workers", &cfg.Workers, old.Workers)
+	keep("scan workers", &cfg.ScanWorkers, old.ScanWorkers)
+	keep("queue depth", &cfg.QueueDepth, old.QueueDepth)
+	keep("max streams", &cfg.MaxStreams, old.MaxStreams)
+	keep("max streams per key", &cfg.MaxStreamsPerKey, old.MaxStreamsPerKey)
+	keep("max uploads", &cfg.MaxUploads, old.MaxUploads)
+	keep("max uploads per key", &cfg.MaxUploadsPerKey, old.MaxUploadsPerKey)
+	if cfg.Listen != old.Listen {
+		fixed, cfg.Listen = append(fixed, "listen"), old.Listen
+	}
+	if cfg.ReadHeaderTimeout != old.ReadHeaderTimeout {
+		fixed, cfg.ReadHeaderTimeout = append(fixed, "read header timeout"), old.ReadHeaderTimeout
+	}
+	if cfg.IdleTimeout != old.IdleTimeout {
+		fixed, cfg.IdleTimeout = append(fixed, "idle timeout"), old.IdleTimeout
+	}
+	cfg.Version = old.Version
+	s.cfg.Store(&cfg)
+	return fixed, nil
+}
+
 // New returns a server over an open store and key ring. reg receives the
 // metrics and is what /metrics serves (nil: a private registry); logger
 // nil discards logs.
@@ -275,7 +320,8 @@ func New(cfg Config, store *index.Store, keys *auth.Ring, reg *prometheus.Regist
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, matcher: m, keys: keys, log: logger}
+	s := &Server{store: store, matcher: m, keys: keys, log: logger}
+	s.cfg.Store(&cfg)
 	s.root, s.cancelRoot = context.WithCancel(context.Background())
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -311,22 +357,22 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
-		IdleTimeout:       s.cfg.IdleTimeout,
+		ReadHeaderTimeout: s.conf().ReadHeaderTimeout,
+		IdleTimeout:       s.conf().IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return s.root },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("serving", "addr", ln.Addr().String(), "workers", s.cfg.Workers, "queue", s.cfg.QueueDepth)
+	s.log.Info("serving", "addr", ln.Addr().String(), "workers", s.conf().Workers, "queue", s.conf().QueueDepth)
 	select {
 	case err := <-errc:
 		s.Close()
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down", "deadline", s.cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	s.log.Info("shutting down", "deadline", s.conf().ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.conf().ShutdownTimeout)
 	defer cancel()
 	s.jobs.stopAccepting()
 	err := hs.Shutdown(sctx)

@@ -88,7 +88,7 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 	if err != nil {
 		return err
 	}
-	s.limitBody(w, r, s.cfg.MaxUploadBytes)
+	s.limitBody(w, r, s.conf().MaxUploadBytes)
 	meta, sp, err := s.readRegistration(r, pathID)
 	release()
 	if err != nil {
@@ -124,7 +124,7 @@ func (s *Server) registerUpload(w http.ResponseWriter, r *http.Request, c *call,
 	if existed {
 		status, result = http.StatusOK, "replaced"
 	}
-	c.log.Info("work registered", "item_id", stored.ID, "result", result, "duration", mp.Duration())
+	c.log.Info("work registered", "item_id", stored.ID, "result", result, "media_duration", mp.Duration())
 	loc := "/v1/works/" + url.PathEscape(stored.ID)
 	if stored.Tenant != c.key.Tenant {
 		loc += "?tenant=" + url.QueryEscape(stored.Tenant)
@@ -173,7 +173,7 @@ func (s *Server) readRegistration(r *http.Request, pathID string) (meta *api.Wor
 			if name == "" {
 				name = "media"
 			}
-			if sp, err = spool(part, name, s.cfg.MaxUploadBytes, &s.spoolMem); err != nil {
+			if sp, err = spool(part, name, s.conf().MaxUploadBytes, &s.spoolMem); err != nil {
 				return nil, nil, uploadErr(err)
 			}
 		default:
@@ -250,8 +250,8 @@ func (s *Server) workFromMeta(m api.WorkMetadata, c *call) (index.Work, error) {
 // must be whole. (Queries go through the matcher's pipeline, Query.)
 func (s *Server) extractReference(ctx context.Context, sp *spooled) (*fingerprint.MediaPrint, error) {
 	o := fingerprint.MediaOptions{
-		Audio: fingerprint.ExtractOptions{MaxDuration: s.cfg.MaxMediaDuration},
-		Video: fingerprint.VideoOptions{MaxDuration: s.cfg.MaxMediaDuration},
+		Audio: fingerprint.ExtractOptions{MaxDuration: s.conf().MaxMediaDuration},
+		Video: fingerprint.VideoOptions{MaxDuration: s.conf().MaxMediaDuration},
 	}
 	var mp *fingerprint.MediaPrint
 	err := s.limit.do(ctx, func() error {

@@ -36,7 +36,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	lengths := fs.String("lengths", "", "query lengths in `seconds` (comma-separated; default 3,5,10,20, or 5,10 with --quick)")
 	perRef := fs.Int("per-ref", 1, "excerpts per reference, condition and length, at random offsets (`N`)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the query phase (of the largest scale step's one-at-a-time queries, with --scale or --scale-hours) to `file`")
-	pos, err := parseFlags(fs, args)
+	pos, err := e.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}

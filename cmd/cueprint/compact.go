@@ -11,7 +11,7 @@ import (
 func runCompact(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "compact", "compact --db DIR")
 	sf := addStoreFlags(fs)
-	pos, err := parseFlags(fs, args)
+	pos, err := e.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}

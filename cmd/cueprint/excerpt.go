@@ -34,7 +34,7 @@ func runExcerpt(ctx context.Context, e *env, args []string) error {
 	codec := fs.String("codec", "wav", "output encoding: wav, mp3, aac or opus")
 	bitrate := fs.Int("bitrate", 64, "bit rate of lossy codecs in `kb/s`")
 	out := fs.String("out", "", "output `file` (required)")
-	pos, err := parseFlags(fs, args)
+	pos, err := e.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func runKeys(_ context.Context, e *env, args []string) error {
 	tenant := fs.String("tenant", "", "the key's tenant (account) `name`")
 	name := fs.String("name", "", "a label for people")
 	asJSON := fs.Bool("json", false, "print JSON (list)")
-	pos, err := parseFlags(fs, args[1:])
+	pos, err := e.parseFlags(fs, args[1:])
 	if err != nil {
 		return err
 	}

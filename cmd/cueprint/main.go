@@ -46,6 +46,10 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	log            *slog.Logger
+	// level is the logger's level: serve's --log-level changes it.
+	level *slog.LevelVar
+	// lookupEnv reads the environment (os.LookupEnv; tests replace it).
+	lookupEnv func(string) (string, bool)
 }
 
 func commands() []command {
@@ -75,15 +79,21 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Our errors already say what failed with which file; FFmpeg's own log
 	// is shown only when CUEPRINT_LOG_LEVEL asks for it.
-	level, ffmpegLevel := slog.LevelWarn, slog.LevelError+4
+	level, ffmpegLevel := new(slog.LevelVar), slog.LevelError+4
+	level.Set(slog.LevelWarn)
 	if v := os.Getenv("CUEPRINT_LOG_LEVEL"); v != "" {
 		_ = level.UnmarshalText([]byte(v))
-		ffmpegLevel = level
+		ffmpegLevel = level.Level()
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	media.RouteLogs(logger, ffmpegLevel)
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: logger}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: logger, level: level, lookupEnv: os.LookupEnv}
+	return e.dispatch(ctx, args)
+}
 
+// dispatch runs the command args name and returns the exit status.
+func (e *env) dispatch(ctx context.Context, args []string) int {
+	stdout, stderr := e.stdout, e.stderr
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
@@ -177,8 +187,24 @@ func newFlagSet(e *env, name, usageLine string) *flag.FlagSet {
 }
 
 // parseFlags parses args allowing flags after positional arguments
-// ("cueprint match song.mp3 --json"); "--" ends the flags.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+// ("cueprint match song.mp3 --json"); "--" ends the flags. A --db the
+// command line does not give is taken from $CUEPRINT_DB: scripts name
+// their store once.
+func (e *env) parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if fs.Lookup("db") != nil {
+		if _, err := applySettings(fs, "", []string{"db"}, e.lookupEnv); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	return pos, nil
+}
+
+// parseArgs parses the command line alone (parseFlags).
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	// The flag package calls Usage on a bad flag too: print it only when
 	// asked for.

@@ -25,7 +25,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	serverURL := fs.String("server", "", "match on a cueprint daemon at this `URL` instead of a local store (key: $CUEPRINT_KEY or --key-file)")
 	keyFile := fs.String("key-file", "", "`file` holding the API key for --server")
-	pos, err := parseFlags(fs, args)
+	pos, err := e.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 func runMigrate(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "migrate", "migrate --db DIR")
 	sf := addStoreFlags(fs)
-	pos, err := parseFlags(fs, args)
+	pos, err := e.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 	replace := fs.Bool("replace", false, "replace a work already registered under the same ID")
 	manifest := fs.String("manifest", "", "CSV `file` with columns id,title,isrc,iswc,path (paths relative to the file)")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "files fingerprinted in parallel (manifest)")
-	pos, err := parseFlags(fs, args)
+	pos, err := e.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}

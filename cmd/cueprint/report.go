@@ -43,7 +43,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&o.MessageID, "message-id", "", "DSR: the message id (default: derived from the scans)")
 	fs.StringVar(&o.Currency, "currency", o.Currency, "DSR: ISO 4217 currency of the revenue cells")
 	created := fs.String("created", "", "DSR: creation time, RFC 3339 (default: now)")
-	pos, err := parseFlags(fs, args)
+	pos, err := e.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	fs.Float64Var(&set.MinConfidence, "min-confidence", set.MinConfidence, "confidence a use needs to be confirmed")
 	fs.Float64Var(&set.MergeGapS, "merge-gap", set.MergeGapS, "`seconds` of gap that does not split a use of one work")
 	asJSON := fs.Bool("json", false, "print the finished scan as JSON")
-	pos, err := parseFlags(fs, args)
+	pos, err := e.parseFlags(fs, args)
 	if err != nil {
 		return err
 	}

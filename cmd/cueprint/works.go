@@ -22,7 +22,7 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 	sf := addStoreFlags(fs)
 	tenant := fs.String("tenant", "", "the `tenant` of the work (show, delete; work IDs are per tenant; default: works registered on the command line)")
 	asJSON := fs.Bool("json", false, "print JSON (list, show)")
-	pos, err := parseFlags(fs, args[1:])
+	pos, err := e.parseFlags(fs, args[1:])
 	if err != nil {
 		return err
 	}
