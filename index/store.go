@@ -598,7 +598,7 @@ func (s *Store) RegisterPrints(ctx context.Context, w Work, pr Prints, replace b
 	old, err := s.GetIn(w.Tenant, w.ID)
 	switch {
 	case err == nil && !replace:
-		return Work{}, fmt.Errorf("register %q: %w (registered %s; use replace)", w.ID, ErrExists, old.RegisteredAt.Format(time.RFC3339))
+		return Work{}, fmt.Errorf("register %q: %w (registered %s; replacing it must be asked for)", w.ID, ErrExists, old.RegisteredAt.Format(time.RFC3339))
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return Work{}, fmt.Errorf("register %q: %w", w.ID, err)
 	}

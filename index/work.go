@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -50,6 +52,14 @@ type Work struct {
 	// VideoFrames counts the hashed frames of the video print (zero for a
 	// work registered from audio only).
 	VideoFrames int `json:"video_frames,omitempty"`
+}
+
+// SameMetadata reports whether w and o describe the work alike: ID,
+// tenant, title, identifiers and owners (in order). A manifest loaded
+// again skips a work whose metadata is unchanged.
+func (w Work) SameMetadata(o Work) bool {
+	return w.ID == o.ID && w.Tenant == o.Tenant && w.Title == o.Title && w.ISRC == o.ISRC && w.ISWC == o.ISWC &&
+		w.ISAN == o.ISAN && w.EIDR == o.EIDR && slices.Equal(w.Owners, o.Owners)
 }
 
 // Owner is one rights holder of a work.
@@ -367,4 +377,34 @@ func unmarshalWork(v []byte, w *Work) error {
 		return fmt.Errorf("%w: work record: %w", ErrCorrupt, err)
 	}
 	return nil
+}
+
+// FormatISRC writes a stored ISRC (12 characters) in its display form,
+// CC-XXX-YY-NNNNN; anything else is returned as it is.
+func FormatISRC(s string) string {
+	if len(s) != 12 {
+		return s
+	}
+	return s[:2] + "-" + s[2:5] + "-" + s[5:7] + "-" + s[7:]
+}
+
+// FormatISWC writes a stored ISWC (T and 10 digits) in its display form,
+// T-DDD.DDD.DDD-C; anything else is returned as it is.
+func FormatISWC(s string) string {
+	if len(s) != 11 {
+		return s
+	}
+	return s[:1] + "-" + s[1:4] + "." + s[4:7] + "." + s[7:10] + "-" + s[10:]
+}
+
+// FormatOwners writes owners for people: "Name 50% (composer); Other 50%".
+func FormatOwners(owners []Owner) string {
+	parts := make([]string, len(owners))
+	for i, o := range owners {
+		parts[i] = o.Name + " " + strconv.FormatFloat(o.Share, 'f', -1, 64) + "%"
+		if o.Role != "" {
+			parts[i] += " (" + o.Role + ")"
+		}
+	}
+	return strings.Join(parts, "; ")
 }

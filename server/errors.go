@@ -141,7 +141,7 @@ func errorOf(err error) *Error {
 	case errors.Is(err, index.ErrNotFound):
 		return apiErr(http.StatusNotFound, codeWorkNotFound, "%v", err)
 	case errors.Is(err, index.ErrExists):
-		return apiErr(http.StatusConflict, codeWorkExists, "%v", err)
+		return apiErr(http.StatusConflict, codeWorkExists, "%v: PUT /v1/works/{id}, or ?replace=true, replaces it", err)
 	case errors.Is(err, index.ErrInvalidWork):
 		return apiErr(http.StatusBadRequest, codeInvalidWork, "%v", err)
 	case errors.Is(err, auth.ErrNotFound):

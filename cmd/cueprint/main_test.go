@@ -83,6 +83,14 @@ func TestRegisterMatchWorksFlow(t *testing.T) {
 	require.Equal(t, 0, code)
 	code, stdout, _ := cli(t, "works", "show", "CMO-1", "--db", db)
 	require.Equal(t, 0, code)
+	for _, want := range []string{"isrc:        US-RC1-76-07839\n", "iswc:        T-034.524.680-1\n", "owner:       Ada 60% (composer)\n", "owner:       Bob 40%\n"} {
+		assert.Contains(t, stdout, want, "works show prints for people, identifiers in display form")
+	}
+	code, stdout, _ = cli(t, "works", "list", "--db", db)
+	require.Equal(t, 0, code)
+	assert.Contains(t, stdout, "US-RC1-76-07839  T-034.524.680-1  -          Ada 60% (composer); Bob 40%")
+	code, stdout, _ = cli(t, "works", "show", "CMO-1", "--db", db, "--json")
+	require.Equal(t, 0, code)
 	var w index.Work
 	require.NoError(t, json.Unmarshal([]byte(stdout), &w))
 	assert.Equal(t, "USRC17607839", w.ISRC, "identifiers normalised")
@@ -139,7 +147,7 @@ func TestRegisterMatchWorksFlow(t *testing.T) {
 	code, stdout, _ = cli(t, "works", "list", "--db", db)
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "CMO-1")
-	code, stdout, _ = cli(t, "works", "show", "CMO-1", "--db", db)
+	code, stdout, _ = cli(t, "works", "show", "CMO-1", "--db", db, "--json")
 	assert.Equal(t, 0, code)
 	var replaced index.Work
 	require.NoError(t, json.Unmarshal([]byte(stdout), &replaced))
@@ -217,6 +225,26 @@ func TestManifest(t *testing.T) {
 		assert.Contains(t, stdout, fmt.Sprintf("M-%d", i))
 	}
 	assert.NotContains(t, stdout, "M-missing")
+
+	// Loaded again, the registered works are skipped, not fingerprinted
+	// and refused; a changed title is refused before fingerprinting, and
+	// replaced when asked.
+	code, _, stderr = cli(t, "register", "--db", db, "--manifest", p)
+	assert.Equal(t, 1, code, "the bad rows still fail")
+	assert.Contains(t, stderr, "summary: 0 registered, 3 already registered with the same metadata (skipped)")
+	changed := strings.Replace(manifest, "M-0,Track 0,", "M-0,Track Zero,", 1)
+	require.NoError(t, os.WriteFile(p, []byte(changed), 0o644))
+	code, _, stderr = cli(t, "register", "--db", db, "--manifest", p)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, `M-0: index: work already registered with other metadata (title "Track 0"`)
+	assert.Contains(t, stderr, "--replace replaces it")
+	assert.Contains(t, stderr, "summary: 0 registered, 2 already registered")
+	code, _, stderr = cli(t, "register", "--db", db, "--manifest", p, "--replace")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "summary: 3 registered")
+	code, stdout, _ = cli(t, "works", "show", "M-0", "--db", db, "--json")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, `"title": "Track Zero"`)
 
 	// Compacting keeps every work listed and matchable.
 	code, _, stderr = cli(t, "compact", "--db", db)

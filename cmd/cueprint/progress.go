@@ -50,6 +50,17 @@ func (p *progress) set(done int, detail string) {
 	}
 }
 
+// printf writes a line (a failure, say) above the bar, or among the
+// periodic lines.
+func (p *progress) printf(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+	fmt.Fprintf(p.w, format, a...)
+}
+
 // finish ends the bar's line.
 func (p *progress) finish() {
 	p.mu.Lock()

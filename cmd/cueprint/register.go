@@ -41,7 +41,9 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&w.EIDR, "eidr", "", "EIDR of an audiovisual work")
 	fs.Var(&owners, "owner", "an owner as `NAME:SHARE[:ROLE]` (share in percent; repeatable)")
 	replace := fs.Bool("replace", false, "replace a work already registered under the same ID")
-	manifest := fs.String("manifest", "", "CSV `file` with columns id,title,isrc,iswc,path (paths relative to the file)")
+	manifest := fs.String("manifest", "", "CSV `file` of works, one per line: id,title,isrc,iswc,path without a header, or a header naming\n"+
+		"columns from id, title, isrc, iswc, isan, eidr, owners (NAME:SHARE[:ROLE] separated by ';'), path, url;\n"+
+		"paths are relative to the file. Loading it again skips works registered with the same metadata")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "files fingerprinted in parallel (manifest)")
 	pos, err := e.parseFlags(fs, args)
 	if err != nil {
@@ -83,7 +85,7 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 	w.DurationS = mp.Duration().Seconds()
 	stored, err := st.RegisterPrints(ctx, w, prints(mp), *replace, nil)
 	if err != nil {
-		return err
+		return replaceHint(err)
 	}
 	fmt.Fprintf(e.stderr, "registered %s (%s): %.1f s, %d peaks, %d video frames, %d keys in %v\n",
 		stored.ID, stored.Title, stored.DurationS, stored.Peaks, stored.VideoFrames, stored.Hashes, time.Since(start).Round(time.Millisecond))
@@ -115,6 +117,41 @@ func prints(mp *fingerprint.MediaPrint) index.Prints {
 	return pr
 }
 
+// replaceHint adds to a "work exists" error how to replace the work.
+func replaceHint(err error) error {
+	if errors.Is(err, index.ErrExists) {
+		return fmt.Errorf("%w; --replace replaces it", err)
+	}
+	return err
+}
+
+// skipRegistered marks the rows whose work is already registered with the
+// same metadata (a catalogue load run again resumes where it stopped)
+// and, without replace, fails those registered with other metadata
+// before they are fingerprinted.
+func skipRegistered(st *index.Store, rows []manifest.Row, replace bool) (skip []bool, err error) {
+	skip = make([]bool, len(rows))
+	for i := range rows {
+		row := &rows[i]
+		if row.Err != nil {
+			continue
+		}
+		old, gerr := st.GetIn(row.Work.Tenant, row.Work.ID)
+		switch {
+		case errors.Is(gerr, index.ErrNotFound):
+			continue
+		case gerr != nil:
+			return nil, gerr
+		case old.SameMetadata(row.Work) && !replace:
+			skip[i] = true
+		case !replace:
+			row.Err = fmt.Errorf("%w with other metadata (title %q, registered %s); --replace replaces it",
+				index.ErrExists, old.Title, old.RegisteredAt.Format(time.RFC3339))
+		}
+	}
+	return skip, nil
+}
+
 func readManifest(path string) ([]manifest.Row, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -142,6 +179,10 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 	if err != nil {
 		return err
 	}
+	skip, err := skipRegistered(st, rows, replace)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
@@ -158,7 +199,7 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 	var wg sync.WaitGroup
 	go func() {
 		for i, row := range rows {
-			if row.Err != nil {
+			if row.Err != nil || skip[i] {
 				results[i] <- result{i: i}
 				continue
 			}
@@ -178,10 +219,16 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 		}
 	}()
 	start := time.Now()
-	var ok, failed, notTried int
+	var ok, skipped, failed, notTried int
 	var audio time.Duration
+	pr := newProgress(e.stderr, "register "+filepath.Base(path), len(rows))
 	for i, row := range rows {
 		res := <-results[i]
+		if skip[i] {
+			skipped++
+			pr.set(i+1, fmt.Sprintf("%d registered, %d unchanged, %d failed", ok, skipped, failed))
+			continue
+		}
 		err := row.Err
 		if err == nil {
 			err = res.err
@@ -189,27 +236,28 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 		if err == nil {
 			row.Work.DurationS = res.mp.Duration().Seconds()
 			_, err = st.RegisterPrints(ctx, row.Work, prints(res.mp), replace, nil)
+			err = replaceHint(err)
 		}
-		prefix := fmt.Sprintf("[%d/%d]", i+1, len(rows))
 		if err != nil {
 			failed++
-			fmt.Fprintf(e.stderr, "%s FAILED line %d %s: %v\n", prefix, row.Line, row.Work.ID, err)
+			pr.printf("FAILED line %d %s: %v\n", row.Line, row.Work.ID, err)
 			if errors.Is(err, index.ErrInsufficientStorage) || errors.Is(err, index.ErrReadOnly) {
 				// Every later row would fail alike: stop fingerprinting.
 				notTried = len(rows) - i - 1
 				cancel()
 				break
 			}
-			continue
+		} else {
+			ok++
+			audio += res.mp.Duration()
 		}
-		ok++
-		audio += res.mp.Duration()
-		fmt.Fprintf(e.stderr, "%s registered %s (%s) %.1f s\n", prefix, row.Work.ID, row.Work.Title, res.mp.Duration().Seconds())
+		pr.set(i+1, fmt.Sprintf("%d registered, %d unchanged, %d failed, %.1f h", ok, skipped, failed, audio.Hours()))
 	}
+	pr.finish()
 	wg.Wait()
 	el := time.Since(start)
-	fmt.Fprintf(e.stderr, "summary: %d registered, %d failed, %.2f h of media in %v (%.0fx real time)\n",
-		ok, failed, audio.Hours(), el.Round(time.Millisecond), audio.Seconds()/max(el.Seconds(), 1e-9))
+	fmt.Fprintf(e.stderr, "summary: %d registered, %d already registered with the same metadata (skipped), %d failed, %.2f h of media in %v (%.0fx real time)\n",
+		ok, skipped, failed, audio.Hours(), el.Round(time.Millisecond), audio.Seconds()/max(el.Seconds(), 1e-9))
 	if ok > 1 {
 		fmt.Fprintf(e.stderr, "the store holds superseded postings until Badger compacts it; 'cueprint compact --db %s' drops them now\n", st.Dir())
 	}

@@ -50,9 +50,12 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(w)
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(w)
+		}
+		return printWork(e, w)
 	case "delete":
 		if err := st.DeleteChecked(ctx, *tenant, pos[0], nil); err != nil {
 			return err
@@ -68,11 +71,13 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 		return json.NewEncoder(e.stdout).Encode(works)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTENANT\tTITLE\tDURATION\tISRC\tISWC\tREGISTERED")
+	fmt.Fprintln(tw, "ID\tTENANT\tTITLE\tDURATION\tISRC\tISWC\tISAN/EIDR\tOWNERS\tREGISTERED")
 	n := 0
 	err = st.List("", func(w index.Work) bool {
 		n++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f s\t%s\t%s\t%s\n", w.ID, w.Tenant, w.Title, w.DurationS, w.ISRC, w.ISWC, w.RegisteredAt.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f s\t%s\t%s\t%s\t%s\t%s\n", w.ID, orDash(w.Tenant), orDash(w.Title), w.DurationS,
+			orDash(index.FormatISRC(w.ISRC)), orDash(index.FormatISWC(w.ISWC)), orDash(w.ISAN+w.EIDR), orDash(index.FormatOwners(w.Owners)),
+			w.RegisteredAt.Format(time.RFC3339))
 		return true
 	})
 	if err != nil {
@@ -83,4 +88,36 @@ func runWorks(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "%d works\n", n)
 	return nil
+}
+
+// orDash shows an empty cell as "-", so columns stay readable and cut.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printWork prints one work for people, a field a line.
+func printWork(e *env, w index.Work) error {
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	row("id", w.ID)
+	row("tenant", w.Tenant)
+	row("title", w.Title)
+	row("isrc", index.FormatISRC(w.ISRC))
+	row("iswc", index.FormatISWC(w.ISWC))
+	row("isan", w.ISAN)
+	row("eidr", w.EIDR)
+	for _, o := range w.Owners {
+		row("owner", index.FormatOwners([]index.Owner{o}))
+	}
+	row("duration", fmt.Sprintf("%.1f s", w.DurationS))
+	row("registered", w.RegisteredAt.Format(time.RFC3339))
+	row("print", fmt.Sprintf("%d peaks, %d keys, %d video frames", w.Peaks, w.Hashes, w.VideoFrames))
+	return tw.Flush()
 }
