@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cueprint/cueprint/fingerprint"
+	"github.com/cueprint/cueprint/index"
 	"github.com/cueprint/cueprint/match"
 	"github.com/cueprint/cueprint/server/api"
 	"github.com/cueprint/cueprint/server/client"
@@ -20,7 +21,9 @@ import (
 type matchOutput = api.MatchResponse
 
 func runMatch(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "match", "match --db DIR [--json] FILE   (FILE may be - for standard input)\n       cueprint match --server URL [--key-file F] [--json] FILE")
+	fs := newFlagSet(e, "match", "match --db DIR [--json] FILE   (FILE may be - for standard input)\n       cueprint match --server URL [--key-file F] [--json] FILE\n\n"+
+		"With --server and FILE -, standard input is sent as it is read (a live feed) and each match is printed\n"+
+		"when the daemon confirms it; with --json, as the daemon's events, one JSON object a line.")
 	sf := addStoreFlags(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	serverURL := fs.String("server", "", "match on a cueprint daemon at this `URL` instead of a local store (key: $CUEPRINT_KEY or --key-file)")
@@ -31,6 +34,9 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	}
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want exactly one FILE", errUsage)
+	}
+	if *serverURL != "" && pos[0] == "-" {
+		return matchRemoteStream(ctx, e, *serverURL, *keyFile, *asJSON)
 	}
 	if *serverURL != "" {
 		out, err := matchRemote(ctx, e, *serverURL, *keyFile, pos[0])
@@ -87,37 +93,83 @@ func printMatches(e *env, out matchOutput, asJSON bool) error {
 	}
 	fmt.Fprintf(e.stdout, "%s (%.1f s): %d match(es)\n", path, out.Query.DurationS, len(out.Matches))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTITLE\tMODALITY\tQUERY\tREFERENCE\tDURATION\tSCORE\tCONFIDENCE\tSPEED\tPITCH")
+	fmt.Fprintln(tw, segmentHeader)
 	for _, s := range out.Matches {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f-%.2f s\t%.2f-%.2f s\t%.2f s\t%d\t%.3f\t%.3f\t%+.2f st\n", s.ID, s.Title, s.Modality,
-			s.QueryStartS, s.QueryEndS, s.RefStartS, s.RefEndS, s.DurationS, s.Score, s.Confidence, s.Speed, s.PitchShiftSemitones)
+		fmt.Fprintln(tw, segmentRow(s))
 	}
 	return tw.Flush()
 }
 
-// matchRemote matches a file (or standard input, streamed) on a daemon.
-func matchRemote(ctx context.Context, e *env, serverURL, keyFile, path string) (matchOutput, error) {
+// segmentHeader and segmentRow are the table of matches, tab-separated.
+const segmentHeader = "ID\tTITLE\tMODALITY\tQUERY\tREFERENCE\tDURATION\tSCORE\tCONFIDENCE\tSPEED\tPITCH\tISRC\tISWC\tOWNERS"
+
+func segmentRow(s api.Segment) string {
+	owners := make([]index.Owner, len(s.Owners))
+	for i, o := range s.Owners {
+		owners[i] = index.Owner{Name: o.Name, Share: o.Share, Role: o.Role}
+	}
+	return fmt.Sprintf("%s\t%s\t%s\t%.2f-%.2f s\t%.2f-%.2f s\t%.2f s\t%d\t%.3f\t%.3f\t%+.2f st\t%s\t%s\t%s", s.ID, orDash(s.Title), s.Modality,
+		s.QueryStartS, s.QueryEndS, s.RefStartS, s.RefEndS, s.DurationS, s.Score, s.Confidence, s.Speed, s.PitchShiftSemitones,
+		orDash(index.FormatISRC(s.ISRC)), orDash(index.FormatISWC(s.ISWC)), orDash(index.FormatOwners(owners)))
+}
+
+// matchRemoteStream sends standard input to a daemon's stream endpoint as
+// it is read (a live feed, say) and prints each segment the moment the
+// daemon confirms it: a table row, or with asJSON the daemon's own
+// events, one JSON object a line, ending with the "end" event.
+func matchRemoteStream(ctx context.Context, e *env, serverURL, keyFile string, asJSON bool) error {
+	cl, err := remoteClient(serverURL, keyFile)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(e.stdout)
+	if !asJSON {
+		fmt.Fprintln(e.stdout, strings.ReplaceAll(segmentHeader, "\t", "  "))
+	}
+	n := 0
+	end, err := cl.MatchStream(ctx, e.stdin, func(s api.Segment) error {
+		n++
+		if asJSON {
+			return enc.Encode(api.StreamEvent{Type: "segment", Segment: &s})
+		}
+		_, err := fmt.Fprintln(e.stdout, strings.ReplaceAll(segmentRow(s), "\t", "  "))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return enc.Encode(end)
+	}
+	fmt.Fprintf(e.stdout, "stdin (%.1f s): %d match(es)\n", end.Query.DurationS, n)
+	return nil
+}
+
+// remoteClient returns a client of a daemon with the key of $CUEPRINT_KEY
+// or keyFile.
+func remoteClient(serverURL, keyFile string) (*client.Client, error) {
 	key := os.Getenv("CUEPRINT_KEY")
 	if keyFile != "" {
 		b, err := os.ReadFile(keyFile)
 		if err != nil {
-			return matchOutput{}, fmt.Errorf("%w: --key-file: %v", errUsage, err)
+			return nil, fmt.Errorf("%w: --key-file: %v", errUsage, err)
 		}
 		key = strings.TrimSpace(string(b))
 	}
 	cl, err := client.New(serverURL, key, nil)
 	if err != nil {
-		return matchOutput{}, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
+	return cl, nil
+}
+
+// matchRemote matches a file on a daemon; a request the daemon turns
+// away as overloaded is sent again after its Retry-After (client.Client).
+func matchRemote(ctx context.Context, e *env, serverURL, keyFile, path string) (matchOutput, error) {
 	out := matchOutput{Query: api.Query{Path: path}, Matches: []api.Segment{}}
-	if path == "-" {
-		// Standard input may be a live stream: match it as it arrives.
-		end, err := cl.MatchStream(ctx, e.stdin, func(s api.Segment) error { out.Matches = append(out.Matches, s); return nil })
-		if err != nil {
-			return out, err
-		}
-		out.Query.DurationS = end.Query.DurationS
-		return out, nil
+	cl, err := remoteClient(serverURL, keyFile)
+	if err != nil {
+		return out, err
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -147,6 +147,43 @@ func TestDaemonKill9KeepsAcknowledgedRegistrations(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(mout), `"id":"`+acked[0]+`"`)
 	assert.Contains(t, string(mout), `"query":{"path":"`+q+`","duration_s":20`)
+
+	// From standard input, each match is printed while the input is still
+	// open: a live feed's matches are seen as they happen.
+	mc = exec.Command(bin, "match", "--server", url, "-")
+	mc.Env = append(os.Environ(), "CUEPRINT_KEY="+key)
+	stdin, err := mc.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := mc.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, mc.Start())
+	go func() {
+		// The clip, then 60 s more of other works' clips, input kept open.
+		for j := 0; j < 4; j++ {
+			if _, err := stdin.Write(clips[(i+j*4)%len(clips)]); err != nil {
+				return
+			}
+		}
+	}()
+	seen := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), acked[0]+"  ") {
+				seen <- sc.Text()
+				return
+			}
+		}
+	}()
+	select {
+	case line := <-seen:
+		assert.Contains(t, line, "audio")
+	case <-time.After(60 * time.Second):
+		t.Fatal("no match printed while the input was open")
+	}
+	stdin.Close()
+	require.NoError(t, mc.Wait())
+
 	mc = exec.Command(bin, "match", "--server", url, q) // no key
 	mc.Env = append(os.Environ(), "CUEPRINT_KEY=")
 	var stderr bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -17,16 +18,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
+
 	"github.com/cueprint/cueprint/server/api"
 )
 
 // Client talks to one cueprint server with one API key. It is safe for
 // concurrent use.
+//
+// A request the server turned away before doing any work (429
+// overloaded, 503 shutting down or read-only) is sent again after the
+// server's Retry-After, plus up to half of it again at random so that
+// clients refused together do not return together, up to MaxRetries
+// times. Only requests whose body can be read again are retried: no body,
+// or one that is an io.ReadSeeker (a file, bytes.Reader). A request that
+// failed in transit is never sent twice: the server may have acted on it.
 type Client struct {
 	base *url.URL
 	key  string
 	hc   *http.Client
+	rc   *retryablehttp.Client
 }
+
+// MaxRetries is how many times a turned-away request is sent again.
+const MaxRetries = 6
 
 // New returns a client of the server at baseURL ("http://host:port").
 // hc nil means http.DefaultClient.
@@ -38,7 +53,35 @@ func New(baseURL, key string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{base: u, key: key, hc: hc}, nil
+	rc := &retryablehttp.Client{
+		HTTPClient:   hc,
+		RetryWaitMin: 500 * time.Millisecond,
+		RetryWaitMax: 30 * time.Second,
+		RetryMax:     MaxRetries,
+		CheckRetry:   turnedAway,
+		Backoff:      jitteredBackoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler, // the last answer is decoded as an *Error
+	}
+	return &Client{base: u, key: key, hc: hc, rc: rc}, nil
+}
+
+// turnedAway is the retry policy: the server answered 429 or 503, and the
+// caller has not given up.
+func turnedAway(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil || resp == nil {
+		return false, err
+	}
+	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable, nil
+}
+
+// jitteredBackoff waits the server's Retry-After (or doubles from min up
+// to max without one) and adds up to half of that at random.
+func jitteredBackoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	d := retryablehttp.DefaultBackoff(min, max, attempt, resp)
+	return d + rand.N(d/2+1)
 }
 
 // Error is an error answer of the server.
@@ -86,7 +129,22 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 
 // send sends a request and returns a 2xx response (or an *Error).
 func (c *Client) send(ctx context.Context, method, path string, q url.Values, body io.Reader, contentType string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.url(path, q), body)
+	var (
+		req  *http.Request
+		rreq *retryablehttp.Request // nil: the body cannot be sent twice
+		err  error
+	)
+	if _, replayable := body.(io.ReadSeeker); body == nil || replayable {
+		var raw any // a nil io.Reader in an interface is not nil
+		if body != nil {
+			raw = body
+		}
+		if rreq, err = retryablehttp.NewRequestWithContext(ctx, method, c.url(path, q), raw); err == nil {
+			req = rreq.Request
+		}
+	} else {
+		req, err = http.NewRequestWithContext(ctx, method, c.url(path, q), body)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
@@ -96,7 +154,12 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, bo
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
-	resp, err := c.hc.Do(req)
+	var resp *http.Response
+	if rreq != nil {
+		resp, err = c.rc.Do(rreq)
+	} else {
+		resp, err = c.hc.Do(req)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
