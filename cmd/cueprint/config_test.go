@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,9 +93,7 @@ func TestServeCheckConfig(t *testing.T) {
 	file := filepath.Join(dir, "c.yaml")
 	require.NoError(t, os.WriteFile(file, []byte("max-duration: 90m\nmedia-root: "+dir+"\n"), 0o600))
 	run1 := func(args []string, vars map[string]string) (int, string, string) {
-		var out, errb bytes.Buffer
-		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, log: slog.New(slog.DiscardHandler), level: new(slog.LevelVar),
-			lookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
+		e, out, errb := testEnv(vars)
 		code := e.dispatch(context.Background(), append([]string{"serve"}, args...))
 		return code, out.String(), errb.String()
 	}

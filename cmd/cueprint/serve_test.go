@@ -194,6 +194,13 @@ func TestDaemonKill9KeepsAcknowledgedRegistrations(t *testing.T) {
 	assert.Equal(t, 1, ee.ExitCode())
 	assert.Contains(t, stderr.String(), "401")
 
+	// The container's health check.
+	hout, err := exec.Command(bin, "health", "--server", url).Output()
+	require.NoError(t, err)
+	assert.Equal(t, "ok\n", string(hout))
+	hout, err = exec.Command(bin, "health", "--server", url, "--ready").Output()
+	require.NoError(t, err, string(hout))
+
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -203,4 +210,7 @@ func TestDaemonKill9KeepsAcknowledgedRegistrations(t *testing.T) {
 	case <-time.After(40 * time.Second):
 		t.Fatal("daemon did not stop on SIGTERM")
 	}
+	err = exec.Command(bin, "health", "--server", url).Run()
+	require.ErrorAs(t, err, &ee, "a stopped daemon is unhealthy")
+	assert.Equal(t, 1, ee.ExitCode())
 }

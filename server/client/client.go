@@ -362,7 +362,17 @@ func (c *Client) RevokeKey(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/keys/"+url.PathEscape(id), nil, nil, "", nil)
 }
 
-// Ready reports the server's readiness.
+// Health asks whether the server is alive (GET /healthz).
+func (c *Client) Health(ctx context.Context) (*api.Health, error) {
+	var out api.Health
+	if err := c.do(ctx, http.MethodGet, "/healthz", nil, nil, "", &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Ready asks the server whether it is ready for work, and how its storage
+// stands (GET /readyz).
 func (c *Client) Ready(ctx context.Context) (*api.Health, error) {
 	var out api.Health
 	if err := c.do(ctx, http.MethodGet, "/readyz", nil, nil, "", &out); err != nil {
