@@ -59,3 +59,19 @@ if [ ! -f "$video/.done" ]; then
   touch "$video/.done"
 fi
 echo "video footage: $video/x" >&2
+
+# Redocly's CLI lints the OpenAPI document in the tests (TestOpenAPILint):
+# Node.js from Debian when there is none, the CLI pinned, under .cache.
+redocly=${REDOCLY_DIR:-$here/../.cache/redocly}
+redocly_version=1.34.20
+if ! command -v npm >/dev/null 2>&1; then
+  echo "installing: nodejs npm" >&2
+  [ "${SKIP_UPDATE:-0}" = 1 ] || apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm >&2
+fi
+if [ ! -f "$redocly/.done-$redocly_version" ]; then
+  mkdir -p "$redocly"
+  npm install --prefix "$redocly" --no-audit --no-fund --loglevel=error "@redocly/cli@$redocly_version" >&2
+  touch "$redocly/.done-$redocly_version"
+fi
+echo "openapi linter: $redocly/node_modules/.bin/redocly" >&2

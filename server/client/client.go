@@ -243,6 +243,21 @@ func (c *Client) MatchStream(ctx context.Context, r io.Reader, fn func(api.Segme
 // registered under the same ID (and tenant) is replaced. The media is
 // streamed, not buffered.
 func (c *Client) Register(ctx context.Context, meta api.WorkMetadata, media io.Reader, filename string, replace bool) (*api.Work, error) {
+	q := url.Values{}
+	if replace {
+		q.Set("replace", "true")
+	}
+	return c.upload(ctx, http.MethodPost, "/v1/works", q, meta, media, filename)
+}
+
+// ReplaceWork registers media under the work ID id, replacing the work
+// registered under it if there is one (PUT /v1/works/{id}).
+func (c *Client) ReplaceWork(ctx context.Context, id string, meta api.WorkMetadata, media io.Reader, filename string) (*api.Work, error) {
+	return c.upload(ctx, http.MethodPut, "/v1/works/"+url.PathEscape(id), nil, meta, media, filename)
+}
+
+// upload sends a work's metadata and media as a streamed multipart body.
+func (c *Client) upload(ctx context.Context, method, path string, q url.Values, meta api.WorkMetadata, media io.Reader, filename string) (*api.Work, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -265,12 +280,8 @@ func (c *Client) Register(ctx context.Context, meta api.WorkMetadata, media io.R
 		}()
 		pw.CloseWithError(err)
 	}()
-	q := url.Values{}
-	if replace {
-		q.Set("replace", "true")
-	}
 	var out api.Work
-	err := c.do(ctx, http.MethodPost, "/v1/works", q, pr, mw.FormDataContentType(), &out)
+	err := c.do(ctx, method, path, q, pr, mw.FormDataContentType(), &out)
 	pr.CloseWithError(errors.New("request done"))
 	if err != nil {
 		return nil, err
@@ -338,6 +349,16 @@ func (c *Client) Job(ctx context.Context, id string) (*api.Job, error) {
 	return &out, nil
 }
 
+// CancelJob cancels a bulk registration; rows already registered stay
+// (DELETE /v1/jobs/{id}).
+func (c *Client) CancelJob(ctx context.Context, id string) (*api.Job, error) {
+	var out api.Job
+	if err := c.do(ctx, http.MethodDelete, "/v1/jobs/"+url.PathEscape(id), nil, nil, "", &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // CreateKey creates an API key (admin).
 func (c *Client) CreateKey(ctx context.Context, req api.KeyRequest) (*api.NewKey, error) {
 	b, _ := json.Marshal(req)
@@ -360,6 +381,31 @@ func (c *Client) Keys(ctx context.Context) ([]api.Key, error) {
 // RevokeKey revokes an API key (admin).
 func (c *Client) RevokeKey(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/keys/"+url.PathEscape(id), nil, nil, "", nil)
+}
+
+// OpenAPI returns the server's API document (GET /v1/openapi.json).
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	return c.raw(ctx, "/v1/openapi.json")
+}
+
+// Metrics returns the server's metrics in Prometheus' text format
+// (GET /metrics; a monitor or admin key).
+func (c *Client) Metrics(ctx context.Context) ([]byte, error) {
+	return c.raw(ctx, "/metrics")
+}
+
+// raw GETs path and returns the answer's body.
+func (c *Client) raw(ctx context.Context, path string) ([]byte, error) {
+	resp, err := c.send(ctx, http.MethodGet, path, nil, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("client: GET %s: %w", path, err)
+	}
+	return b, nil
 }
 
 // Health asks whether the server is alive (GET /healthz).
