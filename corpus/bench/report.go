@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -26,9 +25,12 @@ func (r *Results) Write(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
 		return err
 	}
-	charts := r.charts()
+	charts, err := r.charts()
+	if err != nil {
+		return err
+	}
 	for name, svg := range charts {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(svg), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), svg, 0o644); err != nil {
 			return err
 		}
 	}
@@ -161,142 +163,6 @@ func (r *Results) Markdown() string {
 		b.WriteString(", `scale.svg` (match latency and recall against catalogue size)")
 	}
 	b.WriteString(".\n")
-	return b.String()
-}
-
-// charts draws recall against SNR and against speed change, one panel per
-// family, one line per query length.
-func (r *Results) charts() map[string]string {
-	out := map[string]string{}
-	var snr, spd []string
-	for _, f := range families(r.Conditions) {
-		switch f {
-		case "white", "pink", "speech", "music":
-			snr = append(snr, f)
-		default:
-			spd = append(spd, f)
-		}
-	}
-	if len(snr) > 0 {
-		out["recall_snr.svg"] = r.chart("Top-1 recall against SNR (dB)", snr)
-	}
-	if len(spd) > 0 {
-		out["recall_speed.svg"] = r.chart("Top-1 recall against speed / tempo / pitch ratio", spd)
-	}
-	if len(r.Scale) > 0 {
-		out["scale.svg"] = r.scaleChart()
-	}
-	return out
-}
-
-var lineColors = []string{"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"}
-
-func (r *Results) chart(title string, fams []string) string {
-	const pw, ph, pad = 300.0, 200.0, 45.0
-	w := pad + float64(len(fams))*(pw+pad)
-	h := ph + 2*pad + 30
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`, w, h)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%.0f" y="18" font-size="14">%s</text>`, pad, title)
-	for i, f := range fams {
-		x0 := pad + float64(i)*(pw+pad)
-		y0 := pad
-		var xs []float64
-		for _, c := range r.Conditions {
-			if c.Family == f {
-				xs = append(xs, c.X)
-			}
-		}
-		slices.Sort(xs)
-		lo, hi := xs[0], xs[len(xs)-1]
-		if hi == lo {
-			hi = lo + 1
-		}
-		px := func(x float64) float64 { return x0 + (x-lo)/(hi-lo)*pw }
-		py := func(y float64) float64 { return y0 + (1-y)*ph }
-		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`, x0, y0, pw, ph)
-		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="12">%s</text>`, x0+4, y0-6, f)
-		for _, y := range []float64{0, 0.5, 1} {
-			fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="end">%.1f</text><line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#eee"/>`, x0-4, py(y)+4, y, x0, x0+pw, py(y), py(y))
-		}
-		for _, x := range xs {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle">%g</text>`, px(x), y0+ph+14, x)
-		}
-		for li, l := range r.Lengths {
-			var pts []string
-			for _, c := range r.Conditions {
-				if c.Family != f {
-					continue
-				}
-				if s, ok := r.stat(c.Name, l); ok {
-					pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(c.X), py(s.Recall)))
-				}
-			}
-			// Points in x order.
-			slices.SortFunc(pts, func(a, b string) int {
-				xa, _ := strconv.ParseFloat(strings.Split(a, ",")[0], 64)
-				xb, _ := strconv.ParseFloat(strings.Split(b, ",")[0], 64)
-				return int(math.Copysign(1, xa-xb))
-			})
-			col := lineColors[li%len(lineColors)]
-			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, col, strings.Join(pts, " "))
-			if i == 0 {
-				fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="%s">%g s</text>`, pad+float64(li)*50, h-10, col, l)
-			}
-		}
-	}
-	b.WriteString("</svg>\n")
-	return b.String()
-}
-
-// scaleChart draws match latency (p50, p99; log scale) and recall against
-// catalogue size (log scale).
-func (r *Results) scaleChart() string {
-	const pw, ph, pad = 420.0, 220.0, 55.0
-	w, h := pw+2*pad, ph+2*pad+20
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`, w, h)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%.0f" y="18" font-size="14">Match latency (ms, log) and recall against works in the store</text>`, pad)
-	loX, hiX := math.Log10(float64(r.Scale[0].Works)), math.Log10(float64(r.Scale[len(r.Scale)-1].Works))
-	if hiX == loX {
-		loX, hiX = loX-0.5, hiX+0.5
-	}
-	maxLat := 1.0
-	for _, s := range r.Scale {
-		maxLat = max(maxLat, s.MatchP99MS)
-	}
-	loY, hiY := 0.0, math.Ceil(math.Log10(maxLat))
-	px := func(works int) float64 { return pad + (math.Log10(float64(works))-loX)/(hiX-loX)*pw }
-	pyLat := func(ms float64) float64 { return pad + (1-(math.Log10(max(ms, 1))-loY)/(hiY-loY))*ph }
-	pyRec := func(r float64) float64 { return pad + (1-r)*ph }
-	fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#999"/>`, pad, pad, pw, ph)
-	for e := loY; e <= hiY; e++ {
-		y := pyLat(math.Pow(10, e))
-		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="end">%g ms</text><line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#eee"/>`, pad-4, y+4, math.Pow(10, e), pad, pad+pw, y, y)
-	}
-	for _, v := range []float64{0, 0.5, 1} {
-		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="#7570b3">%.1f</text>`, pad+pw+4, pyRec(v)+4, v)
-	}
-	lines := []struct {
-		name, col string
-		y         func(ScaleStep) float64
-	}{
-		{"match p50", lineColors[0], func(s ScaleStep) float64 { return pyLat(s.MatchP50MS) }},
-		{"match p99", lineColors[1], func(s ScaleStep) float64 { return pyLat(s.MatchP99MS) }},
-		{"recall (right axis)", lineColors[2], func(s ScaleStep) float64 { return pyRec(s.Recall) }},
-	}
-	for li, l := range lines {
-		var pts []string
-		for _, s := range r.Scale {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(s.Works), l.y(s)))
-			if li == 0 {
-				fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle">%d</text>`, px(s.Works), pad+ph+14, s.Works)
-			}
-		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, l.col, strings.Join(pts, " "))
-		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" fill="%s">%s</text>`, pad+float64(li)*130, h-10, l.col, l.name)
-	}
-	b.WriteString("</svg>\n")
 	return b.String()
 }
 
