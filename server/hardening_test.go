@@ -145,11 +145,11 @@ func TestFIFOUnderMediaRoot(t *testing.T) {
 	c := e.client(t, "admin")
 	for range 5 {
 		start := time.Now()
-		_, err := c.MatchURL(ctx, "pipe.mp3")
+		_, err := c.MatchURL(ctx, api.MatchURLRequest{URL: "pipe.mp3"})
 		assertAPIError(t, err, http.StatusUnprocessableEntity, "media_not_found")
 		assert.Less(t, time.Since(start), 5*time.Second)
 	}
-	_, err := c.MatchURL(ctx, "file://"+fifo)
+	_, err := c.MatchURL(ctx, api.MatchURLRequest{URL: "file://" + fifo})
 	assertAPIError(t, err, http.StatusUnprocessableEntity, "media_not_found")
 	job, err := c.Bulk(ctx, strings.NewReader("id,title,path\nF-1,Fifo,pipe.mp3\n"), false)
 	require.NoError(t, err)

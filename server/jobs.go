@@ -317,7 +317,7 @@ func (s *Server) registerRow(ctx context.Context, row manifest.Row, h jobHeader,
 			return nil
 		}
 	}
-	sp, err := s.openMedia(ctx, ref)
+	sp, err := s.openMedia(ctx, ref, 0)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func (s *Server) matchSpooled(ctx context.Context, w http.ResponseWriter, c *cal
 		return err
 	}
 	s.metrics.matchQuerySecs.Observe(mp.Duration().Seconds())
-	out := api.MatchResponse{Query: api.Query{Path: path, DurationS: api.Millis(mp.Duration().Seconds())}, Matches: []api.Segment{}}
+	out := api.MatchResponse{Query: api.Query{Path: path, DurationS: api.Millis(mp.Duration().Seconds()), Captured: sp.captured}, Matches: []api.Segment{}}
 	for _, seg := range segs {
 		out.Matches = append(out.Matches, s.segmentJSON(seg, c))
 	}
@@ -223,8 +223,12 @@ func (s *Server) postMatchURL(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
+	if req.DurationS < 0 || req.DurationS > s.conf().MaxMediaDuration.Seconds() {
+		release()
+		return apiErr(http.StatusBadRequest, codeBadRequest, "duration_s %g: want 0 (the default) to %g", req.DurationS, s.conf().MaxMediaDuration.Seconds())
+	}
 	fctx, cancel := context.WithTimeout(r.Context(), s.conf().RequestTimeout)
-	sp, err := s.openMedia(fctx, req.URL)
+	sp, err := s.openMedia(fctx, req.URL, time.Duration(req.DurationS*float64(time.Second)))
 	cancel()
 	release()
 	if err != nil {
@@ -241,9 +245,10 @@ func (s *Server) postMatchURL(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 // openMedia resolves a media reference: a file path or file: URL under
-// MediaRoot, or an http(s) URL when remote URLs are allowed. It applies
+// MediaRoot, or an http(s) URL when remote URLs are allowed (fetch; take
+// bounds a stream's capture, 0 for the default). It applies
 // MaxUploadBytes to what it reads.
-func (s *Server) openMedia(ctx context.Context, ref string) (*spooled, error) {
+func (s *Server) openMedia(ctx context.Context, ref string, take time.Duration) (*spooled, error) {
 	u, err := url.Parse(ref)
 	if err != nil || ref == "" {
 		return nil, apiErr(http.StatusBadRequest, codeBadRequest, "media reference %q is not a URL or path", ref)
@@ -253,7 +258,7 @@ func (s *Server) openMedia(ctx context.Context, ref string) (*spooled, error) {
 		if !s.conf().AllowRemoteURLs {
 			return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "remote URLs are disabled on this server (serve --allow-remote-urls)")
 		}
-		return s.fetch(ctx, u)
+		return s.fetch(ctx, u, take)
 	case "file", "":
 		p := u.Path
 		if u.Scheme == "" {
@@ -332,37 +337,6 @@ func OpenLocal(root, p string, maxBytes int64) (*os.File, error) {
 			"media file %q is %d bytes, larger than the limit of %d", p, fi.Size(), maxBytes)
 	}
 	return f, nil
-}
-
-// fetch downloads an http(s) URL into a spool.
-func (s *Server) fetch(ctx context.Context, u *url.URL) (*spooled, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, apiErr(http.StatusBadRequest, codeBadRequest, "url %q: %v", u.Redacted(), err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "fetch %s: %v", u.Redacted(), err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "fetch %s: HTTP %s", u.Redacted(), resp.Status)
-	}
-	if resp.ContentLength > s.conf().MaxUploadBytes {
-		return nil, &http.MaxBytesError{Limit: s.conf().MaxUploadBytes}
-	}
-	sp, err := spool(resp.Body, filepath.Base(u.Path), s.conf().MaxUploadBytes, &s.spoolMem)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) || ctx.Err() != nil {
-			return nil, errors.Join(err, ctx.Err())
-		}
-		return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "fetch %s: %v", u.Redacted(), err)
-	}
-	return sp, nil
 }
 
 // within reports whether path p lies under dir.

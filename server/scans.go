@@ -75,7 +75,7 @@ func newScans(s *Server, reg prometheus.Registerer) (*scan.Manager, error) {
 
 // scanMatch matches one scan item's whole timeline.
 func (s *Server) scanMatch(ctx context.Context, it api.ScanItem) (float64, []match.Segment, error) {
-	sp, err := s.openMedia(ctx, it.Media)
+	sp, err := s.openMedia(ctx, it.Media, 0)
 	if err != nil {
 		return 0, nil, err
 	}

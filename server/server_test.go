@@ -604,12 +604,12 @@ func TestBulkRegistration(t *testing.T) {
 	assertAPIError(t, err, 404, "not_found")
 
 	// Match by URL: a file under the root; remote URLs are off by default.
-	res, err := e.client(t, "platform").MatchURL(ctx, "file://"+filepath.Join(root, "t1.mp3"))
+	res, err := e.client(t, "platform").MatchURL(ctx, api.MatchURLRequest{URL: "file://" + filepath.Join(root, "t1.mp3")})
 	require.NoError(t, err)
 	require.Len(t, res.Matches, 1)
 	assert.Equal(t, "B-1", res.Matches[0].ID)
-	_, err = e.client(t, "platform").MatchURL(ctx, "https://example.com/x.mp3")
+	_, err = e.client(t, "platform").MatchURL(ctx, api.MatchURLRequest{URL: "https://example.com/x.mp3"})
 	assertAPIError(t, err, 422, "url_not_allowed")
-	_, err = e.client(t, "platform").MatchURL(ctx, "/etc/passwd")
+	_, err = e.client(t, "platform").MatchURL(ctx, api.MatchURLRequest{URL: "/etc/passwd"})
 	assertAPIError(t, err, 422, "url_not_allowed")
 }

@@ -40,12 +40,14 @@ func (b *memBudget) give(n int64) { b.used.Add(-n) }
 
 // spooled is an upload held for decoding.
 type spooled struct {
-	name   string
-	size   int64
-	r      io.ReadSeeker
-	f      *os.File // nil when in memory
-	budget *memBudget
-	held   int64 // bytes of budget held
+	name string
+	// captured: the source was a stream read for a while, not to its end.
+	captured bool
+	size     int64
+	r        io.ReadSeeker
+	f        *os.File // nil when in memory
+	budget   *memBudget
+	held     int64 // bytes of budget held
 }
 
 // spool reads r whole, up to limit bytes (more is an *http.MaxBytesError),

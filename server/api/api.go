@@ -44,6 +44,10 @@ type Query struct {
 	// Path is the uploaded file's name, the URL, or "" for a raw body.
 	Path      string  `json:"path"`
 	DurationS float64 `json:"duration_s"`
+	// Captured is set when a stream was read for a while and not to its
+	// end (a live stream, or MatchURLRequest.DurationS): the matches are
+	// those of DurationS seconds from where reading began.
+	Captured bool `json:"captured,omitempty"`
 }
 
 // MatchResponse answers POST /v1/match and /v1/match/url.
@@ -66,7 +70,16 @@ type StreamEvent struct {
 // MatchURLRequest is the body of POST /v1/match/url.
 type MatchURLRequest struct {
 	URL string `json:"url"`
+	// DurationS bounds what is read of a stream: the first DurationS
+	// seconds of an HLS playlist's segments, or DurationS seconds of a
+	// body of unknown length as it arrives (a live stream). 0: the whole
+	// of media that ends, and DefaultCaptureS of a live stream.
+	DurationS float64 `json:"duration_s,omitempty"`
 }
+
+// DefaultCaptureS is how much of a live stream /v1/match/url reads when
+// the request does not say.
+const DefaultCaptureS = 60
 
 // Owner is one rights holder of a work, with a share in percent.
 type Owner struct {

@@ -187,9 +187,11 @@ func (c *Client) Match(ctx context.Context, r io.Reader) (*api.MatchResponse, er
 	return &out, nil
 }
 
-// MatchURL asks the server to fetch and match media.
-func (c *Client) MatchURL(ctx context.Context, mediaURL string) (*api.MatchResponse, error) {
-	b, _ := json.Marshal(api.MatchURLRequest{URL: mediaURL})
+// MatchURL asks the server to fetch and match media: a file under its
+// media root, an http(s) URL, or an HLS playlist; req.DurationS bounds
+// what is read of a live stream.
+func (c *Client) MatchURL(ctx context.Context, req api.MatchURLRequest) (*api.MatchResponse, error) {
+	b, _ := json.Marshal(req)
 	var out api.MatchResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/match/url", nil, bytes.NewReader(b), "application/json", &out); err != nil {
 		return nil, err
