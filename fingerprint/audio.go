@@ -44,6 +44,8 @@ type ExtractOptions struct {
 	// (QueryOptions): the index does not grow, and more of a degraded
 	// query's true peaks survive the cap.
 	MaxPeaksPerSecond int
+	// Progress is media.AudioOptions.Progress: how far decoding has got.
+	Progress func(decoded, declared time.Duration)
 }
 
 // QueryPeaksPerSecond is the peak density of queries (see QueryOptions).
@@ -118,7 +120,7 @@ func extract(ctx context.Context, name string, p AudioParams, o ExtractOptions,
 	}
 	// Decoded frames are handed over in chunks (see extractChunkSeconds).
 	chunk := make([]float32, 0, int(extractChunkSeconds*float64(p.SampleRateHz)))
-	info, err := decode(media.AudioOptions{SampleRateHz: p.SampleRateHz, Filters: o.Filters, MaxDuration: o.MaxDuration},
+	info, err := decode(media.AudioOptions{SampleRateHz: p.SampleRateHz, Filters: o.Filters, MaxDuration: o.MaxDuration, Progress: o.Progress},
 		func(s []float32) error {
 			if len(chunk)+len(s) > cap(chunk) && len(chunk) > 0 {
 				e.Write(chunk)
@@ -177,7 +179,7 @@ func stream(ctx context.Context, name string, p AudioParams, o ExtractOptions, f
 		return nil, err
 	}
 	var count int
-	info, err := decode(media.AudioOptions{SampleRateHz: p.SampleRateHz, Filters: o.Filters, MaxDuration: o.MaxDuration},
+	info, err := decode(media.AudioOptions{SampleRateHz: p.SampleRateHz, Filters: o.Filters, MaxDuration: o.MaxDuration, Progress: o.Progress},
 		func(s []float32) error {
 			e.Write(s)
 			peaks, horizon := e.TakeReady()

@@ -30,6 +30,9 @@ type QueryOptions struct {
 	// (seconds) before it is matched, and may block to hold the stream to
 	// a pace; an error stops the stream. Nil does not pace.
 	Pace func(ctx context.Context, mediaS float64) error
+	// Progress is called as the sound is decoded (see
+	// media.AudioOptions.Progress); nil: not.
+	Progress func(decoded, declared time.Duration)
 }
 
 func (o QueryOptions) work(ctx context.Context, step func() error) error {
@@ -43,7 +46,7 @@ func (o QueryOptions) work(ctx context.Context, step func() error) error {
 // density, the picture's query regions.
 func (o QueryOptions) mediaOptions() fingerprint.MediaOptions {
 	a := fingerprint.QueryOptions()
-	a.MaxDuration = o.MaxDuration
+	a.MaxDuration, a.Progress = o.MaxDuration, o.Progress
 	return fingerprint.MediaOptions{Audio: a, Video: fingerprint.VideoOptions{MaxDuration: o.MaxDuration, Query: true}}
 }
 

@@ -57,6 +57,8 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	path := pos[0]
 	var mp *fingerprint.MediaPrint
 	var segs []match.Segment
+	mpr := &mediaProgress{w: e.stderr, label: "match " + path}
+	qo := match.QueryOptions{Progress: mpr.update}
 	if path == "-" {
 		// Standard input is held in an unlinked temporary file: sound and
 		// picture are decoded in two passes.
@@ -65,10 +67,11 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 			return terr
 		}
 		defer tmp.Close()
-		mp, segs, err = m.Query(ctx, tmp, "stdin", match.QueryOptions{})
+		mp, segs, err = m.Query(ctx, tmp, "stdin", qo)
 	} else {
-		mp, segs, err = m.QueryFile(ctx, path, match.QueryOptions{})
+		mp, segs, err = m.QueryFile(ctx, path, qo)
 	}
+	mpr.finish()
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ type progress struct {
 
 // newProgress returns a progress of total steps written to w.
 func newProgress(w io.Writer, label string, total int) *progress {
-	p := &progress{w: w, label: label, total: total, interval: 10 * time.Second, last: time.Now()}
+	p := &progress{w: w, label: label, total: total, interval: 10 * time.Second} // the first set is shown at once
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(label),
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
@@ -46,6 +46,10 @@ func (p *progress) set(done int, detail string) {
 	}
 	if time.Since(p.last) >= p.interval || done == p.total {
 		p.last = time.Now()
+		if p.total <= 0 {
+			fmt.Fprintf(p.w, "%s: %s\n", p.label, detail)
+			return
+		}
 		fmt.Fprintf(p.w, "%s: %d/%d %s\n", p.label, done, p.total, detail)
 	}
 }
@@ -68,5 +72,41 @@ func (p *progress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 		fmt.Fprintln(p.w)
+	}
+}
+
+// mediaProgress shows how far the decoding of a long file has got, in
+// seconds of media: a bar on a terminal, a line every 10 s otherwise.
+// Media shorter than a minute shows nothing.
+type mediaProgress struct {
+	w     io.Writer
+	label string
+	mu    sync.Mutex
+	p     *progress
+}
+
+// update is a media.AudioOptions.Progress.
+func (m *mediaProgress) update(decoded, declared time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.p == nil {
+		if declared < time.Minute && decoded < time.Minute {
+			return
+		}
+		total := int(declared.Seconds())
+		if total <= 0 {
+			total = -1 // unknown: a spinner
+		}
+		m.p = newProgress(m.w, m.label, total)
+	}
+	m.p.set(int(decoded.Seconds()), fmt.Sprintf("%v of media decoded", decoded.Round(time.Second)))
+}
+
+// finish ends the bar, if one was shown.
+func (m *mediaProgress) finish() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.p != nil {
+		m.p.finish()
 	}
 }

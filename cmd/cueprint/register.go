@@ -78,7 +78,9 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 	}
 	path := pos[0]
 	start := time.Now()
-	mp, err := extractReference(ctx, st, path)
+	mpr := &mediaProgress{w: e.stderr, label: "register " + path}
+	mp, err := extractReference(ctx, st, path, mpr.update)
+	mpr.finish()
 	if err != nil {
 		return err
 	}
@@ -94,8 +96,9 @@ func runRegister(ctx context.Context, e *env, args []string) error {
 
 // extractReference fingerprints a file to register: its sound and its
 // picture. A truncated file is refused: a reference must be whole.
-func extractReference(ctx context.Context, st *index.Store, path string) (*fingerprint.MediaPrint, error) {
-	mp, err := fingerprint.ExtractMediaFile(ctx, path, st.Params(), st.VideoParams(), fingerprint.MediaOptions{})
+// progress, if not nil, is called as the sound is decoded.
+func extractReference(ctx context.Context, st *index.Store, path string, progress func(decoded, declared time.Duration)) (*fingerprint.MediaPrint, error) {
+	mp, err := fingerprint.ExtractMediaFile(ctx, path, st.Params(), st.VideoParams(), fingerprint.MediaOptions{Audio: fingerprint.ExtractOptions{Progress: progress}})
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +216,7 @@ func registerManifest(ctx context.Context, e *env, st *index.Store, path string,
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				mp, err := extractReference(ctx, st, row.Path)
+				mp, err := extractReference(ctx, st, row.Path, nil)
 				results[i] <- result{i: i, mp: mp, err: err}
 			}()
 		}

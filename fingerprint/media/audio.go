@@ -60,7 +60,16 @@ type AudioOptions struct {
 	// MaxDuration stops decoding with ErrTooLong once more output than this
 	// has been produced. Zero means no limit.
 	MaxDuration time.Duration
+	// Progress, if set, is called as decoding goes on, every
+	// ProgressInterval of media, with the media decoded so far and the
+	// duration the container declares (zero when it declares none): a
+	// long file's progress on the command line.
+	Progress func(decoded, declared time.Duration)
 }
+
+// ProgressInterval is how much media is decoded between two calls of
+// AudioOptions.Progress.
+const ProgressInterval = 10 * time.Second
 
 // Validate reports every invalid field.
 func (o AudioOptions) Validate() error {
@@ -131,7 +140,9 @@ type audioDecoder struct {
 	buf        []float32
 	info       AudioInfo
 	maxSamples int64
-	decodeOnly bool // count decoded samples; no filtering, no callback
+	// nextProgress is when Progress is called next.
+	nextProgress time.Duration
+	decodeOnly   bool // count decoded samples; no filtering, no callback
 
 	// Without extra filters, frames go through rs, libswresample called
 	// directly, rather than a filter graph (see resampler); rsKey is the
@@ -379,6 +390,10 @@ func (d *audioDecoder) emit(samples []float32) error {
 	}
 	if err := d.fn(samples); err != nil {
 		return d.fail("consume", err)
+	}
+	if d.opts.Progress != nil && d.info.Decoded >= d.nextProgress {
+		d.nextProgress = d.info.Decoded + ProgressInterval
+		d.opts.Progress(d.info.Decoded, d.info.DeclaredDuration)
 	}
 	return nil
 }

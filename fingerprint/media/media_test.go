@@ -116,12 +116,23 @@ func TestDecodeRealMusic(t *testing.T) {
 	require.NoError(t, err)
 	tr := tracks[0]
 	var n int
-	info, err := media.DecodeAudioFile(context.Background(), tr.Path, media.AudioOptions{SampleRateHz: rate}, func(s []float32) error {
+	var progress []time.Duration
+	info, err := media.DecodeAudioFile(context.Background(), tr.Path, media.AudioOptions{SampleRateHz: rate,
+		Progress: func(decoded, declared time.Duration) {
+			progress = append(progress, decoded)
+			assert.InDelta(t, tr.DurationS, declared.Seconds(), 0.5, "the declared length")
+		}}, func(s []float32) error {
 		n += len(s)
 		return nil
 	})
 	require.NoError(t, err)
 	assert.InDelta(t, tr.DurationS, info.Decoded.Seconds(), 0.1)
+	// Progress comes once every ProgressInterval of media.
+	require.NotEmpty(t, progress)
+	assert.InDelta(t, math.Ceil(tr.DurationS/media.ProgressInterval.Seconds()), len(progress), 1)
+	for i := 1; i < len(progress); i++ {
+		assert.GreaterOrEqual(t, progress[i]-progress[i-1], media.ProgressInterval)
+	}
 	assert.Equal(t, "vorbis", info.Codec)
 	assert.False(t, info.Truncated)
 }
