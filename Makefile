@@ -14,8 +14,10 @@ all: build
 deps:
 	sh scripts/install-deps.sh
 
+# -buildvcs=auto: --version names the commit even where GOFLAGS turns
+# stamping off.
 build:
-	$(GO) build -o $(BIN) ./cmd/cueprint
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/cueprint
 
 demo: deps build
 	sh scripts/demo.sh

@@ -1,6 +1,9 @@
 package main
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"strings"
+)
 
 // version reports the module version and VCS revision the binary was built from.
 func version() string {
@@ -10,8 +13,11 @@ func version() string {
 	}
 	v := bi.Main.Version
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12 && !strings.Contains(v, s.Value[:12]):
 			v += " " + s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true" && !strings.Contains(v, "+dirty"):
+			v += " (modified)"
 		}
 	}
 	return v + " " + bi.GoVersion
