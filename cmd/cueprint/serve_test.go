@@ -27,9 +27,9 @@ import (
 )
 
 // startDaemon runs `cueprint serve` and returns its URL.
-func startDaemon(t *testing.T, bin, db string) (*exec.Cmd, string) {
+func startDaemon(t *testing.T, bin, db string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--db", db, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -213,4 +213,39 @@ func TestDaemonKill9KeepsAcknowledgedRegistrations(t *testing.T) {
 	err = exec.Command(bin, "health", "--server", url).Run()
 	require.ErrorAs(t, err, &ee, "a stopped daemon is unhealthy")
 	assert.Equal(t, 1, ee.ExitCode())
+}
+
+// TestServeReloadsOnSIGHUP: the daemon re-reads its configuration file
+// on SIGHUP, and a limit changed there holds for the next request.
+func TestServeReloadsOnSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "cueprint")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	dir := t.TempDir()
+	db := filepath.Join(dir, "db")
+	keyOut, err := exec.Command(bin, "keys", "create", "--db", db, "--role", "matcher", "--tenant", "p").Output()
+	require.NoError(t, err)
+	cfg := filepath.Join(dir, "cueprint.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("max-upload-bytes: 10M\n"), 0o600))
+	cmd, url := startDaemon(t, bin, db, "--config", cfg)
+	cl, err := client.New(url, strings.TrimSpace(string(keyOut)), nil)
+	require.NoError(t, err)
+	body := bytes.Repeat([]byte{0}, 64<<10)
+	_, err = cl.Match(context.Background(), bytes.NewReader(body))
+	assert.False(t, client.IsStatus(err, 413), "64 KiB under a 10M limit: %v", err)
+
+	require.NoError(t, os.WriteFile(cfg, []byte("max-upload-bytes: 16K\n"), 0o600))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGHUP))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err = cl.Match(context.Background(), bytes.NewReader(body))
+		if client.IsStatus(err, 413) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.True(t, client.IsStatus(err, 413), "after SIGHUP the 16K limit holds: %v", err)
 }
