@@ -90,6 +90,9 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		StoreHours: *hours, Workers: *workers, Progress: e.stderr, Scale: *scale, ScaleWorkSeconds: *scaleSec, ScaleHours: *scaleHours,
 		Only: names, Lengths: lens, PerRef: *perRef,
 	}
+	steps := &phaseProgress{w: e.stderr, label: "bench"}
+	defer steps.finish()
+	cfg.Step = steps.step
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -112,7 +115,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprint(e.stdout, res.Markdown())
-	fmt.Fprintf(e.stderr, "wrote %s/results.json, results.md, recall_snr.svg, recall_speed.svg\n", *out)
+	fmt.Fprintf(e.stderr, "wrote %s/results.json, results.md, %s\n", *out, strings.Join(res.ChartNames(), ", "))
 	return nil
 }
 

@@ -110,3 +110,36 @@ func (m *mediaProgress) finish() {
 		m.p.finish()
 	}
 }
+
+// phaseProgress shows a run of phases (a benchmark's registration, then
+// its queries), a progress each, one after the other.
+type phaseProgress struct {
+	w     io.Writer
+	label string
+	mu    sync.Mutex
+	phase string
+	p     *progress
+}
+
+// step moves phase to done of total, starting its progress if new.
+func (ph *phaseProgress) step(phase string, done, total int) {
+	ph.mu.Lock()
+	if phase != ph.phase {
+		if ph.p != nil {
+			ph.p.finish()
+		}
+		ph.phase, ph.p = phase, newProgress(ph.w, ph.label+" "+phase, total)
+	}
+	p := ph.p
+	ph.mu.Unlock()
+	p.set(done, "")
+}
+
+// finish ends the last phase's bar.
+func (ph *phaseProgress) finish() {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	if ph.p != nil {
+		ph.p.finish()
+	}
+}

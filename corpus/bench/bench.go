@@ -78,6 +78,10 @@ type Config struct {
 	Workers int
 	// Progress receives progress lines (nil: discarded).
 	Progress io.Writer
+	// Step, if set, is called as the run's long phases go on: phase
+	// "register" (references fingerprinted) and "query" (queries
+	// answered), with done of total.
+	Step func(phase string, done, total int)
 	// Only, when set, keeps only the named conditions (Condition.Name) of
 	// the run's list: a focused run for tuning one kind of degradation.
 	Only []string
@@ -424,6 +428,9 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 			return nil, err
 		}
 		hours += ap.Duration.Hours()
+		if cfg.Step != nil {
+			cfg.Step("register", i+1, len(registered))
+		}
 	}
 	logf("registered %d references (%.2f h): fingerprint %.0fx real time, FFmpeg decode-only %.0fx", len(registered), hours, fpAudio/fpTime, decAudio/decTime)
 	works := len(registered)
@@ -493,7 +500,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if cfg.QueryHook != nil && cfg.Scale == 0 && cfg.ScaleHours == 0 { // with a scale run, the hook profiles its largest step
 		done = cfg.QueryHook()
 	}
-	outs := eval.Run(ctx, m, p, qs, cfg.Workers)
+	var step func(int)
+	if cfg.Step != nil {
+		step = func(n int) { cfg.Step("query", n, len(qs)) }
+	}
+	outs := eval.RunProgress(ctx, m, p, qs, cfg.Workers, step)
 	if done != nil {
 		done()
 	}

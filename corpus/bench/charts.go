@@ -79,6 +79,20 @@ func (r *Results) charts() (map[string][]byte, error) {
 	return out, nil
 }
 
+// ChartNames returns the charts Write draws for these results, sorted.
+func (r *Results) ChartNames() []string {
+	charts, err := r.charts()
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(charts))
+	for n := range charts {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // recallPoints returns, per query length, the (x, recall) points of a
 // family, in x order; lengths with no point are absent.
 func (r *Results) recallPoints(fam string, lengths []float64) map[float64]plotter.XYs {

@@ -158,11 +158,18 @@ func (r *Results) Markdown() string {
 	if len(r.Failures) > 0 {
 		fmt.Fprintf(&b, "\n%d queries counted against cueprint (missed or wrong positives, answered negatives) are listed in `results.json` (`failures`), with what came back.\n", len(r.Failures))
 	}
-	b.WriteString("\nCharts: `recall_snr.svg` (recall against SNR per noise kind and length), `recall_speed.svg` (against speed, tempo-only and pitch-only ratio)")
-	if len(r.Scale) > 0 {
-		b.WriteString(", `scale.svg` (match latency and recall against catalogue size)")
+	if names := r.ChartNames(); len(names) > 0 {
+		what := map[string]string{
+			"recall_snr.svg":   "recall against SNR per noise kind and length",
+			"recall_speed.svg": "against speed, tempo-only and pitch-only ratio",
+			"scale.svg":        "match latency and recall against catalogue size",
+		}
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, fmt.Sprintf("`%s` (%s)", n, what[n]))
+		}
+		b.WriteString("\nCharts: " + strings.Join(parts, ", ") + ".\n")
 	}
-	b.WriteString(".\n")
 	return b.String()
 }
 

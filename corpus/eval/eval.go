@@ -23,6 +23,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cueprint/cueprint/corpus/degrade"
@@ -77,11 +78,18 @@ type Outcome struct {
 // Run renders and matches the queries with the given parallelism (0 means
 // one worker per core) and returns outcomes in query order.
 func Run(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, qs []Query, workers int) []Outcome {
+	return RunProgress(ctx, m, p, qs, workers, nil)
+}
+
+// RunProgress is Run calling done (if not nil, from any worker) with the
+// number of queries answered so far, after each.
+func RunProgress(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, qs []Query, workers int, done func(n int)) []Outcome {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
 	out := make([]Outcome, len(qs))
 	var wg sync.WaitGroup
+	var answered atomic.Int64
 	next := make(chan int)
 	for range workers {
 		wg.Add(1)
@@ -89,6 +97,9 @@ func Run(ctx context.Context, m *match.Matcher, p fingerprint.AudioParams, qs []
 			defer wg.Done()
 			for i := range next {
 				out[i] = runOne(ctx, m, p, qs[i])
+				if done != nil {
+					done(int(answered.Add(1)))
+				}
 			}
 		}()
 	}
