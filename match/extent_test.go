@@ -64,4 +64,15 @@ func TestAlignedExtent(t *testing.T) {
 	first, last, _ = alignedExtent(resumed, 1, off, 2)
 	require.Equal(t, 100.0, first)
 	require.Equal(t, 600.0, last, "the work's runs are joined, chance anchors left out")
+
+	// A sparse run on the work's offset after a gap: ten chance anchors a
+	// second apart from the next track of the album, a fifth of the
+	// work's density. Not joined.
+	sparse := append([]hit(nil), near...)
+	for q := float32(480); q <= 760; q += 31 {
+		sparse = append(sparse, mk(q, 4, id))
+		id++
+	}
+	_, last, _ = alignedExtent(sparse, 1, off, 2)
+	require.Equal(t, 410.0, last, "a sparse run is another track's resemblance, not the work")
 }
