@@ -28,13 +28,62 @@ import (
 // take 0 means api.DefaultCaptureS for live streams and no bound for
 // media that ends. Every body counts against MaxUploadBytes.
 func (s *Server) fetch(ctx context.Context, u *url.URL, take time.Duration) (*spooled, error) {
-	resp, err := s.get(ctx, u)
+	f := fetcher{maxBytes: s.conf().MaxUploadBytes, maxDuration: s.conf().MaxMediaDuration, budget: &s.spoolMem}
+	return f.fetch(ctx, u, take)
+}
+
+// fetcher fetches media within a byte cap; maxDuration bounds what is read
+// of a playlist that ends (the decoder bounds the rest).
+type fetcher struct {
+	maxBytes    int64
+	maxDuration time.Duration
+	budget      *memBudget // nil: none
+}
+
+// FetchedMedia is media fetched by Fetch, ready to decode.
+type FetchedMedia struct {
+	// Name is the URL's last path element (a playlist's ends in .ts).
+	Name string
+	// R reads the media from its start; Close releases it.
+	R io.ReadSeeker
+	// Captured is set when a stream was read for a while, not to its end.
+	Captured bool
+	sp       *spooled
+}
+
+// Close releases the media's memory or temporary file.
+func (m *FetchedMedia) Close() { m.sp.Close() }
+
+// Fetch fetches an http(s) URL as /v1/match/url does: an HLS playlist's
+// segments, a live stream for take (0: api.DefaultCaptureS), anything else
+// whole; at most maxBytes (more is an *Error upload_too_large), and at
+// most maxDuration of a playlist's segments. The command line's scans use
+// it, so they read URLs exactly as the daemon does.
+func Fetch(ctx context.Context, rawURL string, maxBytes int64, maxDuration, take time.Duration) (*FetchedMedia, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "%q is not an http(s) URL", rawURL)
+	}
+	f := fetcher{maxBytes: maxBytes, maxDuration: maxDuration}
+	sp, err := f.fetch(ctx, u, take)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, apiErr(http.StatusRequestEntityTooLarge, codeUploadTooLarge, "media at %s is larger than the limit of %d bytes", u.Redacted(), maxBytes)
+		}
+		return nil, err
+	}
+	return &FetchedMedia{Name: sp.name, R: sp.r, Captured: sp.captured, sp: sp}, nil
+}
+
+func (f fetcher) fetch(ctx context.Context, u *url.URL, take time.Duration) (*spooled, error) {
+	resp, err := get(ctx, u)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.ContentLength > s.conf().MaxUploadBytes {
-		return nil, &http.MaxBytesError{Limit: s.conf().MaxUploadBytes}
+	if resp.ContentLength > f.maxBytes {
+		return nil, &http.MaxBytesError{Limit: f.maxBytes}
 	}
 	br := bufio.NewReaderSize(resp.Body, 4096)
 	peek, _ := br.Peek(16)
@@ -45,7 +94,7 @@ func (s *Server) fetch(ctx context.Context, u *url.URL, take time.Duration) (*sp
 	)
 	switch {
 	case hls.IsPlaylist(resp.Header.Get("Content-Type"), peek):
-		hb, err := s.openPlaylist(ctx, u, br, take)
+		hb, err := f.openPlaylist(ctx, u, br, take)
 		if err != nil {
 			return nil, err
 		}
@@ -60,7 +109,7 @@ func (s *Server) fetch(ctx context.Context, u *url.URL, take time.Duration) (*sp
 		defer cb.stop()
 		body, captured = cb, cb.cut.Load
 	}
-	sp, err := spool(body, name, s.conf().MaxUploadBytes, &s.spoolMem)
+	sp, err := spool(body, name, f.maxBytes, f.budget)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		var ae *Error
@@ -74,7 +123,7 @@ func (s *Server) fetch(ctx context.Context, u *url.URL, take time.Duration) (*sp
 }
 
 // get sends a GET and returns a 200 response.
-func (s *Server) get(ctx context.Context, u *url.URL) (*http.Response, error) {
+func get(ctx context.Context, u *url.URL) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, apiErr(http.StatusBadRequest, codeBadRequest, "url %q: %v", u.Redacted(), err)
@@ -125,7 +174,7 @@ func (c *captureBody) stop() { c.timer.Stop() }
 // read. A live playlist is fetched again every half target duration for
 // new segments until take of media has been opened.
 type playlistBody struct {
-	s    *Server
+	f    fetcher
 	ctx  context.Context
 	base *url.URL // the media playlist's URL, segments are resolved on it
 	pl   *hls.Playlist
@@ -146,7 +195,7 @@ const maxPlaylistStalls = 6
 
 // openPlaylist reads the playlist in body (fetched from u); a master
 // playlist is followed to its best variant.
-func (s *Server) openPlaylist(ctx context.Context, u *url.URL, body io.Reader, take time.Duration) (*playlistBody, error) {
+func (f fetcher) openPlaylist(ctx context.Context, u *url.URL, body io.Reader, take time.Duration) (*playlistBody, error) {
 	pl, err := hls.Parse(body)
 	if err != nil {
 		return nil, playlistErr(u, err)
@@ -156,7 +205,7 @@ func (s *Server) openPlaylist(ctx context.Context, u *url.URL, body io.Reader, t
 		if err != nil {
 			return nil, apiErr(http.StatusUnprocessableEntity, codeFetchFailed, "playlist %s: variant %q: %v", u.Redacted(), v.URI, err)
 		}
-		if pl, err = s.fetchPlaylist(ctx, vu); err != nil {
+		if pl, err = fetchPlaylist(ctx, vu); err != nil {
 			return nil, err
 		}
 		if len(pl.Variants) > 0 {
@@ -168,13 +217,13 @@ func (s *Server) openPlaylist(ctx context.Context, u *url.URL, body io.Reader, t
 		take = api.DefaultCaptureS * time.Second
 	}
 	if take == 0 {
-		take = s.conf().MaxMediaDuration
+		take = f.maxDuration
 	}
-	return &playlistBody{s: s, ctx: ctx, base: u, pl: pl, seen: -1, take: take}, nil
+	return &playlistBody{f: f, ctx: ctx, base: u, pl: pl, seen: -1, take: take}, nil
 }
 
-func (s *Server) fetchPlaylist(ctx context.Context, u *url.URL) (*hls.Playlist, error) {
-	resp, err := s.get(ctx, u)
+func fetchPlaylist(ctx context.Context, u *url.URL) (*hls.Playlist, error) {
+	resp, err := get(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +297,7 @@ func (b *playlistBody) poll() error {
 		return b.ctx.Err()
 	case <-time.After(wait):
 	}
-	pl, err := b.s.fetchPlaylist(b.ctx, b.base)
+	pl, err := fetchPlaylist(b.ctx, b.base)
 	if err != nil {
 		return err
 	}
@@ -273,7 +322,7 @@ func (b *playlistBody) open(ref string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return apiErr(http.StatusUnprocessableEntity, codeURLNotAllowed, "playlist %s: segment %.80q is not an http(s) URL", b.base.Redacted(), ref)
 	}
-	resp, err := b.s.get(b.ctx, u)
+	resp, err := get(b.ctx, u)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func runScan(ctx context.Context, e *env, args []string) error {
 	kind := fs.String("kind", "", "catalogue (default) or dataset")
 	mediaRoot := fs.String("media-root", "", "`directory` relative media paths are taken from, and which they may not leave (default: the list's directory)")
 	workers := fs.Int("workers", runtime.NumCPU(), "items processed at once")
-	allowURLs := fs.Bool("allow-remote-urls", false, "let items name http(s) URLs (fetched by FFmpeg)")
+	allowURLs := fs.Bool("allow-remote-urls", false, "let items name http(s) URLs, fetched within --max-item-size (an HLS playlist's segments; a live stream for 60 s)")
 	maxDur := fs.Duration("max-item-duration", 24*time.Hour, "longest media of one item (longer: the item fails with media_too_long)")
 	maxBytes := byteSize(16 << 30)
 	fs.Var(&maxBytes, "max-item-size", "largest file of one item")
@@ -119,7 +119,14 @@ func runScan(ctx context.Context, e *env, args []string) error {
 			if !*allowURLs {
 				return 0, nil, &server.Error{Status: http.StatusUnprocessableEntity, Code: "url_not_allowed", Message: "remote URLs need --allow-remote-urls"}
 			}
-			mp, segs, err := m.QueryFile(ctx, it.Media, qo)
+			// Fetched as the daemon fetches: within --max-item-size, an HLS
+			// playlist's segments, a live stream for a minute.
+			fm, err := server.Fetch(ctx, it.Media, int64(maxBytes), *maxDur, 0)
+			if err != nil {
+				return 0, nil, err
+			}
+			defer fm.Close()
+			mp, segs, err := m.Query(ctx, fm.R, fm.Name, qo)
 			return durationOf(mp), segs, err
 		}
 		f, err := server.OpenLocal(root, it.Media, int64(maxBytes))

@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,4 +154,70 @@ func TestDatasetAudit(t *testing.T) {
 	// 90 s registered in 140 s of dataset.
 	assert.InDelta(t, 90.0/140, a.RegisteredShare, 0.02)
 	assert.Equal(t, "Owner 0", a.Owners[0].Owner)
+}
+
+// TestScanURLItems: the command line fetches URL items as the daemon
+// does: a file, an HLS playlist's segments, and the size limit applied to
+// what is fetched, each item's error recorded.
+func TestScanURLItems(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes real media")
+	}
+	trs := tracks(t, 2)
+	db := filepath.Join(t.TempDir(), "db")
+	code, _, stderr := cli(t, "register", "--db", db, "--id", "W0", "--title", "Song", trs[0].Path)
+	require.Equal(t, 0, code, stderr)
+	whole := mp3Clip(t, trs[0].Path, 20, 24)
+	segs := [][]byte{mp3Clip(t, trs[0].Path, 40, 8), mp3Clip(t, trs[0].Path, 48, 8), mp3Clip(t, trs[0].Path, 56, 8)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/song.mp3", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(whole) })
+	mux.HandleFunc("/seg/{n}", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		fmt.Sscanf(r.PathValue("n"), "%d.mp3", &n)
+		_, _ = w.Write(segs[n%len(segs)])
+	})
+	mux.HandleFunc("/show.m3u8", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "#EXTM3U\n#EXT-X-TARGETDURATION:8\n#EXTINF:8,\nseg/0.mp3\n#EXTINF:8,\nseg/1.mp3\n#EXTINF:8,\nseg/2.mp3\n#EXT-X-ENDLIST\n")
+	})
+	origin := httptest.NewServer(mux)
+	defer origin.Close()
+	items := filepath.Join(t.TempDir(), "items.csv")
+	require.NoError(t, os.WriteFile(items, []byte("item_id,media\nu1,"+origin.URL+"/song.mp3\nu2,"+origin.URL+"/show.m3u8\nu3,"+origin.URL+"/gone.mp3\n"), 0o644))
+
+	code, stdout, stderr := cli(t, "scan", "--db", db, "--items", items, "--name", "denied")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "3 items, 3 failed", "each URL item fails without --allow-remote-urls")
+	assert.Contains(t, stdout, "url_not_allowed")
+	code, stdout, stderr = cli(t, "scan", "--db", db, "--items", items, "--name", "urls", "--allow-remote-urls")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "3 items, 1 failed, 2 usage lines")
+	assert.Contains(t, stderr+stdout, "fetch_failed")
+	code, csv, stderr := cli(t, "report", "--db", db, "--scan", scanIDOf(t, db, "urls"), "--format", "usages.csv")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, csv, "u2,")
+	for _, l := range strings.Split(csv, "\n") {
+		if strings.HasPrefix(l, "u2,") {
+			assert.Contains(t, l, ",W0,", "the playlist's segments are the work")
+		}
+	}
+
+	// The size limit applies to what is fetched.
+	code, stdout, stderr = cli(t, "scan", "--db", db, "--items", items, "--name", "small", "--allow-remote-urls", "--max-item-size", "64K")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "3 items, 3 failed")
+	assert.Contains(t, stderr+stdout, "upload_too_large")
+}
+
+// scanIDOf returns the ID of the scan of that name in db.
+func scanIDOf(t *testing.T, db, name string) string {
+	t.Helper()
+	code, listed, stderr := cli(t, "scan", "--db", db, "--list")
+	require.Equal(t, 0, code, stderr)
+	for _, l := range strings.Split(listed, "\n")[1:] {
+		if f := strings.Fields(l); len(f) > 1 && f[1] == name {
+			return f[0]
+		}
+	}
+	t.Fatalf("no scan %q in %s", name, listed)
+	return ""
 }
