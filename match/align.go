@@ -515,10 +515,11 @@ const (
 // joinDensity is the least density of aligned anchors, relative to the
 // segment's largest run, of a run joined to it across a gap. A work's own
 // runs keep most of its density even under noise or speech; what joined
-// wrongly before this bound were runs of one anchor every second or so on
-// the offset of the track before, inside the next track of the same
-// album, a fifth of the work's density. 0.4 parts them on the scan
-// check (scripts/scan-bench.sh) and changes nothing in the benchmark.
+// wrongly before this bound were runs of 8-11 anchors on the offset of
+// the track before, inside the next track of the same album: about 0.07
+// anchors a frame, where the work's own runs held 0.24-0.44 (the scan
+// check, scripts/scan-bench.sh). 0.4 parts them there and changes nothing
+// in the benchmark.
 const joinDensity = 0.4
 
 // fitAligned fits rframe = a*qframe + b by least squares over the hits

@@ -187,6 +187,7 @@ def check(dirpath):
         found.setdefault((u["item_id"], match), []).append((qs, qe))
     once = sum(1 for v in found.values() if len(v) == 1)
     within = 0
+    off_by = {}
     for (item, i), v in sorted(found.items()):
         w, s, e = want[item][i]
         qs, qe = v[0]
@@ -196,6 +197,7 @@ def check(dirpath):
             within += 1
         else:
             off.append("  %s %s: expected %.1f-%.1f s, found %.2f-%.2f s" % (item, w, s, e, qs, qe))
+            off_by.setdefault("%s %s" % (w, "start" if abs(qs - s) > 1 else "end"), []).append(item)
     print("expected uses %d, found %d (once %d), start and end within 1 s %d, confirmed lines for anything else %d, "
           "potential lines for anything else %d" % (expected, len(found), once, within, len(extra), potential_extra))
     for name, a in (("start", sorted(starts)), ("end", sorted(ends))):
@@ -207,6 +209,9 @@ def check(dirpath):
               if (item, i) not in found]
     for item, w in missed[:20]:
         print("  missed %s %s" % (item, w))
+    if off_by:
+        print("  more than 1 s off, by work and edge: " + ", ".join(
+            "%s %d" % (k, len(v)) for k, v in sorted(off_by.items(), key=lambda kv: -len(kv[1]))))
     for line in off[:20]:
         print(line)
     for x in extra[:20]:
