@@ -75,4 +75,10 @@ func TestAlignedExtent(t *testing.T) {
 	}
 	_, last, _ = alignedExtent(sparse, 1, off, 2)
 	require.Equal(t, 410.0, last, "a sparse run is another track's resemblance, not the work")
+
+	// Cut straight into related music: three chance anchors in a second,
+	// 0.7 s after the work's last. Strays, not the end.
+	cut := append(append([]hit(nil), near...), mk(432, 4, id), mk(440, 4, id+1), mk(443, 4, id+2))
+	_, last, _ = alignedExtent(cut, 1, off, 2)
+	require.Equal(t, 410.0, last, "three chance anchors after a cut are not the end")
 }
