@@ -26,12 +26,12 @@ type storeFlags struct {
 
 // dbFlag is the --db flag of commands that do not open the index (keys).
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", defaultDB, "store `directory` (created if missing)")
+	return fs.String("db", defaultDB, "store `directory`, or $CUEPRINT_DB (only register, serve and keys create make one)")
 }
 
 func addStoreFlags(fs *flag.FlagSet) *storeFlags {
 	sf := &storeFlags{minFree: index.DefaultMinFreeBytes}
-	fs.StringVar(&sf.db, "db", defaultDB, "store `directory` (created if missing)")
+	fs.StringVar(&sf.db, "db", defaultDB, "store `directory`, or $CUEPRINT_DB (only register, serve and keys create make one)")
 	fs.Var(&sf.minFree, "min-free", fmt.Sprintf("free disk `space` writes must leave on the store's disk (at least %s; -1 disables the guard);\n"+
 		"below it writes are refused and a store is opened read-only", formatByteSize(index.MinMinFreeBytes)))
 	return sf
