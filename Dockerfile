@@ -1,7 +1,7 @@
 # The cueprint daemon: the binary and FFmpeg's runtime libraries on Debian 12,
 # run as an unprivileged user with its store in the /data volume.
 #
-#   docker build -t cueprint .
+#   docker build --build-arg VERSION="$(git describe --always --dirty)" -t cueprint .
 #   docker volume create cueprint-data
 #   docker run --rm -v cueprint-data:/data cueprint keys create --role admin --tenant ops
 #   docker run -d --name cueprint -p 8080:8080 -v cueprint-data:/data cueprint
@@ -20,7 +20,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN go build -trimpath -o /out/cueprint ./cmd/cueprint
+# .git is not in the build context: the version is passed in.
+ARG VERSION=""
+RUN go build -trimpath -ldflags "-X main.buildVersion=${VERSION}" -o /out/cueprint ./cmd/cueprint
 
 FROM debian:12-slim
 # ca-certificates: https media URLs and scans.

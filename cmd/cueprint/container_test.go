@@ -131,6 +131,13 @@ func TestDockerfileContract(t *testing.T) {
 	assert.Equal(t, "0.0.0.0:8080", d.env["CUEPRINT_LISTEN"], "reachable from outside the container")
 	assert.Equal(t, "8080", d.get("EXPOSE "))
 
+	// .git is left out of the context, so the version comes in as an
+	// argument the binary is stamped with.
+	df, err := os.ReadFile("../../Dockerfile")
+	require.NoError(t, err)
+	assert.Contains(t, string(df), "ARG VERSION")
+	assert.Contains(t, string(df), "-X main.buildVersion=${VERSION}")
+
 	// The runtime libraries are those of the FFmpeg the build links:
 	// each is what the -dev package installed here depends on.
 	if _, err := exec.LookPath("dpkg-query"); err == nil {
@@ -265,4 +272,18 @@ func testEnv(vars map[string]string) (*env, *bytes.Buffer, *bytes.Buffer) {
 	var out, errb bytes.Buffer
 	return &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, log: slog.New(slog.DiscardHandler), level: new(slog.LevelVar),
 		lookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}, &out, &errb
+}
+
+// TestBuildVersionStamp: the variable the Dockerfile stamps exists, and
+// --version prints it.
+func TestBuildVersionStamp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "cueprint")
+	out, err := exec.Command("go", "build", "-ldflags", "-X main.buildVersion=v0.0.0-stamp", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command(bin, "--version").Output()
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(out), "cueprint v0.0.0-stamp "), "%s", out)
 }
