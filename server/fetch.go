@@ -174,7 +174,6 @@ func (c *captureBody) stop() { c.timer.Stop() }
 // read. A live playlist is fetched again every half target duration for
 // new segments until take of media has been opened.
 type playlistBody struct {
-	f    fetcher
 	ctx  context.Context
 	base *url.URL // the media playlist's URL, segments are resolved on it
 	pl   *hls.Playlist
@@ -219,7 +218,7 @@ func (f fetcher) openPlaylist(ctx context.Context, u *url.URL, body io.Reader, t
 	if take == 0 {
 		take = f.maxDuration
 	}
-	return &playlistBody{f: f, ctx: ctx, base: u, pl: pl, seen: -1, take: take}, nil
+	return &playlistBody{ctx: ctx, base: u, pl: pl, seen: -1, take: take}, nil
 }
 
 func fetchPlaylist(ctx context.Context, u *url.URL) (*hls.Playlist, error) {

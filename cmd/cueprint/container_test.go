@@ -256,13 +256,13 @@ func TestDockerCommands(t *testing.T) {
 	svc, ok := c.Services["cueprint"]
 	require.True(t, ok)
 	assert.True(t, slices.ContainsFunc(svc.Volumes, func(v string) bool { return strings.HasSuffix(v, ":/data") }))
+	se, _, _ := testEnv(nil)
+	o, err := serveSettings(se, nil)
+	require.NoError(t, err)
 	for k := range svc.Environment {
 		if k == "CUEPRINT_LOG_LEVEL" {
 			continue
 		}
-		e, _, _ := testEnv(nil)
-		o, err := serveSettings(e, nil)
-		require.NoError(t, err)
 		assert.True(t, slices.ContainsFunc(o.settings, func(s setting) bool { return envName(s.name) == k }), "compose sets %s, not a setting", k)
 	}
 }

@@ -25,7 +25,7 @@ func runHealth(ctx context.Context, e *env, args []string) error {
 	if *server == "" {
 		*server = "http://" + localAddr(e)
 	}
-	cl, err := remoteClient(*server, "")
+	cl, err := remoteClient(e, *server, "")
 	if err != nil {
 		return err
 	}

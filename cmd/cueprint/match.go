@@ -121,7 +121,7 @@ func segmentRow(s api.Segment) string {
 // daemon confirms it: a table row, or with asJSON the daemon's own
 // events, one JSON object a line, ending with the "end" event.
 func matchRemoteStream(ctx context.Context, e *env, serverURL, keyFile string, asJSON bool) error {
-	cl, err := remoteClient(serverURL, keyFile)
+	cl, err := remoteClient(e, serverURL, keyFile)
 	if err != nil {
 		return err
 	}
@@ -150,8 +150,8 @@ func matchRemoteStream(ctx context.Context, e *env, serverURL, keyFile string, a
 
 // remoteClient returns a client of a daemon with the key of $CUEPRINT_KEY
 // or keyFile.
-func remoteClient(serverURL, keyFile string) (*client.Client, error) {
-	key := os.Getenv("CUEPRINT_KEY")
+func remoteClient(e *env, serverURL, keyFile string) (*client.Client, error) {
+	key, _ := e.lookupEnv("CUEPRINT_KEY")
 	if keyFile != "" {
 		b, err := os.ReadFile(keyFile)
 		if err != nil {
@@ -170,7 +170,7 @@ func remoteClient(serverURL, keyFile string) (*client.Client, error) {
 // away as overloaded is sent again after its Retry-After (client.Client).
 func matchRemote(ctx context.Context, e *env, serverURL, keyFile, path string) (matchOutput, error) {
 	out := matchOutput{Query: api.Query{Path: path}, Matches: []api.Segment{}}
-	cl, err := remoteClient(serverURL, keyFile)
+	cl, err := remoteClient(e, serverURL, keyFile)
 	if err != nil {
 		return out, err
 	}
