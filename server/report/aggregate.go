@@ -51,46 +51,52 @@ type Totals struct {
 // Total sums the input's counted lines per work and per owner. Works
 // are sorted by id, owners by name. A work's owners are those of its
 // latest line (lines carry the owners as they were when scanned).
-func Total(in Input) Totals {
+func Total(in Input) (Totals, error) {
+	// Lines come item by item, so an item new to a work or an owner is
+	// one other than the last it was seen in.
 	type itemKey struct {
 		scan string
 		line int
 	}
 	type workAcc struct {
 		WorkTotal
-		items map[itemKey]int64
+		last itemKey
 	}
 	type ownerAcc struct {
 		OwnerTotal
 		works map[workKey]bool
-		items map[itemKey]bool
+		last  itemKey
 	}
 	works := map[workKey]*workAcc{}
 	owners := map[string]*ownerAcc{}
-	for _, u := range in.lines(true) {
+	err := in.each(true, func(u api.Usage) error {
 		k := keyOf(u)
 		w := works[k]
 		if w == nil {
-			w = &workAcc{WorkTotal: WorkTotal{WorkID: u.WorkID, Tenant: u.Tenant}, items: map[itemKey]int64{}}
+			w = &workAcc{WorkTotal: WorkTotal{WorkID: u.WorkID, Tenant: u.Tenant}}
 			works[k] = w
 		}
 		w.Title, w.ISRC, w.ISWC, w.ISAN, w.EIDR, w.Owners = u.WorkTitle, u.ISRC, u.ISWC, u.ISAN, u.EIDR, u.Owners
 		w.Uses++
 		w.PlayedS += u.PlayedS
 		ik := itemKey{u.ScanID, u.Line}
-		newItem := false
-		if _, ok := w.items[ik]; !ok {
-			w.items[ik] = u.Views
-			newItem = true
+		newItem := w.Items == 0 || w.last != ik
+		if newItem {
+			w.Items++
+			w.Views += u.Views
+			w.last = ik
 		}
 		for _, o := range u.Owners {
 			oa := owners[o.Name]
 			if oa == nil {
-				oa = &ownerAcc{OwnerTotal: OwnerTotal{Owner: o.Name}, works: map[workKey]bool{}, items: map[itemKey]bool{}}
+				oa = &ownerAcc{OwnerTotal: OwnerTotal{Owner: o.Name}, works: map[workKey]bool{}}
 				owners[o.Name] = oa
 			}
 			oa.works[k] = true
-			oa.items[ik] = true
+			if oa.Items == 0 || oa.last != ik {
+				oa.Items++
+				oa.last = ik
+			}
 			oa.Uses++
 			oa.PlayedS += u.PlayedS
 			oa.SharePlayedS += u.PlayedS * o.Share / 100
@@ -99,31 +105,35 @@ func Total(in Input) Totals {
 				oa.ShareViews += float64(u.Views) * o.Share / 100
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return Totals{}, err
 	}
 	t := Totals{Scans: scansOf(in), Works: []WorkTotal{}, Owners: []OwnerTotal{}}
 	for _, k := range sortedKeys(works) {
 		w := works[k]
-		w.Items = len(w.items)
-		for _, v := range w.items {
-			w.Views += v
-		}
 		w.PlayedS = api.Millis(w.PlayedS)
 		t.Works = append(t.Works, w.WorkTotal)
 	}
 	for _, o := range owners {
-		o.Works, o.Items = len(o.works), len(o.items)
+		o.Works = len(o.works)
 		o.PlayedS, o.SharePlayedS, o.ShareViews = api.Millis(o.PlayedS), api.Millis(o.SharePlayedS), round4(o.ShareViews)
 		t.Owners = append(t.Owners, o.OwnerTotal)
 	}
 	slices.SortFunc(t.Owners, func(a, b OwnerTotal) int { return cmp.Compare(a.Owner, b.Owner) })
-	return t
+	return t, nil
 }
 
 // WriteWorksCSV writes the per-work totals.
 func WriteWorksCSV(w io.Writer, in Input) error {
+	tot, err := Total(in)
+	if err != nil {
+		return err
+	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"work_id", "tenant", "title", "isrc", "iswc", "isan", "eidr", "uses", "items", "played_s", "views", "owners"})
-	for _, t := range Total(in).Works {
+	for _, t := range tot.Works {
 		_ = cw.Write([]string{t.WorkID, t.Tenant, t.Title, t.ISRC, t.ISWC, t.ISAN, t.EIDR, strconv.Itoa(t.Uses), strconv.Itoa(t.Items),
 			secs(t.PlayedS), strconv.FormatInt(t.Views, 10), ownersCell(t.Owners)})
 	}
@@ -133,9 +143,13 @@ func WriteWorksCSV(w io.Writer, in Input) error {
 
 // WriteOwnersCSV writes the per-owner totals.
 func WriteOwnersCSV(w io.Writer, in Input) error {
+	tot, err := Total(in)
+	if err != nil {
+		return err
+	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"owner", "works", "uses", "items", "played_s", "share_played_s", "views", "share_views"})
-	for _, t := range Total(in).Owners {
+	for _, t := range tot.Owners {
 		_ = cw.Write([]string{t.Owner, strconv.Itoa(t.Works), strconv.Itoa(t.Uses), strconv.Itoa(t.Items), secs(t.PlayedS),
 			secs(t.SharePlayedS), strconv.FormatInt(t.Views, 10), num(t.ShareViews)})
 	}
@@ -145,7 +159,10 @@ func WriteOwnersCSV(w io.Writer, in Input) error {
 
 // WriteWorksJSON and WriteOwnersJSON write the totals as JSON.
 func WriteWorksJSON(w io.Writer, in Input) error {
-	t := Total(in)
+	t, err := Total(in)
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, struct {
 		Scans []ScanRef   `json:"scans"`
 		Works []WorkTotal `json:"works"`
@@ -154,7 +171,10 @@ func WriteWorksJSON(w io.Writer, in Input) error {
 
 // WriteOwnersJSON writes the per-owner totals as JSON.
 func WriteOwnersJSON(w io.Writer, in Input) error {
-	t := Total(in)
+	t, err := Total(in)
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, struct {
 		Scans  []ScanRef    `json:"scans"`
 		Owners []OwnerTotal `json:"owners"`

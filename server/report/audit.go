@@ -61,19 +61,19 @@ type AuditSpan struct {
 }
 
 // BuildAudit audits the input's scans as datasets.
-func BuildAudit(in Input) Audit {
+func BuildAudit(in Input) (Audit, error) {
 	a := Audit{Scans: scansOf(in), Works: []AuditWork{}}
 	var totalS, registeredS float64
 	for _, r := range in.Scans {
-		for _, it := range r.Items {
+		err := r.Each(func(it scan.ItemResult) error {
 			a.Files++
 			switch {
 			case !it.Done:
 				a.FilesPending++
-				continue
+				return nil
 			case it.Err != nil:
 				a.FilesFailed++
-				continue
+				return nil
 			}
 			totalS += it.DurationS
 			var iv [][2]float64
@@ -86,26 +86,36 @@ func BuildAudit(in Input) Audit {
 				a.FilesWithWorks++
 				registeredS += scan.Covered(iv)
 			}
+			return nil
+		})
+		if err != nil {
+			return Audit{}, err
 		}
 	}
 	byWork := map[workKey]*AuditWork{}
-	files := map[workKey]map[string]bool{}
-	for _, u := range in.lines(true) {
+	lastFile := map[workKey]string{} // lines come file by file
+	err := in.each(true, func(u api.Usage) error {
 		k := keyOf(u)
 		w := byWork[k]
 		if w == nil {
 			w = &AuditWork{WorkID: u.WorkID, Tenant: u.Tenant}
-			byWork[k], files[k] = w, map[string]bool{}
+			byWork[k] = w
 		}
 		w.Title, w.ISRC, w.ISWC, w.Owners = u.WorkTitle, u.ISRC, u.ISWC, u.Owners
-		files[k][u.ScanID+"\x00"+u.ItemID] = true
+		if f := u.ScanID + "\x00" + strconv.Itoa(u.Line); lastFile[k] != f {
+			w.Files++
+			lastFile[k] = f
+		}
 		w.PlayedS += u.PlayedS
 		w.Spans = append(w.Spans, AuditSpan{ItemID: u.ItemID, Media: u.Media, QueryStartS: u.QueryStartS, QueryEndS: u.QueryEndS,
 			RefStartS: u.RefStartS, RefEndS: u.RefEndS, PlayedS: u.PlayedS, UsageID: u.ID})
+		return nil
+	})
+	if err != nil {
+		return Audit{}, err
 	}
 	for _, k := range sortedKeys(byWork) {
 		w := byWork[k]
-		w.Files = len(files[k])
 		w.PlayedS = api.Millis(w.PlayedS)
 		if totalS > 0 {
 			w.ShareOfDataset = round4(w.PlayedS / totalS)
@@ -116,17 +126,30 @@ func BuildAudit(in Input) Audit {
 	if totalS > 0 {
 		a.RegisteredShare = round4(registeredS / totalS)
 	}
-	a.Owners = Total(in).Owners
-	return a
+	t, err := Total(in)
+	if err != nil {
+		return Audit{}, err
+	}
+	a.Owners = t.Owners
+	return a, nil
 }
 
 // WriteAuditJSON writes the audit as JSON.
-func WriteAuditJSON(w io.Writer, in Input) error { return writeJSON(w, BuildAudit(in)) }
+func WriteAuditJSON(w io.Writer, in Input) error {
+	a, err := BuildAudit(in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, a)
+}
 
 // WriteAuditCSV writes the audit's per-work lines: work, owners, files,
 // played time and share of the dataset.
 func WriteAuditCSV(w io.Writer, in Input) error {
-	a := BuildAudit(in)
+	a, err := BuildAudit(in)
+	if err != nil {
+		return err
+	}
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"work_id", "tenant", "title", "isrc", "iswc", "owners", "files", "played_s", "share_of_dataset"})
 	for _, x := range a.Works {

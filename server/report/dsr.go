@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cueprint/cueprint/server/api"
+	"github.com/cueprint/cueprint/server/scan"
 )
 
 // The DDEX DSR flat file (Digital Sales Reporting, flat-file variant),
@@ -125,9 +126,42 @@ func (o DSROptions) Validate() error {
 	return errors.Join(errs...)
 }
 
-// dsrBlock is one (item, work) with its confirmed uses.
-type dsrBlock struct {
-	uses []api.Usage
+// eachBlock calls fn with the first counted line of every block, an
+// (item, work) pair, in the DSR's order: scan id, item line, work id,
+// tenant. An item's lines are read together, so only one item's blocks
+// are held at a time.
+func (in Input) eachBlock(fn func(u api.Usage) error) error {
+	scans := slices.Clone(in.Scans)
+	slices.SortStableFunc(scans, func(a, b scan.Results) int { return cmp.Compare(a.Scan.ID, b.Scan.ID) })
+	var item []api.Usage // the item's first line of each work
+	flush := func() error {
+		slices.SortStableFunc(item, func(x, y api.Usage) int {
+			return cmp.Or(cmp.Compare(x.WorkID, y.WorkID), cmp.Compare(x.Tenant, y.Tenant))
+		})
+		for _, u := range item {
+			if err := fn(u); err != nil {
+				return err
+			}
+		}
+		item = item[:0]
+		return nil
+	}
+	sorted := Input{Scans: scans, Filter: in.Filter, Potential: in.Potential}
+	err := sorted.each(true, func(u api.Usage) error {
+		if len(item) > 0 && (item[0].ScanID != u.ScanID || item[0].Line != u.Line) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if !slices.ContainsFunc(item, func(x api.Usage) bool { return x.WorkID == u.WorkID && x.Tenant == u.Tenant }) {
+			item = append(item, u)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
 }
 
 // WriteDSR writes the input's counted usage lines as a UGC profile DSR.
@@ -139,28 +173,11 @@ func WriteDSR(w io.Writer, in Input, o DSROptions) (string, error) {
 	// The service description is also an element of the file name, and
 	// the validator holds the two equal.
 	o.ServiceDescription = nameElem(o.ServiceDescription)
-	lines := in.lines(true)
-	// Blocks: the lines of one item and work, in list order then work id.
-	var blocks []dsrBlock
-	idx := map[string]int{}
-	for _, u := range lines {
-		k := u.ScanID + "\x00" + strconv.Itoa(u.Line) + "\x00" + u.Tenant + "\x00" + u.WorkID
-		i, ok := idx[k]
-		if !ok {
-			i = len(blocks)
-			idx[k] = i
-			blocks = append(blocks, dsrBlock{})
-		}
-		blocks[i].uses = append(blocks[i].uses, u)
-	}
-	slices.SortStableFunc(blocks, func(a, b dsrBlock) int {
-		x, y := a.uses[0], b.uses[0]
-		return cmp.Or(cmp.Compare(x.ScanID, y.ScanID), cmp.Compare(x.Line, y.Line), cmp.Compare(x.WorkID, y.WorkID), cmp.Compare(x.Tenant, y.Tenant))
-	})
+	// First pass: the period, the territories' views and the blocks.
 	start, end := o.Start, o.End
 	territories := map[string]int64{}
-	for _, b := range blocks {
-		u := b.uses[0]
+	nBlocks := 0
+	err := in.eachBlock(func(u api.Usage) error {
 		if o.Start == "" && u.PeriodStart != "" && (start == "" || u.PeriodStart < start) {
 			start = u.PeriodStart
 		}
@@ -168,6 +185,11 @@ func WriteDSR(w io.Writer, in Input, o DSROptions) (string, error) {
 			end = u.PeriodEnd
 		}
 		territories[territoryOf(u)] += u.Views
+		nBlocks++
+		return nil
+	})
+	if err != nil {
+		return "", err
 	}
 	if start == "" {
 		start = o.Created.UTC().Format(time.DateOnly)
@@ -221,9 +243,11 @@ func WriteDSR(w io.Writer, in Input, o DSROptions) (string, error) {
 		rec("SY02.02", summaryID[t], "", "", o.CommercialModel, o.UseType, t, cell(o.ServiceDescription),
 			strconv.FormatInt(territories[t], 10), "", o.Currency, "0", "", "", "", "", "", "", "UserCreatedContent", "", "", "")
 	}
-	for bi, b := range blocks {
-		u := b.uses[0]
-		blockID := strconv.Itoa(bi + 1)
+	// Second pass: a block's records.
+	bi := 0
+	err = in.eachBlock(func(u api.Usage) error {
+		bi++
+		blockID := strconv.Itoa(bi)
 		sr := summaryID[territoryOf(u)]
 		title := cmp.Or(u.WorkTitle, u.WorkID)
 		resType := "SoundRecording"
@@ -248,9 +272,16 @@ func WriteDSR(w io.Writer, in Input, o DSROptions) (string, error) {
 			// AllocatedUsages
 			rec("LI01.02", blockID, sr, cell(ow.Name), "", cell(u.WorkID), num(ow.Share), "", "0", "0", num(float64(u.Views)*ow.Share/100))
 		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if bi != nBlocks {
+		return "", fmt.Errorf("dsr: %d blocks on the second pass, %d on the first", bi, nBlocks)
 	}
 	nLines++ // FOOT itself
-	rec("FOOT", strconv.Itoa(nLines), strconv.Itoa(nLines), strconv.Itoa(len(terrs)), strconv.Itoa(len(blocks)), strconv.Itoa(len(blocks)))
+	rec("FOOT", strconv.Itoa(nLines), strconv.Itoa(nLines), strconv.Itoa(len(terrs)), strconv.Itoa(nBlocks), strconv.Itoa(nBlocks))
 	if err := bw.Flush(); err != nil {
 		return "", err
 	}

@@ -25,21 +25,20 @@ func fixture() Input {
 		{ItemID: "v2", Media: "b.mp4", Views: 300, Territory: "DE", PeriodStart: "2026-11-01", PeriodEnd: "2026-11-30"},
 		{ItemID: "v3", Media: "missing.mp4"},
 	}
-	r := scan.Results{
-		Scan:    api.Scan{ID: "scan-0001", Kind: scan.KindCatalogue, State: scan.StateDone, Settings: set, Total: 3, Done: 3, Failed: 1, Usages: 4, MediaHours: 0.1, CreatedAt: time.Unix(0, 0)},
-		Columns: []string{"channel"},
-	}
 	uses1 := scan.Uses("scan-0001", 1, items[0], 300, []match.Segment{
 		seg(song, 10, 40, 0, 1), seg(song, 45, 90, 35, 0.99), // one use, a 5 s gap
 		seg(jingle, 120, 123, 0, 0.97), // potential: short
 		seg(song, 200, 260, 0, 1),      // played again from the start
 	}, set)
 	uses2 := scan.Uses("scan-0001", 2, items[1], 60, []match.Segment{seg(song, 0, 60, 100, 0.98)}, set)
-	r.Items = []scan.ItemResult{
-		{Line: 1, Item: items[0], Done: true, DurationS: 300, Usages: uses1},
-		{Line: 2, Item: items[1], Done: true, DurationS: 60, Usages: uses2},
-		{Line: 3, Item: items[2], Done: true, Err: &api.ScanError{Line: 3, ItemID: "v3", Code: "media_not_found", Error: "no such file"}},
-	}
+	r := scan.NewResults(
+		api.Scan{ID: "scan-0001", Kind: scan.KindCatalogue, State: scan.StateDone, Settings: set, Total: 3, Done: 3, Failed: 1, Usages: 4, MediaHours: 0.1, CreatedAt: time.Unix(0, 0)},
+		[]string{"channel"},
+		[]scan.ItemResult{
+			{Line: 1, Item: items[0], Done: true, DurationS: 300, Usages: uses1},
+			{Line: 2, Item: items[1], Done: true, DurationS: 60, Usages: uses2},
+			{Line: 3, Item: items[2], Done: true, Err: &api.ScanError{Line: 3, ItemID: "v3", Code: "media_not_found", Error: "no such file"}},
+		})
 	return Input{Scans: []scan.Results{r}}
 }
 

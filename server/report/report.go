@@ -35,21 +35,28 @@ type Input struct {
 	Potential bool
 }
 
-// lines returns the usage lines the input selects, in scan, item and
-// start order; counted says whether to include potential ones.
-func (in Input) lines(counted bool) []api.Usage {
-	var out []api.Usage
+// each calls fn with the usage lines the input selects, in scan, item
+// and start order; counted says whether to leave out potential ones
+// (unless Potential). Lines are read from the scans as they go, so a
+// report of millions of lines holds only what it sums.
+func (in Input) each(counted bool, fn func(api.Usage) error) error {
 	for _, r := range in.Scans {
-		for _, it := range r.Items {
+		err := r.Each(func(it scan.ItemResult) error {
 			for _, u := range it.Usages {
 				if !in.Filter.Match(u) || counted && !in.Potential && u.Status != scan.StatusConfirmed {
 					continue
 				}
-				out = append(out, u)
+				if err := fn(u); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
-	return out
+	return nil
 }
 
 // columns returns the extra columns of the input's scans, in first-seen

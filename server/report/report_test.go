@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/cueprint/cueprint/server/api"
+	"github.com/cueprint/cueprint/server/scan"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -79,5 +82,23 @@ func TestMod3736(t *testing.T) {
 func TestISODuration(t *testing.T) {
 	for s, want := range map[float64]string{0: "", 0.5: "PT0.5S", 60: "PT1M", 212.5: "PT3M32.5S", 3723.25: "PT1H2M3.25S", 7200: "PT2H"} {
 		require.Equal(t, want, isoDuration(s), "%g s", s)
+	}
+}
+
+// TestUsagesJSONStreams: the usage lines are written one by one as they
+// are read; the bytes are those of the whole document encoded at once,
+// with lines and without.
+func TestUsagesJSONStreams(t *testing.T) {
+	for name, f := range map[string]scan.Filter{"all": {}, "none": {WorkID: "no-such-work"}} {
+		t.Run(name, func(t *testing.T) {
+			in := fixture()
+			in.Filter = f
+			var want, got bytes.Buffer
+			doc := UsagesDoc{Scans: scansOf(in), Usages: []api.Usage{}}
+			require.NoError(t, in.each(false, func(u api.Usage) error { doc.Usages = append(doc.Usages, u); return nil }))
+			require.NoError(t, writeJSON(&want, doc))
+			require.NoError(t, WriteUsagesJSON(&got, in))
+			require.Equal(t, want.String(), got.String())
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -42,7 +43,7 @@ func WriteUsagesCSV(w io.Writer, in Input) error {
 	if err := cw.Write(append(append([]string{}, usageColumns...), extra...)); err != nil {
 		return err
 	}
-	for _, u := range in.lines(false) {
+	err := in.each(false, func(u api.Usage) error {
 		rec := []string{
 			u.ID, u.ScanID, strconv.Itoa(u.Line), u.ItemID, u.Media, u.Uploader, u.ItemTitle, strconv.FormatInt(u.Views, 10), u.Territory,
 			u.PeriodStart, u.PeriodEnd, secs(u.ItemDurationS),
@@ -54,9 +55,10 @@ func WriteUsagesCSV(w io.Writer, in Input) error {
 		for _, c := range extra {
 			rec = append(rec, u.Extra[c])
 		}
-		if err := cw.Write(rec); err != nil {
-			return err
-		}
+		return cw.Write(rec)
+	})
+	if err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()
@@ -69,13 +71,39 @@ type UsagesDoc struct {
 	Usages []api.Usage `json:"usages"`
 }
 
-// WriteUsagesJSON writes the input's usage lines as JSON.
+// WriteUsagesJSON writes the input's usage lines as JSON: a UsagesDoc,
+// written line by line as the lines are read.
 func WriteUsagesJSON(w io.Writer, in Input) error {
-	doc := UsagesDoc{Scans: scansOf(in), Usages: in.lines(false)}
-	if doc.Usages == nil {
-		doc.Usages = []api.Usage{}
+	bw := bufio.NewWriter(w)
+	scans, err := json.MarshalIndent(scansOf(in), "  ", "  ")
+	if err != nil {
+		return err
 	}
-	return writeJSON(w, doc)
+	bw.WriteString("{\n  \"scans\": ")
+	bw.Write(scans)
+	bw.WriteString(",\n  \"usages\": [")
+	n := 0
+	err = in.each(false, func(u api.Usage) error {
+		b, err := json.MarshalIndent(u, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+		n++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
 }
 
 // ScanRef is a scan as a report names it: what it is and what it found,

@@ -20,39 +20,78 @@ type ItemResult struct {
 	Usages    []api.Usage
 }
 
-// Results is a scan with its items' outcomes: what a report is built
-// from.
+// Results is a scan and its items' outcomes, read from the scan's files
+// as Each goes: what a report is built from.
 type Results struct {
 	Scan api.Scan
 	// Columns names the list's extra columns, in the list's order.
 	Columns []string
-	Items   []ItemResult
+	each    func(fn func(ItemResult) error) error
 }
 
-// Results returns scan id with every item's outcome.
+// NewResults returns the results of a scan whose items' outcomes are
+// items, in list order (reports of scans built elsewhere, tests).
+func NewResults(sc api.Scan, columns []string, items []ItemResult) Results {
+	return Results{Scan: sc, Columns: columns, each: func(fn func(ItemResult) error) error {
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+}
+
+// Each calls fn with every item's outcome, in list order, and stops at
+// fn's first error, which it returns; an item or an event that cannot be
+// read back (the scan deleted meanwhile, a disk error) is an error too.
+func (r Results) Each(fn func(ItemResult) error) error {
+	if r.each == nil {
+		return nil
+	}
+	return r.each(fn)
+}
+
+// Results returns scan id with access to every item's outcome.
 func (m *Manager) Results(id string) (Results, error) {
 	s, err := m.get(id)
 	if err != nil {
 		return Results{}, err
 	}
-	return s.results(), nil
+	return m.results(s), nil
 }
 
-func (s *scanState) results() Results {
+// results returns s's results as they are now: the items done later
+// (s running) are not in them, however often they are read.
+func (m *Manager) results(s *scanState) Results {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := Results{Scan: s.snapshotLocked(), Columns: s.h.Columns, Items: make([]ItemResult, len(s.items))}
-	var errAt map[int]*api.ScanError
-	if len(s.errs) > 0 {
-		errAt = make(map[int]*api.ScanError, len(s.errs))
-		for i := range s.errs {
-			errAt[s.errs[i].Line] = &s.errs[i]
+	sc, states := s.snapshotLocked(), slices.Clone(s.st)
+	s.mu.Unlock()
+	return Results{Scan: sc, Columns: s.h.Columns, each: func(fn func(ItemResult) error) error {
+		r, err := m.files.openReader(s.h.ID)
+		if err != nil {
+			return err
 		}
-	}
-	for i, it := range s.items {
-		r.Items[i] = ItemResult{Line: i + 1, Item: it, Done: s.done[i], DurationS: s.durS[i], Err: errAt[i+1], Usages: s.uses[i]}
-	}
-	return r
+		defer r.Close()
+		for i, st := range states {
+			it, err := r.item(s.itemAt[i], s.itemAt[i+1])
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", s.h.ID, err)
+			}
+			res := ItemResult{Line: i + 1, Item: it, Done: st.done, DurationS: st.durS}
+			if st.done && st.uses != 0 {
+				ev, err := r.event(st.at, int(st.n))
+				if err != nil {
+					return fmt.Errorf("scan %s: %w", s.h.ID, err)
+				}
+				res.Err, res.Usages = ev.Err, ev.Usages
+			}
+			if err := fn(res); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
 }
 
 // AllResults returns the results of every scan f allows (Tenant, All),
@@ -61,7 +100,7 @@ func (m *Manager) AllResults(f Filter) []Results {
 	var out []Results
 	for _, s := range m.all() {
 		if f.All || s.h.Tenant == f.Tenant {
-			out = append(out, s.results())
+			out = append(out, m.results(s))
 		}
 	}
 	return out
@@ -132,44 +171,85 @@ func (m *Manager) Usages(f Filter, after string, limit int) (out []api.Usage, ne
 		}
 	}
 	out = []api.Usage{}
-	skipping := after != ""
+	pg := page{skipping: after != "", afterLine: afterLine, afterK: afterK, limit: limit}
 	for _, s := range m.all() {
 		if f.ScanID != "" && s.h.ID != f.ScanID || !f.All && s.h.Tenant != f.Tenant {
 			continue
 		}
-		if skipping && s.h.ID != afterScan {
+		if pg.skipping && s.h.ID != afterScan {
 			continue
 		}
-		s.mu.Lock()
-		for i, us := range s.uses {
-			for k, u := range us {
-				if skipping {
-					if i+1 > afterLine || i+1 == afterLine && k > afterK {
-						skipping = false
-					} else {
-						continue
-					}
-				}
-				if !f.Match(u) {
-					continue
-				}
-				if len(out) == limit {
-					s.mu.Unlock()
-					last := out[len(out)-1]
-					return out, fmt.Sprintf("%s:%d:%d", last.ScanID, last.Line, lastIndex(s.uses[last.Line-1], last.ID)), nil
-				}
-				out = append(out, u)
-			}
+		from := 0
+		if pg.skipping {
+			from = max(0, min(afterLine-1, len(s.st)))
 		}
-		s.mu.Unlock()
-		skipping = false
+		full, err := m.usagesOf(s, f, from, &pg, &out)
+		if err != nil {
+			return nil, "", err
+		}
+		if full {
+			return out, pg.last, nil
+		}
+		pg.skipping = false
 	}
-	if after != "" && skipping {
+	if after != "" && pg.skipping {
 		return nil, "", fmt.Errorf("%w: after %q names no scan (deleted?)", ErrInvalid, after)
 	}
 	return out, "", nil
 }
 
-func lastIndex(us []api.Usage, id string) int {
-	return slices.IndexFunc(us, func(u api.Usage) bool { return u.ID == id })
+// page is where a page of usage lines is: the lines it skips (up to
+// item afterLine's line afterK, while skipping), its size, and the token
+// of its last line.
+type page struct {
+	skipping          bool
+	afterLine, afterK int
+	limit             int
+	last              string
+}
+
+// usagesOf appends to *out the usage lines of s passing f, from item
+// index from on; full is true when a line was left for the next page.
+func (m *Manager) usagesOf(s *scanState, f Filter, from int, pg *page, out *[]api.Usage) (full bool, err error) {
+	var r *reader
+	defer func() {
+		if r != nil {
+			r.Close()
+		}
+	}()
+	for i := from; i < len(s.st); i++ {
+		s.mu.Lock()
+		st := s.st[i]
+		s.mu.Unlock()
+		if !st.done || st.uses <= 0 {
+			continue
+		}
+		if r == nil {
+			if r, err = m.files.openReader(s.h.ID); err != nil {
+				return false, err
+			}
+		}
+		ev, err := r.event(st.at, int(st.n))
+		if err != nil {
+			return false, fmt.Errorf("scan %s: %w", s.h.ID, err)
+		}
+		for k, u := range ev.Usages {
+			if pg.skipping {
+				if i+1 > pg.afterLine || i+1 == pg.afterLine && k > pg.afterK {
+					pg.skipping = false
+				} else {
+					continue
+				}
+			}
+			if !f.Match(u) {
+				continue
+			}
+			if len(*out) == pg.limit {
+				return true, nil
+			}
+			*out = append(*out, u)
+			pg.last = fmt.Sprintf("%s:%d:%d", s.h.ID, i+1, k)
+		}
+	}
+	return false, nil
 }

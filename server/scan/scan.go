@@ -64,7 +64,7 @@ type MatchFunc func(ctx context.Context, it api.ScanItem) (durationS float64, se
 // Config configures a Manager.
 type Config struct {
 	// Dir is the store directory (scans live in its scans/); "" keeps
-	// scans in memory only.
+	// scans in a temporary directory, removed by Close.
 	Dir string
 	// Match finds an item's works. A manager without one reads (reports)
 	// and deletes what it is told to, but creates and runs nothing.
@@ -105,16 +105,22 @@ type Manager struct {
 	wg    sync.WaitGroup
 	base  context.Context
 	stop  context.CancelFunc
+	// tmpDir is the temporary directory a manager without Dir keeps its
+	// scans in.
+	tmpDir string
 }
 
-// scanState is a scan in memory.
+// scanState is a scan in memory: its header, progress and, per item,
+// where the item and its outcome are in the scan's files (store.go).
 type scanState struct {
-	mu         sync.Mutex
-	h          header
-	items      []api.ScanItem
-	done       []bool
-	durS       []float64
-	uses       [][]api.Usage
+	mu sync.Mutex
+	h  header
+	// itemAt[i] is where item i's line starts in items.jsonl;
+	// itemAt[len(itemAt)-1] is the file's size.
+	itemAt []int64
+	st     []itemState
+	// errs are the first maxListedErrors errors, in the order the items
+	// failed.
 	errs       []api.ScanError
 	nDone      int
 	nFailed    int
@@ -131,6 +137,17 @@ type scanState struct {
 	log          *os.File
 }
 
+// itemState is an item's outcome, once done: where its event is in
+// log.jsonl, its media duration and how many usage lines it gave (-1
+// for an item that failed).
+type itemState struct {
+	at   int64
+	n    int32
+	uses int32
+	durS float64
+	done bool
+}
+
 // Open loads the scans kept in cfg.Dir. Scans that were running when the
 // process stopped are not restarted: call Resume (the daemon does for
 // every unfinished scan; the command line for the one it is asked for).
@@ -144,29 +161,37 @@ func Open(cfg Config) (*Manager, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	var tmpDir string
+	if cfg.Dir == "" && cfg.Match != nil {
+		d, err := os.MkdirTemp("", "cueprint-scans-")
+		if err != nil {
+			return nil, fmt.Errorf("scans: %w", err)
+		}
+		cfg.Dir, tmpDir = d, d
+	}
 	f, err := newFiles(cfg.Dir, cfg.Match == nil)
 	if err != nil {
 		return nil, err
 	}
 	base, stop := context.WithCancel(context.Background())
-	m := &Manager{cfg: cfg, files: f, scans: map[string]*scanState{}, base: base, stop: stop}
+	m := &Manager{cfg: cfg, files: f, scans: map[string]*scanState{}, base: base, stop: stop, tmpDir: tmpDir}
 	ids, err := f.ids()
 	if err != nil {
 		return nil, fmt.Errorf("scans: %w", err)
 	}
 	var loaded []*scanState
 	for _, id := range ids {
-		h, items, evs, err := f.load(id)
-		if err != nil {
-			cfg.Log.Warn("scan not loaded", "scan", id, "err", err)
-			continue
+		h, itemAt, err := f.load(id)
+		if err == nil {
+			s := newState(h, itemAt)
+			if err = f.replay(id, s.apply); err == nil {
+				loaded = append(loaded, s)
+				continue
+			}
 		}
-		s := newState(h, items)
-		for _, ev := range evs {
-			s.apply(ev)
-		}
-		loaded = append(loaded, s)
+		cfg.Log.Warn("scan not loaded", "scan", id, "err", err)
 	}
+
 	slices.SortFunc(loaded, func(a, b *scanState) int {
 		return cmp.Or(a.h.CreatedAt.Compare(b.h.CreatedAt), cmp.Compare(a.h.ID, b.h.ID))
 	})
@@ -177,14 +202,15 @@ func Open(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-func newState(h header, items []api.ScanItem) *scanState {
-	return &scanState{h: h, items: items, done: make([]bool, len(items)), durS: make([]float64, len(items)),
-		uses: make([][]api.Usage, len(items)), state: StateRunning}
+func newState(h header, itemAt []int64) *scanState {
+	return &scanState{h: h, itemAt: itemAt, st: make([]itemState, h.Total), state: StateRunning}
 }
 
-// apply takes an event into the scan's memory; an item's second event
-// (done again after a crash lost nothing but the progress) is ignored.
-func (s *scanState) apply(ev event) {
+// apply takes an event with its number of usage lines, found at offset
+// at (n bytes) of the log, into the scan's memory (not its usage lines);
+// an item's second event (done again after a crash lost nothing but the
+// progress) is ignored.
+func (s *scanState) apply(ev event, usages int, at int64, n int) {
 	switch {
 	case ev.State != "":
 		s.state = ev.State
@@ -192,17 +218,20 @@ func (s *scanState) apply(ev event) {
 		if ev.State == StateDone || ev.State == StateCancelled {
 			s.finishedAt = ev.At
 		}
-	case ev.Line >= 1 && ev.Line <= len(s.items) && !s.done[ev.Line-1]:
-		i := ev.Line - 1
-		s.done[i], s.durS[i] = true, ev.DurationS
+	case ev.Line >= 1 && ev.Line <= len(s.st) && !s.st[ev.Line-1].done:
+		st := &s.st[ev.Line-1]
+		*st = itemState{at: at, n: int32(n), durS: ev.DurationS, done: true}
 		s.nDone++
 		s.mediaS += ev.DurationS
 		if ev.Err != nil {
+			st.uses = -1
 			s.nFailed++
-			s.errs = append(s.errs, *ev.Err)
+			if len(s.errs) < maxListedErrors {
+				s.errs = append(s.errs, *ev.Err)
+			}
 		} else {
-			s.uses[i] = ev.Usages
-			s.nUsages += len(ev.Usages)
+			st.uses = int32(usages)
+			s.nUsages += int(st.uses)
 		}
 	}
 }
@@ -255,11 +284,12 @@ func (m *Manager) Create(r Request) (api.Scan, bool, error) {
 	}
 	h := header{ID: id, Name: r.Name, Kind: r.Kind, Tenant: r.Tenant, Settings: r.Settings, AllOwners: r.AllOwners, Columns: r.Columns,
 		Total: len(r.Items), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	if err := m.files.create(h, r.Items); err != nil {
+	itemAt, err := m.files.create(h, r.Items)
+	if err != nil {
 		_ = m.files.remove(id)
 		return api.Scan{}, false, err
 	}
-	s := newState(h, r.Items)
+	s := newState(h, itemAt)
 	m.scans[id] = s
 	m.order = append(m.order, id)
 	return s.snapshot(), true, nil
@@ -314,7 +344,7 @@ func (m *Manager) Running() (scans, pendingItems int) {
 		s.mu.Lock()
 		if s.state == StateRunning {
 			scans++
-			pendingItems += len(s.items) - s.nDone
+			pendingItems += len(s.st) - s.nDone
 		}
 		s.mu.Unlock()
 	}
@@ -401,10 +431,8 @@ func (m *Manager) begin(s *scanState) (context.Context, bool, error) {
 	}
 	if s.state != StateRunning {
 		now := time.Now().UTC()
-		if err := appendEvent(lf, event{State: StateRunning, At: &now}); err != nil {
-			if lf != nil {
-				lf.Close()
-			}
+		if _, _, err := appendEvent(lf, event{State: StateRunning, At: &now}); err != nil {
+			lf.Close()
 			return nil, false, fmt.Errorf("scan %s log: %w", s.h.ID, err)
 		}
 		s.state = StateRunning
@@ -421,14 +449,14 @@ func (m *Manager) runWith(ctx context.Context, s *scanState, progress func(api.S
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer s.endRun()
-	todo := make(chan int)
+	todo := make(chan int32)
 	var wg sync.WaitGroup
 	for range m.cfg.Workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range todo {
-				if err := m.item(ctx, s, i); err != nil {
+				if err := m.item(ctx, s, int(i)); err != nil {
 					m.cfg.Log.Error("scan stopped", "scan", s.h.ID, "err", err)
 					s.mu.Lock()
 					s.state = StateFailed
@@ -443,10 +471,10 @@ func (m *Manager) runWith(ctx context.Context, s *scanState, progress func(api.S
 		}()
 	}
 	s.mu.Lock()
-	pending := make([]int, 0, len(s.items)-s.nDone)
-	for i, d := range s.done {
-		if !d {
-			pending = append(pending, i)
+	pending := make([]int32, 0, len(s.st)-s.nDone)
+	for i, st := range s.st {
+		if !st.done {
+			pending = append(pending, int32(i))
 		}
 	}
 	s.mu.Unlock()
@@ -462,9 +490,9 @@ feed:
 	wg.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.nDone == len(s.items) && s.state == StateRunning {
+	if s.nDone == len(s.st) && s.state == StateRunning {
 		now := time.Now().UTC().Truncate(time.Millisecond)
-		if err := appendEvent(s.log, event{State: StateDone, At: &now}); err != nil {
+		if _, _, err := appendEvent(s.log, event{State: StateDone, At: &now}); err != nil {
 			m.cfg.Log.Error("scan not marked done", "scan", s.h.ID, "err", err)
 			s.state = StateFailed
 			return
@@ -477,7 +505,10 @@ feed:
 // it. An error is the log's (the scan must stop); the item's own errors
 // are recorded.
 func (m *Manager) item(ctx context.Context, s *scanState, i int) error {
-	it := s.items[i]
+	it, err := m.readItem(s, i)
+	if err != nil {
+		return err
+	}
 	durS, segs, err := m.cfg.Match(ctx, it)
 	if ctx.Err() != nil {
 		return nil // cancelled: the item is done again when the scan resumes
@@ -500,10 +531,11 @@ func (m *Manager) item(ctx context.Context, s *scanState, i int) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := appendEvent(s.log, ev); err != nil {
+	at, n, err := appendEvent(s.log, ev)
+	if err != nil {
 		return fmt.Errorf("scan %s log: %w", s.h.ID, err)
 	}
-	s.apply(ev)
+	s.apply(ev, len(ev.Usages), at, n)
 	if m.cfg.Observe != nil {
 		m.cfg.Observe(outcome, ev.DurationS, len(ev.Usages))
 	}
@@ -555,10 +587,8 @@ func (m *Manager) Cancel(id string) (api.Scan, error) {
 			return s.snapshotLocked(), err
 		}
 		now := time.Now().UTC().Truncate(time.Millisecond)
-		err = appendEvent(lf, event{State: StateCancelled, At: &now})
-		if lf != nil {
-			lf.Close()
-		}
+		_, _, err = appendEvent(lf, event{State: StateCancelled, At: &now})
+		lf.Close()
 		if err != nil {
 			return s.snapshotLocked(), err
 		}
@@ -597,6 +627,19 @@ func (m *Manager) Close() {
 		s.stopRun()
 	}
 	m.wg.Wait()
+	if m.tmpDir != "" {
+		_ = os.RemoveAll(m.tmpDir)
+	}
+}
+
+// readItem reads item i of s from its file.
+func (m *Manager) readItem(s *scanState, i int) (api.ScanItem, error) {
+	r, err := m.files.openReader(s.h.ID)
+	if err != nil {
+		return api.ScanItem{}, err
+	}
+	defer r.Close()
+	return r.item(s.itemAt[i], s.itemAt[i+1])
 }
 
 // snapshot is s's API form.

@@ -258,3 +258,62 @@ func TestOwnersOfOtherTenants(t *testing.T) {
 		}
 	}
 }
+
+// TestResultsFromFiles: a scan's items and usage lines are read back
+// from its files, the same before and after the store is reopened; a
+// results value keeps the items done when it was taken, however often
+// it is read; a manager without a directory keeps its scans in a
+// temporary one that Close removes.
+func TestResultsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	f := &fakeMatch{calls: map[string]int{}, block: make(chan struct{})}
+	m, err := Open(Config{Dir: dir, Match: f.match, Classify: classify, Workers: 1})
+	require.NoError(t, err)
+	its := items(12)
+	its[5].Title, its[5].Extra = "five", map[string]string{"channel": "c5"}
+	s, _, err := m.Create(Request{Items: its, Settings: DefaultSettings()})
+	require.NoError(t, err)
+	require.NoError(t, m.Start(s.ID))
+	require.Eventually(t, func() bool { return f.seen.Load() >= 1 }, testTimeout, pollEvery)
+	early, err := m.Results(s.ID)
+	require.NoError(t, err)
+	close(f.block)
+	require.Eventually(t, func() bool { g, _ := m.Get(s.ID); return g.State == StateDone }, testTimeout, pollEvery)
+	collect := func(r Results) []ItemResult {
+		var out []ItemResult
+		require.NoError(t, r.Each(func(it ItemResult) error { out = append(out, it); return nil }))
+		return out
+	}
+	for _, it := range collect(early) {
+		require.False(t, it.Done, "item %d was not done when the results were taken", it.Line)
+	}
+	r, err := m.Results(s.ID)
+	require.NoError(t, err)
+	got := collect(r)
+	require.Len(t, got, 12)
+	for i, it := range got {
+		require.Equal(t, i+1, it.Line)
+		require.Equal(t, its[i], it.Item)
+		require.True(t, it.Done)
+		require.Equal(t, i == 2, it.Err != nil, "item %d", i+1)
+		require.Equal(t, (i+1)%2 == 0, len(it.Usages) == 1, "item %d", i+1)
+	}
+	require.Equal(t, "media_not_found", got[2].Err.Code)
+	m.Close()
+
+	m2 := open(t, dir, &fakeMatch{calls: map[string]int{}})
+	r2, err := m2.Results(s.ID)
+	require.NoError(t, err)
+	require.Equal(t, got, collect(r2))
+
+	m3, err := Open(Config{Match: f.match, Classify: classify, Workers: 1})
+	require.NoError(t, err)
+	tmp := m3.tmpDir
+	require.DirExists(t, tmp)
+	s3, _, err := m3.Create(Request{Items: items(3), Settings: DefaultSettings()})
+	require.NoError(t, err)
+	_, err = m3.Run(context.Background(), s3.ID, nil)
+	require.NoError(t, err)
+	m3.Close()
+	require.NoDirExists(t, tmp)
+}
