@@ -103,6 +103,9 @@ type alignScratch struct {
 	near      []hit
 	offs, tmp []offPair
 	seen      []int32
+	// anchors are the window's peak times in query frames, in order (set
+	// by hashQuery): every time a query hash can be anchored at.
+	anchors []float32
 }
 
 func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVariants []uint16,
@@ -166,7 +169,7 @@ func (m *Matcher) align(num uint32, ref *refPrint, byVariant [][]entry, tryVaria
 	if bestHit.score < m.p.MinAligned {
 		return windowHit{}, false
 	}
-	bestHit.first, bestHit.last, bestHit.run = alignedExtent(bestHits, bestHit.slope, bestOff, tol)
+	bestHit.first, bestHit.last, bestHit.run = alignedExtent(bestHits, as.anchors, bestHit.slope, bestOff, tol)
 	// Refine the time scale and offset by least squares over the aligned
 	// hits of the winning variant: the grid and slope steps only bracket
 	// them, the fit measures them (speed to about 0.1 %).
@@ -385,7 +388,7 @@ const maxGapFrames = 47
 // are trimmed, less vouched times that are strays themselves (edgeTimes).
 // run is the span of the largest run alone: at a wrong slope, a tempo
 // change leaves pieces aligned apart, which Matcher.final must see.
-func alignedExtent(hits []hit, slope, off, tol float64) (start, end, run float64) {
+func alignedExtent(hits []hit, anchors []float32, slope, off, tol float64) (start, end, run float64) {
 	aligned := func(h hit) bool {
 		o := float64(h.rframe) - float64(h.sframe)*slope
 		return o >= off && o <= off+tol
@@ -439,6 +442,7 @@ func alignedExtent(hits []hit, slope, off, tol float64) (start, end, run float64
 		bestLo, bestHi = runLo, runHi
 	}
 	first, last := edgeTimes(qs[bestLo : bestHi+1])
+	first, last = chanceEnds(qs, anchors, first, last)
 	var starts, ends []float64
 	for _, h := range hits {
 		if q := float64(h.qframe); aligned(h) && q >= first && q <= last {
@@ -493,6 +497,76 @@ func edgeTimes(ts []float64) (float64, float64) {
 	}
 	return ts[lo], ts[hi]
 }
+
+// chanceEnds moves the edges first and last (times of qs, sorted
+// distinct aligned anchor times) inwards past chance anchors: at either
+// end, the outermost k <= maxStray anchors are chance when the share of
+// the query's anchors (anchors, sorted) they make up between them and the
+// next one in is below chanceShare of the share aligned over the
+// shareFrames before that. Music cut straight into another track of its
+// album can align a few anchors a second on the work's offset after the
+// cut, close enough together not to be strays: a tenth of what the query
+// plays there, where the work itself aligned half of its anchors. Where
+// the work is quiet or under noise, few anchors align but few others are
+// there either, and the share holds. Without anchors (a caller that has
+// none) nothing moves.
+func chanceEnds(qs []float64, anchors []float32, first, last float64) (float64, float64) {
+	if len(anchors) == 0 {
+		return first, last
+	}
+	lo, _ := slices.BinarySearch(qs, first)
+	hi, _ := slices.BinarySearch(qs, last)
+	count := func(xs []float64, a, b float64) int { // in (a, b]
+		i, _ := slices.BinarySearch(xs, math.Nextafter(a, math.Inf(1)))
+		j, _ := slices.BinarySearch(xs, math.Nextafter(b, math.Inf(1)))
+		return j - i
+	}
+	countA := func(a, b float64) int { // anchors in (a, b]
+		i, _ := slices.BinarySearch(anchors, float32(math.Nextafter(a, math.Inf(1))))
+		j, _ := slices.BinarySearch(anchors, float32(math.Nextafter(b, math.Inf(1))))
+		return j - i
+	}
+	share := func(n, of int) float64 { return float64(n) / float64(max(of, 1)) }
+	// The end: the last k anchors against the shareFrames before them.
+	for k := maxStray; k >= 1; k-- {
+		if hi-k-lo+1 < minRun {
+			continue
+		}
+		b := qs[hi-k]
+		tail := share(k, countA(b, qs[hi]))
+		body := share(count(qs[lo:hi+1], b-shareFrames, b), countA(b-shareFrames, b))
+		if tail < chanceShare*body {
+			hi -= k
+			break
+		}
+	}
+	// The start, the same way.
+	for k := maxStray; k >= 1; k-- {
+		if hi-lo-k+1 < minRun {
+			continue
+		}
+		b := qs[lo+k]
+		head := share(k, countA(qs[lo]-0.5, b-0.5))
+		body := share(count(qs[lo:hi+1], b-0.5, b+shareFrames-0.5), countA(b-0.5, b+shareFrames-0.5))
+		if head < chanceShare*body {
+			lo += k
+			break
+		}
+	}
+	return qs[lo], qs[hi]
+}
+
+// chanceShare: anchors at an edge aligning less than this share of what
+// the stretch next to them aligns are chance (chanceEnds). After a cut
+// into related music, the chance anchors that stood as the end made up
+// a tenth of the query's anchors, against a third to two thirds aligned
+// in the work before them (0.13 of that share); the worst-aligned true
+// ending seen (a 64 kb/s AAC) made up 0.28 of it.
+const chanceShare = 0.25
+
+// shareFrames (3 s) is the stretch next to an edge whose aligned share
+// the edge's anchors are held to.
+const shareFrames = 94
 
 // vouchFrames (0.5 s) is how far from its target a hit's anchor counts
 // as part of the work, and from its anchor its target: a true first

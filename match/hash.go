@@ -33,6 +33,11 @@ func (q query) release(sc *scratch) {
 // sorted by hash.
 func (m *Matcher) hashQuery(sc *scratch, peaks []fingerprint.Peak, variants []fingerprint.Variant, k int) query {
 	entries := sc.entries[:0]
+	// The window's anchor times, for align's edges (chanceEnds).
+	sc.align.anchors = sc.align.anchors[:0]
+	for _, pk := range peaks {
+		sc.align.anchors = append(sc.align.anchors, pk.Time)
+	}
 	for vi, v := range variants {
 		m.fp.QueryHashesK(peaks, v, k, func(pair int, t float64, hash uint32) {
 			entries = append(entries, entry{hash: hash, variant: uint16(vi), pair: uint32(pair), frame: float32(t), qframe: float32(t / v.TimeScale)})

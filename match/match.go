@@ -193,11 +193,22 @@ func (m *Matcher) Match(ctx context.Context, q *fingerprint.AudioPrint) ([]Segme
 	return out, nil
 }
 
-// matchWindow searches one window: the identity first, with one target
+// matchWindow searches one window (searchWindow), then moves each work's
+// edges out over the stretches where its peaks are still in the query
+// (extendEdges).
+func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, frames int) ([]windowHit, error) {
+	hits, err := m.searchWindow(ctx, peaks, frames)
+	if err != nil {
+		return nil, err
+	}
+	return m.extendEdges(peaks, frames, hits), nil
+}
+
+// searchWindow searches one window: the identity first, with one target
 // per sub-zone, then (unless that found a strong match) the identity with
 // Params.TargetsPerZone targets, then the invariant search, then the
 // targeted grid of the works the votes ranked.
-func (m *Matcher) matchWindow(ctx context.Context, peaks []fingerprint.Peak, frames int) ([]windowHit, error) {
+func (m *Matcher) searchWindow(ctx context.Context, peaks []fingerprint.Peak, frames int) ([]windowHit, error) {
 	identity := []fingerprint.Variant{{TimeScale: 1}}
 	var voted, tripletVoted []uint32
 	hits, err := m.search(ctx, peaks, frames, identity, 1, &voted)
