@@ -14,6 +14,7 @@ import (
 
 	"github.com/cueprint/cueprint/server/api"
 	"github.com/cueprint/cueprint/server/internal/atomicfile"
+	"github.com/cueprint/cueprint/server/internal/jsonl"
 )
 
 // The on-disk form of scans, in the store directory:
@@ -220,16 +221,7 @@ func readLog(path string, cut bool, fn func(ev event, usages int, at int64, n in
 		return err
 	}
 	defer lf.Close()
-	br := bufio.NewReaderSize(lf, 1<<20)
-	var good int64
-	for {
-		b, err := br.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			break // b, if any, is a torn line
-		}
-		if err != nil {
-			return err
-		}
+	_, err = jsonl.Lines(lf, cut, func(b []byte, at int64) bool {
 		// The usage lines are counted, not decoded: the scan's memory
 		// keeps where they are, and decoding them would cost most of
 		// the time a large scan takes to open.
@@ -238,16 +230,11 @@ func readLog(path string, cut bool, fn func(ev event, usages int, at int64, n in
 			Usages []json.RawMessage `json:"usages,omitempty"`
 		}
 		if json.Unmarshal(b, &ev) == nil {
-			fn(ev.event, len(ev.Usages), good, len(b))
+			fn(ev.event, len(ev.Usages), at, len(b))
 		}
-		good += int64(len(b))
-	}
-	if fi, err := lf.Stat(); err == nil && fi.Size() != good && cut {
-		if err := lf.Truncate(good); err != nil {
-			return fmt.Errorf("cut the torn end of %s: %w", path, err)
-		}
-	}
-	return nil
+		return true
+	})
+	return err
 }
 
 // reader reads a scan's items and events back from its files, where
