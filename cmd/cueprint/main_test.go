@@ -35,17 +35,11 @@ func cli(t *testing.T, args ...string) (int, string, string) {
 
 func tracks(t *testing.T, n int) []publicset.Track {
 	t.Helper()
-	all, err := publicset.Default()
+	out, err := publicset.Decodable(n, 0)
 	if errors.Is(err, publicset.ErrNoList) {
 		t.Skip("public set not installed (make deps)")
 	}
 	require.NoError(t, err)
-	var out []publicset.Track
-	for _, tr := range all {
-		if !publicset.Undecodable(tr) && len(out) < n {
-			out = append(out, tr)
-		}
-	}
 	return out
 }
 

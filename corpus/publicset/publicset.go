@@ -103,6 +103,24 @@ func Undecodable(t Track) bool {
 	return false
 }
 
+// Decodable returns the first n tracks of the default list that FFmpeg
+// decodes and that last longer than minS seconds, or fewer when the list
+// holds fewer: what tests draw their real music from. ErrNoList when no
+// list is installed.
+func Decodable(n int, minS float64) ([]Track, error) {
+	all, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	var out []Track
+	for _, t := range all {
+		if !Undecodable(t) && t.DurationS > minS && len(out) < n {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
 // SpeechDir holds real read Russian speech (festvox-ru), 16 kHz WAV.
 const SpeechDir = "/usr/share/festival/voices/russian/msu_ru_nsh_clunits/wav"
 
