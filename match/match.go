@@ -156,6 +156,9 @@ func New(store *index.Store, p Params, logger *slog.Logger) (*Matcher, error) {
 // Store returns the store the matcher reads.
 func (m *Matcher) Store() *index.Store { return m.store }
 
+// Params returns the matcher's parameters.
+func (m *Matcher) Params() Params { return m.p }
+
 // windowHit is one work found in one window, with its alignment
 // refFrame = A*queryFrame + B in absolute query frames.
 type windowHit struct {

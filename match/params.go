@@ -34,6 +34,11 @@ type Params struct {
 	// are 20 and 10 s: a window holds enough peaks to match under heavy
 	// noise, and every part of a work of 10 s or more lies wholly in one.
 	WindowSeconds, HopSeconds float64
+	// Live: a stream searches its first window as soon as the window is
+	// full (a monitor, which must hear a work soon after it starts),
+	// not once a window and a half is in (which lets a query a little
+	// longer than a window be searched whole, as one window).
+	Live bool
 	// FastPathScore: when the identity search yields a segment at least
 	// this strong (at speed 1 and spanning most of the window, see
 	// Matcher.final), the variant search is skipped. The default value is

@@ -33,6 +33,22 @@ type QueryOptions struct {
 	// Progress is called as the sound is decoded (see
 	// media.AudioOptions.Progress); nil: not.
 	Progress func(decoded, declared time.Duration)
+	// Live, for a stream, is called after each step of the sound's
+	// stream matcher with where the stream is (a monitor's view of it);
+	// nil: not.
+	Live func(LiveProgress)
+}
+
+// LiveProgress is where a stream's sound is: what a monitor watches.
+type LiveProgress struct {
+	// HorizonS is the sound decoded and printed so far, seconds.
+	HorizonS float64
+	// Peaks counts the peaks printed since the last call: none for a
+	// while is silence.
+	Peaks int
+	// Pending are the segments found so far that later windows may
+	// still extend (Stream.Pending): a work heard before it ends.
+	Pending []Segment
 }
 
 func (o QueryOptions) work(ctx context.Context, step func() error) error {
@@ -207,7 +223,22 @@ func (m *Matcher) QueryStream(ctx context.Context, r io.Reader, o QueryOptions, 
 			if err := pace(float64(horizon) * frameS); err != nil {
 				return err
 			}
-			return feed(st.Due(horizon), func() ([]Segment, error) { return st.Add(ctx, peaks, horizon) }, fuse)
+			due := st.Due(horizon)
+			if err := feed(due, func() ([]Segment, error) { return st.Add(ctx, peaks, horizon) }, fuse); err != nil {
+				return err
+			}
+			if o.Live == nil {
+				return nil
+			}
+			lp := LiveProgress{HorizonS: float64(horizon) * frameS, Peaks: len(peaks)}
+			if due {
+				var err error
+				if lp.Pending, err = st.Pending(); err != nil {
+					return err
+				}
+			}
+			o.Live(lp)
+			return nil
 		})
 	if aerr == nil || fingerprint.IsNoContent(aerr) {
 		frames := 0

@@ -74,9 +74,10 @@ func (m *Matcher) NewStream() *Stream {
 func (s *Stream) Add(ctx context.Context, peaks []fingerprint.Peak, horizon float32) ([]Segment, error) {
 	s.peaks = append(s.peaks, peaks...)
 	s.horizon = max(s.horizon, horizon)
-	// Window 0 waits until the query is longer than 1.5 windows: a
-	// shorter query is searched whole, as one window, by Close.
-	for float32(s.next+s.win) <= s.horizon && (s.done > 0 || s.horizon > float32(s.win*3/2)) {
+	// Window 0 waits until the query is longer than 1.5 windows (a
+	// shorter query is searched whole, as one window, by Close), but on
+	// a live stream.
+	for s.Due(s.horizon) {
 		if err := s.search(ctx, s.next, s.win); err != nil {
 			return nil, err
 		}
@@ -86,11 +87,23 @@ func (s *Stream) Add(ctx context.Context, peaks []fingerprint.Peak, horizon floa
 	return s.final(false, int(s.horizon))
 }
 
+// Pending returns the segments found so far that a later window may
+// still extend, as they stand: a live caller learns of a work while it
+// plays (Add returns it once it is final). They are not removed.
+func (s *Stream) Pending() ([]Segment, error) {
+	if len(s.open) == 0 {
+		return nil, nil
+	}
+	// No end snaps to the horizon: a work still playing there ends, for
+	// now, at its last aligned time.
+	return s.m.segments(slices.Clone(s.open), math.MaxInt32)
+}
+
 // Due reports whether Add with this horizon would search a window (the
 // CPU-heavy part), so a caller can take a worker slot only then.
 func (s *Stream) Due(horizon float32) bool {
 	h := max(s.horizon, horizon)
-	return float32(s.next+s.win) <= h && (s.done > 0 || h > float32(s.win*3/2))
+	return float32(s.next+s.win) <= h && (s.done > 0 || s.m.p.Live || h > float32(s.win*3/2))
 }
 
 // Close ends the query, which lasted totalFrames: it searches what is

@@ -339,3 +339,29 @@ func (b *playlistBody) Close() error {
 	}
 	return nil
 }
+
+// liveForever is the capture of a monitor's HLS playlist: no end.
+const liveForever = 100 * 365 * 24 * time.Hour
+
+// OpenLive opens an http(s) stream for a monitor: an HLS playlist's
+// media as one body, followed as a live playlist grows (it ends when the
+// playlist does, or stops growing); anything else, the response body as
+// it comes. Nothing is spooled or capped: a monitor listens for days.
+func OpenLive(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	resp, err := get(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(resp.Body, 4096)
+	peek, _ := br.Peek(16)
+	if hls.IsPlaylist(resp.Header.Get("Content-Type"), peek) {
+		defer resp.Body.Close()
+		return fetcher{}.openPlaylist(ctx, u, br, liveForever)
+	}
+	return readCloser{br, resp.Body}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}

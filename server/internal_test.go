@@ -72,6 +72,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		"Error": api.Error{}, "ErrorResponse": api.ErrorResponse{}, "Health": api.Health{}, "MatchURLRequest": api.MatchURLRequest{},
 		"ScanItem": api.ScanItem{}, "ScanRequest": api.ScanRequest{}, "ScanSettings": api.ScanSettings{}, "Scan": api.Scan{},
 		"ScanError": api.ScanError{}, "ScanList": api.ScanList{}, "Usage": api.Usage{}, "UsageList": api.UsageList{},
+		"MonitorRequest": api.MonitorRequest{}, "Monitor": api.Monitor{}, "MonitorStatus": api.MonitorStatus{}, "MonitorList": api.MonitorList{},
+		"Play": api.Play{}, "Event": api.Event{}, "WebhookRequest": api.WebhookRequest{}, "Webhook": api.Webhook{}, "WebhookList": api.WebhookList{},
 	} {
 		sch, ok := doc.Components.Schemas[name]
 		if !assert.True(t, ok, "schema %s documented", name) {

@@ -252,13 +252,18 @@ type Server struct {
 	spoolMem memBudget // memory of uploads being spooled
 	jobs     *jobs
 	scans    *scan.Manager
+	live     *live
 	handler  http.Handler
 
 	// root is cancelled when shutdown gives up waiting: every request's
 	// work derives from it.
 	root       context.Context
 	cancelRoot context.CancelFunc
-	closeOnce  sync.Once
+	// draining is cancelled when shutdown starts: requests that would
+	// never end by themselves (event streams) end then.
+	draining     context.Context
+	stopDraining context.CancelFunc
+	closeOnce    sync.Once
 }
 
 // conf returns the configuration in force. A request reads it once per
@@ -323,6 +328,7 @@ func New(cfg Config, store *index.Store, keys *auth.Ring, reg *prometheus.Regist
 	s := &Server{store: store, matcher: m, keys: keys, log: logger}
 	s.cfg.Store(&cfg)
 	s.root, s.cancelRoot = context.WithCancel(context.Background())
+	s.draining, s.stopDraining = context.WithCancel(s.root)
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -332,6 +338,10 @@ func New(cfg Config, store *index.Store, keys *auth.Ring, reg *prometheus.Regist
 		return nil, err
 	}
 	if s.scans, err = newScans(s, reg); err != nil {
+		return nil, err
+	}
+	if s.live, err = newLive(s, reg); err != nil {
+		s.scans.Close()
 		return nil, err
 	}
 	s.handler = s.routes(reg)
@@ -375,6 +385,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.conf().ShutdownTimeout)
 	defer cancel()
 	s.jobs.stopAccepting()
+	s.stopDraining()
 	err := hs.Shutdown(sctx)
 	if err != nil {
 		s.log.Warn("in-flight requests cancelled at the shutdown deadline", "err", err)
@@ -384,6 +395,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs.Close()
 	s.jobs.wait(sctx)
 	s.scans.Close()
+	s.live.close()
 	<-errc
 	s.Close()
 	return nil
@@ -395,5 +407,6 @@ func (s *Server) Close() {
 		s.cancelRoot()
 		s.jobs.stopAccepting()
 		s.scans.Close()
+		s.live.close()
 	})
 }

@@ -12,6 +12,7 @@
 //	cueprint compact  --db DIR
 //	cueprint serve    --db DIR [--listen ADDR]
 //	cueprint keys     create --db DIR --role ROLE --tenant NAME | list | revoke ID
+//	cueprint monitor  add --name N URL | list | show ID | rm ID | events   (on a daemon: --server URL)
 //	cueprint health   [--server URL] [--ready]
 //
 // Exit status: 0 on success (a query with no match is a success), 1 when
@@ -64,6 +65,7 @@ func commands() []command {
 		{"migrate", "bring a store written by an earlier cueprint to the current format", runMigrate},
 		{"serve", "run the HTTP daemon (API, metrics, access control)", runServe},
 		{"keys", "create, list or revoke API keys of the daemon", runKeys},
+		{"monitor", "watch streams on a daemon: add, list, show, rm, and read its events", runMonitor},
 		{"health", "check that a daemon is alive or ready (exit 0) or not (exit 1)", runHealth},
 		{"excerpt", "render a degraded excerpt of a recording (a realistic query)", runExcerpt},
 		{"bench", "measure accuracy, speed and size on real recordings", runBench},
