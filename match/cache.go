@@ -11,14 +11,20 @@ import (
 // MiB, some 200 three-minute works.
 const refCacheLandmarks = 4 << 20
 
-// refPrint is a work's landmarks sorted by hash, and its triplets sorted
-// by key, each computed from the forward print the first time a search
-// asks for it (refLandmarks, refTriplets): the invariant search recovers
-// the change of dozens of works from their triplets and aligns a few, so
-// most never need their landmarks. The cache is bounded by size, the
-// landmarks a work has or will have; its triplets add about a sixth.
+// refPrint is a work's landmarks sorted by hash, its triplets sorted by
+// key and its peaks in time order, each computed from the forward print
+// the first time a search asks for it (refLandmarks, refTriplets,
+// refPeaks): the invariant search recovers the change of dozens of works
+// from their triplets and aligns a few, so most never need their
+// landmarks, and only the works found need their peaks (their edges).
+// The cache is bounded by size, the landmarks a work has or will have;
+// its triplets add about a sixth, its peaks about a third.
 type refPrint struct {
 	size int
+
+	peaksOnce sync.Once
+	peaks     []fingerprint.Peak
+	peaksErr  error
 
 	landmarksOnce sync.Once
 	landmarks     []fingerprint.Landmark

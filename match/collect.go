@@ -117,3 +117,19 @@ func (m *Matcher) refTriplets(num uint32) ([]fingerprint.Triplet, error) {
 	})
 	return r.triplets, r.tripletsErr
 }
+
+// refPeaks returns a work's forward print (its peaks in time order),
+// kept the first time a found work's edges ask for it.
+func (m *Matcher) refPeaks(num uint32) ([]fingerprint.Peak, error) {
+	r, peaks, err := m.refPrint(num)
+	if err != nil {
+		return nil, err
+	}
+	r.peaksOnce.Do(func() {
+		if peaks == nil {
+			peaks, r.peaksErr = m.store.Peaks(num)
+		}
+		r.peaks = peaks
+	})
+	return r.peaks, r.peaksErr
+}

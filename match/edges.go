@@ -15,7 +15,7 @@ func (m *Matcher) extendEdges(peaks []fingerprint.Peak, frames int, hits []windo
 		return hits
 	}
 	for i := range hits {
-		ref, err := m.store.Peaks(hits[i].num)
+		ref, err := m.refPeaks(hits[i].num)
 		if err != nil {
 			continue // deleted meanwhile: the hit keeps its edges
 		}
@@ -54,8 +54,17 @@ func extendEdge(h *windowHit, peaks, ref []fingerprint.Peak, frames int) {
 		return q >= h.first-maxExtendFrames && q <= h.first+shareFrames ||
 			q >= h.last-shareFrames && q <= h.last+maxExtendFrames
 	}
-	for _, r := range ref {
-		if q := (float64(r.Time) - h.b) / h.a; near(q) && q >= 0 && q < float64(frames) {
+	// The reference's peaks are in time order and q grows with their
+	// time: only those from the first region's start on are read (a
+	// frame early, for rounding; near keeps the region exact).
+	from := float32(h.a*(h.first-maxExtendFrames)+h.b) - 1
+	lo, _ := slices.BinarySearchFunc(ref, from, func(p fingerprint.Peak, t float32) int { return cmp.Compare(p.Time, t) })
+	for _, r := range ref[lo:] {
+		q := (float64(r.Time) - h.b) / h.a
+		if q > h.last+maxExtendFrames || q >= float64(frames) {
+			break
+		}
+		if near(q) && q >= 0 {
 			mapped = append(mapped, fingerprint.Peak{Time: float32(q), Pitch: r.Pitch + float32(h.pitch)})
 		}
 	}

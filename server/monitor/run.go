@@ -29,21 +29,11 @@ const (
 // is lost.
 func (m *Manager) run(ctx context.Context, rm *running) {
 	var up atomic.Bool
-	tickDone := make(chan struct{})
-	go func() {
-		defer close(tickDone)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				rm.tracker.tick(m.cfg.Now(), up.Load())
-			}
-		}
-	}()
-	defer func() { <-tickDone }()
+	ticks := everySecond(ctx, func() bool {
+		rm.tracker.tick(m.cfg.Now(), up.Load())
+		return true
+	})
+	defer func() { <-ticks }()
 	failures := 0
 	for ctx.Err() == nil {
 		began := m.cfg.Now()
@@ -90,27 +80,20 @@ func (m *Manager) listen(ctx context.Context, rm *running, up *atomic.Bool) erro
 	wr := &watchedReader{r: body}
 	wr.last.Store(time.Now().UnixNano())
 	// The watchdog: a stream that sends nothing is stalled, then dropped.
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				idle := time.Since(time.Unix(0, wr.last.Load()))
-				switch {
-				case idle > 2*m.cfg.StallAfter:
-					cancel(errStalled)
-					body.Close() // unblocks a read waiting on the network
-					return
-				case idle > m.cfg.StallAfter:
-					up.Store(false)
-					m.setState(rm, api.MonitorStalled, nil)
-				}
-			}
+	watchdog := everySecond(ctx, func() bool {
+		idle := time.Since(time.Unix(0, wr.last.Load()))
+		switch {
+		case idle > 2*m.cfg.StallAfter:
+			cancel(errStalled)
+			body.Close() // unblocks a read waiting on the network
+			return false
+		case idle > m.cfg.StallAfter:
+			up.Store(false)
+			m.setState(rm, api.MonitorStalled, nil)
 		}
-	}()
+		return true
+	})
+	defer func() { cancel(nil); <-watchdog }()
 	rm.tracker.connected(m.cfg.Now())
 	var heardBefore float64
 	rm.mu.Lock()
@@ -204,4 +187,26 @@ func (w *watchedReader) Read(p []byte) (int, error) {
 		w.last.Store(time.Now().UnixNano())
 	}
 	return n, err
+}
+
+// everySecond calls fn every second until ctx ends or fn returns false;
+// the channel it returns is closed when it has stopped.
+func everySecond(ctx context.Context, fn func() bool) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if !fn() {
+					return
+				}
+			}
+		}
+	}()
+	return done
 }

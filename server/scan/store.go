@@ -238,8 +238,10 @@ func readLog(path string, cut bool, fn func(ev event, usages int, at int64, n in
 }
 
 // reader reads a scan's items and events back from its files, where
-// load and appendEvent said they are. It is not safe for concurrent use.
+// load and appendEvent said they are; the log is opened when an event is
+// first read. It is not safe for concurrent use.
 type reader struct {
+	dir        string
 	items, log *os.File
 	buf        []byte
 }
@@ -251,14 +253,7 @@ func (f files) openReader(id string) (*reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: %w", id, err)
 	}
-	lf, err := os.Open(filepath.Join(d, "log.jsonl"))
-	if errors.Is(err, os.ErrNotExist) {
-		lf = nil // nothing processed yet
-	} else if err != nil {
-		items.Close()
-		return nil, fmt.Errorf("scan %s: %w", id, err)
-	}
-	return &reader{items: items, log: lf}, nil
+	return &reader{dir: d, items: items}, nil
 }
 
 // item reads the item whose line lies at [at, end) of items.jsonl.
@@ -274,7 +269,11 @@ func (r *reader) item(at, end int64) (api.ScanItem, error) {
 func (r *reader) event(at int64, n int) (event, error) {
 	var ev event
 	if r.log == nil {
-		return ev, errors.New("log.jsonl: no log")
+		lf, err := os.Open(filepath.Join(r.dir, "log.jsonl"))
+		if err != nil {
+			return ev, err
+		}
+		r.log = lf
 	}
 	if err := r.read(r.log, at, n, &ev); err != nil {
 		return ev, fmt.Errorf("log.jsonl at %d: %w", at, err)
